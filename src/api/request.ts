@@ -1,0 +1,55 @@
+/**
+ * @module The API's request model, independent of Azure Functions, and how the raw URL is read.
+ */
+import { ApiError, PlainTextError } from "./errors";
+import { EscapeError, queryUnescape } from "./wire";
+
+/** An incoming HTTP request as the API sees it. */
+export interface ApiRequest {
+  method: string;
+  /** The URL as the client sent it: absolute or origin-form, still percent-encoded. */
+  url: string;
+  headers: { get(name: string): string | null };
+  /** Reads the body; called at most once. */
+  body(): Promise<Uint8Array>;
+}
+
+/** The raw path and query of a request URL, without decoding anything. */
+export function splitUrl(url: string): { path: string; query: string } {
+  const withoutOrigin = url.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, "");
+  const withoutFragment = withoutOrigin.split("#", 1)[0] ?? "";
+  const q = withoutFragment.indexOf("?");
+  const path = q === -1 ? withoutFragment : withoutFragment.slice(0, q);
+  return { path: path === "" ? "/" : path, query: q === -1 ? "" : withoutFragment.slice(q + 1) };
+}
+
+/**
+ * Decodes a path parameter with Go `url.QueryUnescape` semantics, as daprd does.
+ * @throws {@link PlainTextError} 400 with Go's error text for a malformed escape
+ */
+export function decodeParam(raw: string): string {
+  try {
+    return queryUnescape(raw);
+  } catch (e) {
+    if (e instanceof EscapeError) throw new PlainTextError(400, e.message);
+    throw e;
+  }
+}
+
+/**
+ * Parses an optional JSON object body the way daprd's universal handler does for GET routes: an empty
+ * body is fine, anything else must be a JSON object.
+ * @throws {@link ApiError} 400 `ERR_MALFORMED_REQUEST`
+ */
+export function checkOptionalObjectBody(body: Uint8Array): void {
+  if (body.length === 0) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(body).toString("utf8"));
+  } catch {
+    throw new ApiError("ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: invalid JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ApiError("ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: expected a JSON object");
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * @module The Dapr HTTP router: daprd's path handling (clean path, strip slash, per-method routes,
+ * `QueryUnescape`d params), token auth, and the fallback every unmatched request gets.
+ */
+import type { Runtime } from "../runtime/runtime";
+import { describeError, type Logger } from "../observability/logger";
+import { authenticate, type AuthPolicy, type Caller } from "./auth";
+import { ApiError, type ApiResponse, toHttpResponse } from "./errors";
+import { healthz, healthzOutbound, metadata, type ExtendedProvider, type RuntimeStatus } from "./healthApi";
+import { type ApiRequest, checkOptionalObjectBody, decodeParam, splitUrl } from "./request";
+import { bulkGetSecret, getSecret, NO_STORE } from "./secretsApi";
+import { cleanPath, metadataFromQuery, parseQuery } from "./wire";
+
+/** What a route handler receives. */
+export interface RouteContext {
+  request: ApiRequest;
+  params: Record<string, string>;
+  query: Map<string, string[]>;
+  metadata: Record<string, string>;
+  runtime: Runtime;
+  caller: Caller;
+  body: Uint8Array;
+}
+
+/** A route: method, path pattern (`:name` segments are params), handler. */
+export interface Route {
+  method: string;
+  pattern: string;
+  /** Headers every response of this route carries, errors included. */
+  headers?: Record<string, string>;
+  handle(ctx: RouteContext): Promise<ApiResponse> | ApiResponse;
+}
+
+/** The fallback daprd answers for any unmatched path or method (its service-invocation route). */
+export function directInvokeNotFound(): ApiError {
+  return new ApiError("ERR_DIRECT_INVOKE", "failed getting app id either from the URL path or the header dapr-app-id");
+}
+
+/** Where the API gets its runtime: a status for health checks and a promise for everything else. */
+export interface RuntimeSource {
+  status(): RuntimeStatus;
+  ready(): Promise<Runtime>;
+}
+
+/** What the API needs. */
+export interface ApiOptions {
+  runtime: RuntimeSource;
+  /** Auth policy derived from the runtime's callers and settings. */
+  authPolicy(runtime: Runtime): AuthPolicy;
+  logger: Logger;
+  extended?: ExtendedProvider;
+  /** Extra routes (e.g. state), matched after the built-in ones. */
+  routes?: readonly Route[];
+}
+
+const HEALTH_PATHS = new Set(["/v1.0/healthz", "/v1.0/healthz/outbound"]);
+
+/** The built-in secrets and metadata routes. */
+function builtInRoutes(extended: ExtendedProvider): Route[] {
+  return [
+    { method: "GET", pattern: "/v1.0/metadata", handle: (c) => metadata(c.runtime, c.caller, extended) },
+    {
+      method: "GET",
+      pattern: "/v1.0/secrets/:store/bulk",
+      headers: NO_STORE,
+      handle: (c) => {
+        checkOptionalObjectBody(c.body);
+        return bulkGetSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", metadata: c.metadata });
+      },
+    },
+    {
+      method: "GET",
+      pattern: "/v1.0/secrets/:store/:key",
+      headers: NO_STORE,
+      handle: (c) => {
+        checkOptionalObjectBody(c.body);
+        return getSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", key: c.params.key ?? "", metadata: c.metadata });
+      },
+    },
+  ];
+}
+
+/** Matches a cleaned, still-encoded path against a pattern; returns the raw (encoded) params. */
+export function matchPattern(pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split("/");
+  const got = path.split("/");
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i] ?? "";
+    const g = got[i] ?? "";
+    if (w.startsWith(":")) {
+      if (g === "") return undefined;
+      params[w.slice(1)] = g;
+    } else if (w !== g) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+/** daprd's routing path: `path.Clean` of the escaped path, then the trailing slash stripped. */
+export function routingPath(rawPath: string): string {
+  const cleaned = cleanPath(rawPath.startsWith("/") ? rawPath : `/${rawPath}`);
+  return cleaned.length > 1 && cleaned.endsWith("/") ? cleaned.slice(0, -1) : cleaned;
+}
+
+/** The API as one function: request in, response out. Never throws. */
+export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
+
+/**
+ * Creates the API handler.
+ * @example
+ * const handle = createApi({ runtime, authPolicy, logger });
+ * const response = await handle({ method: "GET", url: "/v1.0/healthz", headers, body });
+ */
+export function createApi(options: ApiOptions): ApiHandler {
+  const routes = [...builtInRoutes(options.extended ?? (() => ({}))), ...(options.routes ?? [])];
+  const logUnexpected = (e: unknown): void => options.logger.error(`unexpected error while serving a request: ${describeError(e)}`);
+
+  return async (request) => {
+    let routeHeaders: Record<string, string> = {};
+    try {
+      const { path: rawPath, query: rawQuery } = splitUrl(request.url);
+      const path = routingPath(rawPath);
+      const method = request.method.toUpperCase();
+      const query = parseQuery(rawQuery);
+
+      // Health probes are the only routes daprd serves without a token.
+      if (method === "GET" && HEALTH_PATHS.has(path)) {
+        const status = options.runtime.status();
+        return path === "/v1.0/healthz" ? healthz(status, query.get("appid")?.[0]) : healthzOutbound(status);
+      }
+
+      const runtime = await readyRuntime(options.runtime);
+      const caller = authenticate(options.authPolicy(runtime), request.headers.get("dapr-api-token"));
+
+      for (const route of routes) {
+        if (route.method !== method) continue;
+        const rawParams = matchPattern(route.pattern, path);
+        if (rawParams === undefined) continue;
+        routeHeaders = route.headers ?? {};
+        const params: Record<string, string> = {};
+        for (const [k, v] of Object.entries(rawParams)) params[k] = decodeParam(v);
+        const body = await request.body();
+        const response = await route.handle({ request, params, query, metadata: metadataFromQuery(query), runtime, caller, body });
+        return withHeaders(response, routeHeaders);
+      }
+      throw directInvokeNotFound();
+    } catch (e) {
+      return withHeaders(toHttpResponse(e, logUnexpected), routeHeaders);
+    }
+  };
+}
+
+async function readyRuntime(source: RuntimeSource): Promise<Runtime> {
+  try {
+    return await source.ready();
+  } catch {
+    // The reason (file and field names) goes to the logs, not to callers who are not authenticated yet.
+    throw new ApiError("ERR_HEALTH_NOT_READY", "dapr is not ready: [components]");
+  }
+}
+
+function withHeaders(response: ApiResponse, headers: Record<string, string>): ApiResponse {
+  return Object.keys(headers).length === 0 ? response : { ...response, headers: { ...response.headers, ...headers } };
+}

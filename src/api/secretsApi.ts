@@ -1,0 +1,71 @@
+/**
+ * @module The Dapr secrets API: `GET /v1.0/secrets/{store}/{name}` and `GET /v1.0/secrets/{store}/bulk`.
+ *
+ * Check order as daprd (`pkg/api/universal/secrets.go`): no stores → 500, unknown store → 401 (sic),
+ * denied by scope → 403 (bulk filters instead), store error → 500, success → 200 JSON.
+ */
+import type { SecretStore } from "../components/secretstores/secretStore";
+import type { Runtime } from "../runtime/runtime";
+import { isSecretAllowed, secretScopeFor } from "../runtime/secretScopes";
+import type { Caller } from "./auth";
+import { ApiError, type ApiResponse } from "./errors";
+import { json } from "./responses";
+
+/** Secret responses must never be stored by a cache or proxy. */
+export const NO_STORE = { "cache-control": "no-store" } as const;
+
+function lookupStore(runtime: Runtime, caller: Caller, storeName: string): SecretStore {
+  const stores = runtime.secretStores(caller.appId);
+  if (stores.size === 0) throw new ApiError("ERR_SECRET_STORES_NOT_CONFIGURED", "secret store is not configured");
+  const store = stores.get(storeName);
+  if (store === undefined) throw new ApiError("ERR_SECRET_STORE_NOT_FOUND", `failed finding secret store with key ${storeName}`);
+  return store;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : "unknown error";
+}
+
+/** A single secret read. */
+export interface GetSecretInput {
+  storeName: string;
+  key: string;
+  metadata: Record<string, string>;
+}
+
+/** Handles `GET /v1.0/secrets/{store}/{key}`. */
+export async function getSecret(runtime: Runtime, caller: Caller, input: GetSecretInput, abortSignal?: AbortSignal): Promise<ApiResponse> {
+  const store = lookupStore(runtime, caller, input.storeName);
+  const scope = secretScopeFor(runtime.configuration(caller.appId), input.storeName);
+  if (!isSecretAllowed(scope, input.key)) {
+    throw new ApiError("ERR_PERMISSION_DENIED", `access denied by policy to get ${JSON.stringify(input.key)} from ${JSON.stringify(input.storeName)}`);
+  }
+  let data: Record<string, string>;
+  try {
+    ({ data } = await store.getSecret({ name: input.key, metadata: input.metadata }, { abortSignal }));
+  } catch (e) {
+    throw new ApiError("ERR_SECRET_GET", `failed getting secret with key ${input.key} from secret store ${input.storeName}: ${errorText(e)}`, { cause: e });
+  }
+  return json(200, data, { shape: "map", headers: NO_STORE });
+}
+
+/** A bulk secret read. */
+export interface BulkGetSecretInput {
+  storeName: string;
+  metadata: Record<string, string>;
+}
+
+/** Handles `GET /v1.0/secrets/{store}/bulk`; secrets the scope denies are left out silently. */
+export async function bulkGetSecret(runtime: Runtime, caller: Caller, input: BulkGetSecretInput, abortSignal?: AbortSignal): Promise<ApiResponse> {
+  const store = lookupStore(runtime, caller, input.storeName);
+  let data: Record<string, Record<string, string>>;
+  try {
+    ({ data } = await store.bulkGetSecret({ metadata: input.metadata }, { abortSignal }));
+  } catch (e) {
+    throw new ApiError("ERR_SECRET_GET", `failed getting secrets from secret store ${input.storeName}: ${errorText(e)}`, { cause: e });
+  }
+  const scope = secretScopeFor(runtime.configuration(caller.appId), input.storeName);
+  const filtered: Record<string, Record<string, string>> = {};
+  for (const [name, value] of Object.entries(data)) if (isSecretAllowed(scope, name)) filtered[name] = value;
+  return json(200, filtered, { shape: "map", headers: NO_STORE });
+}

@@ -1,0 +1,129 @@
+/**
+ * @module Go wire semantics daprd applies, reproduced so clients see byte-compatible behaviour:
+ * `path.Clean`, `url.QueryUnescape`, `url.ParseQuery` and `encoding/json` output.
+ */
+
+/** Thrown by {@link queryUnescape} for a malformed escape; the message is Go's, which daprd returns. */
+export class EscapeError extends Error {
+  override readonly name = "EscapeError";
+}
+
+/**
+ * Go `path.Clean`: collapses `//`, resolves `.` and `..` lexically, never escapes the root.
+ * @param p - an absolute, still percent-encoded path
+ */
+export function cleanPath(p: string): string {
+  if (p === "") return ".";
+  const rooted = p.startsWith("/");
+  const out: string[] = [];
+  for (const segment of p.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") {
+      if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
+      else if (!rooted) out.push("..");
+      continue;
+    }
+    out.push(segment);
+  }
+  const joined = out.join("/");
+  if (rooted) return `/${joined}`;
+  return joined === "" ? "." : joined;
+}
+
+function isHex(c: string): boolean {
+  return /^[0-9a-fA-F]$/.test(c);
+}
+
+/**
+ * Go `url.QueryUnescape`: `%XX` decoded, `+` becomes a space.
+ * @throws {@link EscapeError} with Go's text, e.g. `invalid URL escape "%zz"`
+ */
+export function queryUnescape(s: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; ) {
+    const c = s[i];
+    if (c === "%") {
+      const hex = s.slice(i + 1, i + 3);
+      if (hex.length < 2 || !isHex(hex[0] ?? "") || !isHex(hex[1] ?? "")) {
+        throw new EscapeError(`invalid URL escape ${JSON.stringify(s.slice(i, i + 3))}`);
+      }
+      bytes.push(parseInt(hex, 16));
+      i += 3;
+    } else if (c === "+") {
+      bytes.push(0x20);
+      i += 1;
+    } else {
+      const cp = s.codePointAt(i) ?? 0;
+      const ch = String.fromCodePoint(cp);
+      for (const b of Buffer.from(ch, "utf8")) bytes.push(b);
+      i += ch.length;
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
+/**
+ * Go `url.ParseQuery` as `r.URL.Query()` uses it: pairs with a bad escape or a `;` are dropped,
+ * repeated names keep every value in order.
+ */
+export function parseQuery(rawQuery: string): Map<string, string[]> {
+  const result = new Map<string, string[]>();
+  for (const pair of rawQuery.split("&")) {
+    if (pair === "" || pair.includes(";")) continue;
+    const eq = pair.indexOf("=");
+    const rawKey = eq === -1 ? pair : pair.slice(0, eq);
+    const rawValue = eq === -1 ? "" : pair.slice(eq + 1);
+    let key: string;
+    let value: string;
+    try {
+      key = queryUnescape(rawKey);
+      value = queryUnescape(rawValue);
+    } catch {
+      continue;
+    }
+    const values = result.get(key);
+    if (values === undefined) result.set(key, [value]);
+    else values.push(value);
+  }
+  return result;
+}
+
+/**
+ * Dapr's `getMetadataFromRequest`: every `metadata.<k>` query parameter (case-sensitive prefix),
+ * prefix removed, first value only.
+ */
+export function metadataFromQuery(query: Map<string, string[]>): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const [name, values] of query) {
+    if (name.startsWith("metadata.") && values[0] !== undefined) metadata[name.slice("metadata.".length)] = values[0];
+  }
+  return metadata;
+}
+
+/** Escapes what Go's JSON encoder escapes beyond `JSON.stringify`: `<`, `>`, `&`, U+2028, U+2029. */
+function goEscape(json: string): string {
+  return json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * Go `json.Marshal` of a map-shaped value: object keys sorted (Go sorts map keys), HTML-safe escapes.
+ * Arrays keep their order.
+ */
+export function goMarshalMap(value: unknown): string {
+  return goEscape(JSON.stringify(sortKeys(value)));
+}
+
+/** Go `json.Marshal` of a struct-shaped value: field order as given, HTML-safe escapes. */
+export function goMarshal(value: unknown): string {
+  return goEscape(JSON.stringify(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (typeof value === "object" && value !== null) {
+    const sorted: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) sorted[key] = sortKeys((value as Record<string, unknown>)[key]);
+    return sorted;
+  }
+  return value;
+}

@@ -1,0 +1,67 @@
+/**
+ * @module The secret store contract: one interface every secret store provider implements.
+ *
+ * Mirrors Dapr's `secretstores.SecretStore` (components-contrib `secretstores/secret_store.go`):
+ * single request objects in, single response objects out, optional abilities as `features()`.
+ */
+import type { SecretStoreFeature } from "../features";
+import type { ComponentProperties } from "../metadata";
+
+/** Per-call options; every provider call is cancellable. */
+export interface OperationOptions {
+  abortSignal?: AbortSignal;
+}
+
+/** `GetSecret` request: the secret name and per-request metadata (`metadata.*` query parameters). */
+export interface GetSecretRequest {
+  name: string;
+  metadata: Readonly<Record<string, string>>;
+}
+
+/** `GetSecret` response: a flat key → value map (name/value stores return `{ [name]: value }`). */
+export interface GetSecretResponse {
+  data: Record<string, string>;
+}
+
+/** `BulkGetSecret` request. */
+export interface BulkGetSecretRequest {
+  metadata: Readonly<Record<string, string>>;
+}
+
+/** `BulkGetSecret` response: secret name → its key/value map. */
+export interface BulkGetSecretResponse {
+  data: Record<string, Record<string, string>>;
+}
+
+/** A secret store provider instance. Built by a factory, initialised once, closed when replaced. */
+export interface SecretStore {
+  /**
+   * Validates metadata and connects.
+   * @throws {@link MetadataError} for invalid metadata
+   */
+  init(properties: ComponentProperties, options?: OperationOptions): Promise<void>;
+  features(): readonly SecretStoreFeature[];
+  /**
+   * Reads one secret.
+   * @throws {@link SecretNotFoundError} when the secret does not exist (every provider agrees)
+   */
+  getSecret(request: GetSecretRequest, options?: OperationOptions): Promise<GetSecretResponse>;
+  bulkGetSecret(request: BulkGetSecretRequest, options?: OperationOptions): Promise<BulkGetSecretResponse>;
+  close(): Promise<void>;
+}
+
+/**
+ * The one defined not-found result for every secret store: the API renders it as
+ * 500 `ERR_SECRET_GET` naming the secret. The message never contains a value.
+ */
+export class SecretNotFoundError extends Error {
+  override readonly name = "SecretNotFoundError";
+  constructor(readonly secretName: string, options?: { cause?: unknown }) {
+    super(`secret ${secretName} not found`, options);
+  }
+}
+
+/** Narrows an unknown error to a {@link SecretNotFoundError}. */
+export function isSecretNotFoundError(e: unknown): e is SecretNotFoundError {
+  return e instanceof Error && e.name === "SecretNotFoundError";
+}

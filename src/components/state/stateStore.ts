@@ -1,0 +1,113 @@
+/**
+ * @module The state store contract: one interface every state store provider implements.
+ *
+ * Mirrors Dapr's `state.Store` (components-contrib `state/store.go`, `state/requests.go`). Keys that
+ * reach a provider are already prefixed (`<appId>||<key>` etc.); values are the JSON text the API
+ * will return verbatim on GET.
+ */
+import type { StateFeature } from "../features";
+import type { ComponentProperties } from "../metadata";
+import type { OperationOptions } from "../secretstores/secretStore";
+
+export type { OperationOptions };
+
+/** Dapr's `options` on a state request. */
+export interface StateOptions {
+  concurrency?: "first-write" | "last-write";
+  consistency?: "strong" | "eventual";
+}
+
+/** A save of one key. `value` is the JSON text to store (`"\"hello\""`, `"123"`, `"null"`, …). */
+export interface SetStateRequest {
+  key: string;
+  value: string;
+  /** Non-empty etag to match; `undefined` means unconditional (unless first-write). */
+  etag?: string;
+  metadata: Readonly<Record<string, string>>;
+  options: StateOptions;
+}
+
+/** A read of one key. */
+export interface GetStateRequest {
+  key: string;
+  metadata: Readonly<Record<string, string>>;
+  options: Pick<StateOptions, "consistency">;
+}
+
+/** The stored item; `undefined` from `get` means missing (or expired). */
+export interface GetStateResponse {
+  /** The stored JSON text. */
+  data: string;
+  etag?: string;
+  /** Response metadata, e.g. `ttlExpireTime` (RFC 3339 UTC) for TTL'd keys. */
+  metadata?: Record<string, string>;
+}
+
+/** A delete of one key. Deleting a missing key without an etag succeeds. */
+export interface DeleteStateRequest {
+  key: string;
+  etag?: string;
+  metadata: Readonly<Record<string, string>>;
+  options: StateOptions;
+}
+
+/** A state store provider instance. */
+export interface StateStore {
+  /**
+   * Validates metadata, connects, creates the container/table unless disabled.
+   * @throws {@link MetadataError} for invalid metadata
+   */
+  init(properties: ComponentProperties, options?: OperationOptions): Promise<void>;
+  features(): readonly StateFeature[];
+  /** @returns `undefined` when the key is missing or expired */
+  get(request: GetStateRequest, options?: OperationOptions): Promise<GetStateResponse | undefined>;
+  /** @throws {@link ETagError} on a mismatch or an invalid etag */
+  set(request: SetStateRequest, options?: OperationOptions): Promise<void>;
+  /** @throws {@link ETagError} on a mismatch or an invalid etag */
+  delete(request: DeleteStateRequest, options?: OperationOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One operation of a transaction. */
+export type TransactionOperation =
+  | { operation: "upsert"; request: SetStateRequest }
+  | { operation: "delete"; request: DeleteStateRequest };
+
+/** A transaction: operations applied in order, atomically. */
+export interface TransactionRequest {
+  operations: readonly TransactionOperation[];
+  metadata: Readonly<Record<string, string>>;
+}
+
+/** Optional ability: atomic, ordered multi-key transactions (`TRANSACTIONAL`). */
+export interface TransactionalStateStore extends StateStore {
+  /** The most operations one transaction may hold, or `undefined` for no limit. */
+  maxOperationsPerTransaction(): number | undefined;
+  /** @throws any error; the API reports every failure as 500 `ERR_STATE_TRANSACTION` */
+  transact(request: TransactionRequest, options?: OperationOptions): Promise<void>;
+}
+
+/** Narrows a store to a {@link TransactionalStateStore} by its advertised features. */
+export function isTransactionalStateStore(store: StateStore): store is TransactionalStateStore {
+  return store.features().includes("TRANSACTIONAL") && "transact" in store;
+}
+
+/** Why an etag check failed: Dapr maps `mismatch` to 409 and `invalid` to 400. */
+export type ETagErrorKind = "mismatch" | "invalid";
+
+/** Thrown by providers for etag and first-write conflicts (Dapr `state.ETagError`). */
+export class ETagError extends Error {
+  override readonly name = "ETagError";
+  constructor(
+    readonly kind: ETagErrorKind,
+    options?: { cause?: unknown },
+  ) {
+    const inner = options?.cause instanceof Error ? options.cause.message : String(options?.cause ?? kind);
+    super(kind === "mismatch" ? `possible etag mismatch. error from state store: ${inner}` : `invalid etag value: ${inner}`, options);
+  }
+}
+
+/** Narrows an unknown error to an {@link ETagError}. */
+export function isETagError(e: unknown): e is ETagError {
+  return e instanceof Error && e.name === "ETagError";
+}

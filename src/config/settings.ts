@@ -1,0 +1,67 @@
+/**
+ * @module App settings: the one module that reads `process.env`.
+ *
+ * In Azure these are app settings (possibly Key Vault references resolved by the platform or by us);
+ * locally they come from `local.settings.json` Values, applied by Core Tools or our local host.
+ * Every setting is documented in `local.settings.sample.json` and the README.
+ */
+import * as path from "node:path";
+
+/** The app's typed settings. */
+export interface Settings {
+  /** The Dapr app-id this app acts as (metadata `id`, default key prefix, component scopes). */
+  appId: string;
+  /** Absolute path of the folder holding Component and Configuration YAML files. */
+  componentsPath: string;
+  /** Dapr namespace (`NAMESPACE`): components with another `metadata.namespace` are skipped. */
+  namespace: string | undefined;
+  /**
+   * Caller tokens for `dapr-api-token`: literal values and secret-store references of the form
+   * `secretstore:<store>/<secret>[/<key>]`, each optionally prefixed with `<appId>=`.
+   */
+  apiTokens: readonly string[];
+  /** Serve API routes without a token (honoured only when explicitly "true"). */
+  allowAnonymous: boolean;
+  /** Running inside Azure Functions (not Core Tools or our local host). */
+  inAzure: boolean;
+  /** The environment as seen at start-up, for the env secret store and `envRef`. */
+  environment: Readonly<Record<string, string>>;
+}
+
+/** The folder that holds package.json (dist/src/config → three levels up once compiled). */
+export const APP_ROOT = path.resolve(__dirname, "..", "..", __dirname.includes(`${path.sep}dist${path.sep}`) ? ".." : "");
+
+/**
+ * Builds settings from an environment map (pure; tests pass their own map).
+ * @param env - usually `process.env`
+ */
+export function parseSettings(env: Readonly<Record<string, string | undefined>>): Settings {
+  const environment: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) environment[k] = v;
+  const componentsPath = env.COMPONENTS_PATH?.trim() || "components";
+  return {
+    appId: env.APP_ID?.trim() || env.WEBSITE_SITE_NAME?.trim() || "vaultstate",
+    componentsPath: path.resolve(APP_ROOT, componentsPath),
+    namespace: env.NAMESPACE?.trim() || undefined,
+    apiTokens: splitList(env.API_TOKEN),
+    allowAnonymous: env.ALLOW_ANONYMOUS?.trim().toLowerCase() === "true",
+    // WEBSITE_INSTANCE_ID is set on every Azure App Service / Functions worker and never by Core Tools.
+    inAzure: Boolean(env.WEBSITE_INSTANCE_ID),
+    environment,
+  };
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+let cached: Settings | undefined;
+
+/** The process's settings, read once. */
+export function settings(): Settings {
+  cached ??= parseSettings(process.env);
+  return cached;
+}

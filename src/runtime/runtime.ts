@@ -1,0 +1,285 @@
+/**
+ * @module The component runtime: loads component files, resolves references, initialises providers
+ * in dependency order, and answers lookups per caller app-id (component `scopes`).
+ */
+import { findProvider, type ProviderContext, type ProviderEntry } from "../components/registry";
+import type { SecretStore } from "../components/secretstores/secretStore";
+import { isTransactionalStateStore, type StateStore } from "../components/state/stateStore";
+import { isExposable } from "../components/secretstores/local/env/envSecretStore";
+import { isMetadataError } from "../components/metadata";
+import { describeError, type Logger } from "../observability/logger";
+import { type ComponentDefinition, type ConfigurationDefinition, type Resources, ResourceFileError } from "./componentFiles";
+import { configurationFor } from "./secretScopes";
+
+/** A loaded, initialised component. */
+export type LoadedComponent =
+  | { kind: "secretstores"; definition: ComponentDefinition; store: SecretStore }
+  | { kind: "state"; definition: ComponentDefinition; store: StateStore };
+
+/** A caller credential: an API token and the app-id it acts as. */
+export interface CallerToken {
+  appId: string;
+  token: string;
+}
+
+/** The runtime's view of components, configurations and callers. Immutable once built. */
+export interface Runtime {
+  /** The app's own app-id (metadata `id`, health `appid`). */
+  readonly appId: string;
+  readonly components: readonly LoadedComponent[];
+  readonly callers: readonly CallerToken[];
+  /** Secret stores visible to an app-id, by name. */
+  secretStores(appId: string): ReadonlyMap<string, SecretStore>;
+  /** State stores visible to an app-id, by name. */
+  stateStores(appId: string): ReadonlyMap<string, StateStore>;
+  /** The Configuration that applies to an app-id. */
+  configuration(appId: string): ConfigurationDefinition | undefined;
+  /** Dapr `capabilities` of a component as listed by `/v1.0/metadata`. */
+  capabilities(component: LoadedComponent): string[];
+  close(): Promise<void>;
+}
+
+/** What building a runtime needs. */
+export interface RuntimeOptions {
+  appId: string;
+  resources: Resources;
+  /** Raw `API_TOKEN` entries: `[appId=]token` or `[appId=]secretstore:<store>/<secret>[/<key>]`. */
+  apiTokens: readonly string[];
+  providerContext: ProviderContext;
+  logger: Logger;
+  /** Upper bound for one component's `init`, like daprd's init timeout. */
+  initTimeoutInMs?: number;
+}
+
+/** A component failed to initialise or a reference could not be resolved; names file and field. */
+export class ComponentInitError extends Error {
+  override readonly name = "ComponentInitError";
+}
+
+const DEFAULT_INIT_TIMEOUT_IN_MS = 30_000;
+
+/**
+ * Builds the runtime: validates types, initialises components in reference order (a store used by
+ * `auth.secretStore` first), resolves caller tokens.
+ * @throws {@link ResourceFileError} for unknown types or broken references
+ * @throws {@link ComponentInitError} when a component without `ignoreErrors` fails to initialise
+ */
+export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { resources, logger } = options;
+  const entries = new Map<string, ProviderEntry>();
+  for (const def of resources.components) {
+    const found = findProvider(def.type, def.version);
+    if ("error" in found) throw new ResourceFileError(def.file, `component ${def.name}: ${found.field}`, found.error);
+    entries.set(def.name, found.entry);
+  }
+  const byName = new Map(resources.components.map((d) => [d.name, d]));
+  for (const def of resources.components) {
+    if (def.secretStore === undefined) continue;
+    const target = byName.get(def.secretStore);
+    if (target === undefined) {
+      throw new ResourceFileError(def.file, `component ${def.name}: auth.secretStore`, `no component named "${def.secretStore}"`);
+    }
+    if (entries.get(target.name)?.kind !== "secretstores") {
+      throw new ResourceFileError(def.file, `component ${def.name}: auth.secretStore`, `"${def.secretStore}" is not a secret store`);
+    }
+  }
+
+  const loaded = new Map<string, LoadedComponent>();
+  const skipped = new Set<string>();
+  const pending = [...resources.components];
+  const initTimeout = options.initTimeoutInMs ?? DEFAULT_INIT_TIMEOUT_IN_MS;
+  try {
+    while (pending.length > 0) {
+      const index = pending.findIndex((d) => d.secretStore === undefined || loaded.has(d.secretStore) || skipped.has(d.secretStore));
+      if (index === -1) {
+        const names = pending.map((d) => d.name).join(", ");
+        throw new ResourceFileError(pending[0]?.file ?? "", "auth.secretStore", `components reference each other in a cycle: ${names}`);
+      }
+      const [def] = pending.splice(index, 1);
+      if (def === undefined) break;
+      const entry = entries.get(def.name);
+      if (entry === undefined) continue;
+      try {
+        if (def.secretStore !== undefined && skipped.has(def.secretStore)) {
+          throw new ComponentInitError(`${def.file}: component ${def.name}: auth.secretStore "${def.secretStore}" failed to initialise`);
+        }
+        const properties = await resolveMetadata(def, loaded, options.providerContext.environment);
+        const component = await initComponent(def, entry, properties, options.providerContext, initTimeout);
+        loaded.set(def.name, component);
+        logger.info(`component ${def.name} (${def.type}/${def.version}) initialised`);
+      } catch (e) {
+        if (!def.ignoreErrors) throw e;
+        skipped.add(def.name);
+        logger.warn(`component ${def.name} skipped (ignoreErrors): ${describeError(e)}`);
+      }
+    }
+  } catch (e) {
+    await closeAll([...loaded.values()], logger);
+    throw e;
+  }
+
+  const components = [...loaded.values()];
+  let callers: CallerToken[];
+  try {
+    callers = await resolveCallerTokens(options.apiTokens, options.appId, loaded);
+  } catch (e) {
+    await closeAll(components, logger);
+    throw e;
+  }
+  return createRuntime(options.appId, components, resources.configurations, callers, logger);
+}
+
+function createRuntime(
+  appId: string,
+  components: LoadedComponent[],
+  configurations: readonly ConfigurationDefinition[],
+  callers: CallerToken[],
+  logger: Logger,
+): Runtime {
+  const visible = (component: LoadedComponent, caller: string): boolean =>
+    component.definition.scopes.length === 0 || component.definition.scopes.includes(caller);
+  const secretStoreCache = new Map<string, ReadonlyMap<string, SecretStore>>();
+  const stateStoreCache = new Map<string, ReadonlyMap<string, StateStore>>();
+  return {
+    appId,
+    components,
+    callers,
+    secretStores(caller) {
+      let stores = secretStoreCache.get(caller);
+      if (stores === undefined) {
+        const map = new Map<string, SecretStore>();
+        for (const c of components) if (c.kind === "secretstores" && visible(c, caller)) map.set(c.definition.name, c.store);
+        stores = map;
+        secretStoreCache.set(caller, stores);
+      }
+      return stores;
+    },
+    stateStores(caller) {
+      let stores = stateStoreCache.get(caller);
+      if (stores === undefined) {
+        const map = new Map<string, StateStore>();
+        for (const c of components) if (c.kind === "state" && visible(c, caller)) map.set(c.definition.name, c.store);
+        stores = map;
+        stateStoreCache.set(caller, stores);
+      }
+      return stores;
+    },
+    configuration: (caller) => configurationFor(caller, configurations),
+    capabilities(component) {
+      const features: string[] = [...component.store.features()];
+      // daprd reports ACTOR for state stores that can back actors (ETAG + TRANSACTIONAL).
+      if (component.kind === "state" && features.includes("ETAG") && isTransactionalStateStore(component.store)) features.push("ACTOR");
+      return features;
+    },
+    close: () => closeAll(components, logger),
+  };
+}
+
+async function closeAll(components: LoadedComponent[], logger: Logger): Promise<void> {
+  await Promise.all(
+    components.map(async (c) => {
+      try {
+        await c.store.close();
+      } catch (e) {
+        logger.warn(`closing component ${c.definition.name} failed: ${describeError(e)}`);
+      }
+    }),
+  );
+}
+
+async function initComponent(
+  def: ComponentDefinition,
+  entry: ProviderEntry,
+  properties: Record<string, string>,
+  ctx: ProviderContext,
+  timeoutInMs: number,
+): Promise<LoadedComponent> {
+  const abortSignal = AbortSignal.timeout(timeoutInMs);
+  const component: LoadedComponent =
+    entry.kind === "secretstores" ? { kind: "secretstores", definition: def, store: entry.create(ctx) } : { kind: "state", definition: def, store: entry.create(ctx) };
+  try {
+    await component.store.init(properties, { abortSignal });
+  } catch (e) {
+    if (isMetadataError(e)) throw new ResourceFileError(def.file, `component ${def.name}: spec.metadata ${e.field}`, e.message);
+    throw new ComponentInitError(`${def.file}: component ${def.name} (${def.type}) failed to initialise: ${describeError(e)}`, { cause: e });
+  }
+  return component;
+}
+
+async function resolveMetadata(def: ComponentDefinition, loaded: ReadonlyMap<string, LoadedComponent>, environment: Readonly<Record<string, string>>): Promise<Record<string, string>> {
+  const properties: Record<string, string> = {};
+  const fetched = new Map<string, Record<string, string>>();
+  for (const item of def.metadata) {
+    if (item.kind === "value") {
+      properties[item.name] = item.value;
+    } else if (item.kind === "envRef") {
+      const value = isExposable(item.envRef) ? environment[item.envRef] : undefined;
+      if (value === undefined) throw new ResourceFileError(def.file, `component ${def.name}: spec.metadata ${item.name}.envRef`, `environment variable ${item.envRef} is not set or not allowed`);
+      properties[item.name] = value;
+    } else {
+      const storeName = def.secretStore ?? "";
+      const store = loaded.get(storeName);
+      if (store === undefined || store.kind !== "secretstores") {
+        throw new ResourceFileError(def.file, `component ${def.name}: auth.secretStore`, `secret store "${storeName}" is not loaded`);
+      }
+      const ref = item.secretKeyRef;
+      // One read per secret while a component is processed, as daprd caches them.
+      let data = fetched.get(ref.name);
+      if (data === undefined) {
+        try {
+          data = (await store.store.getSecret({ name: ref.name, metadata: def.namespace !== undefined ? { namespace: def.namespace } : {} })).data;
+        } catch (e) {
+          throw new ComponentInitError(`${def.file}: component ${def.name}: spec.metadata ${item.name}: cannot read secret "${ref.name}" from secret store "${storeName}": ${describeError(e)}`, { cause: e });
+        }
+        fetched.set(ref.name, data);
+      }
+      const value = data[ref.key];
+      if (value === undefined) {
+        throw new ComponentInitError(`${def.file}: component ${def.name}: spec.metadata ${item.name}: secret "${ref.name}" in store "${storeName}" has no key "${ref.key}"`);
+      }
+      // daprd does not apply empty secret values.
+      if (value !== "") properties[item.name] = value;
+    }
+  }
+  return properties;
+}
+
+const SECRET_REFERENCE = /^secretstore:([^/]+)\/([^/]+)(?:\/(.+))?$/;
+
+/**
+ * Turns `API_TOKEN` entries into caller tokens, reading referenced ones from secret stores.
+ * @throws {@link ComponentInitError} naming the entry's store and secret (never a value)
+ */
+export async function resolveCallerTokens(entries: readonly string[], defaultAppId: string, loaded: ReadonlyMap<string, LoadedComponent>): Promise<CallerToken[]> {
+  const callers: CallerToken[] = [];
+  for (const entry of entries) {
+    const { appId, value } = splitCallerEntry(entry, defaultAppId);
+    const reference = SECRET_REFERENCE.exec(value);
+    if (reference === null) {
+      callers.push({ appId, token: value });
+      continue;
+    }
+    const [, storeName = "", secretName = "", key = secretName] = reference;
+    const store = loaded.get(storeName);
+    if (store === undefined || store.kind !== "secretstores") {
+      throw new ComponentInitError(`setting API_TOKEN: secret store "${storeName}" is not loaded`);
+    }
+    let data: Record<string, string>;
+    try {
+      data = (await store.store.getSecret({ name: secretName, metadata: {} })).data;
+    } catch (e) {
+      throw new ComponentInitError(`setting API_TOKEN: cannot read secret "${secretName}" from "${storeName}": ${describeError(e)}`, { cause: e });
+    }
+    const token = data[key];
+    if (token === undefined || token === "") throw new ComponentInitError(`setting API_TOKEN: secret "${secretName}" in "${storeName}" has no value for key "${key}"`);
+    callers.push({ appId, token });
+  }
+  return callers;
+}
+
+/** Splits `appId=token`; a token may itself contain `=`, so only an app-id-shaped prefix counts. */
+export function splitCallerEntry(entry: string, defaultAppId: string): { appId: string; value: string } {
+  const match = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(.+)$/.exec(entry);
+  if (match !== null && !match[2]?.startsWith("=")) return { appId: match[1] ?? defaultAppId, value: match[2] ?? "" };
+  return { appId: defaultAppId, value: entry };
+}

@@ -1,0 +1,294 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ApiResponse } from "../../src/api/errors";
+import type { RuntimeStatus } from "../../src/api/healthApi";
+import { createApi, routingPath, type ApiHandler, type RuntimeSource } from "../../src/api/router";
+import type { Logger } from "../../src/observability/logger";
+import { parseResourceDocuments } from "../../src/runtime/componentFiles";
+import { buildRuntime, type Runtime } from "../../src/runtime/runtime";
+
+const SECRETS = { "demo-secret": "v1<&>", "internal-only": "hidden-value", "a b": "space", "a+b": "plus", bulk: "named-bulk" };
+const logLines: string[] = [];
+const logger: Logger = { info: (m) => logLines.push(m), warn: (m) => logLines.push(m), error: (m) => logLines.push(m) };
+
+const COMPONENTS = `apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: localsecretstore}
+spec:
+  type: secretstores.local.file
+  version: v1
+  metadata: [{name: secretsFile, value: secrets.json}]
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: envsecretstore}
+spec: {type: secretstores.local.env, version: v1, metadata: [{name: prefix, value: "S_"}]}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: otherstore}
+spec: {type: secretstores.local.env, version: v1}
+scopes: [other]
+---
+apiVersion: dapr.io/v1alpha1
+kind: Configuration
+metadata: {name: appconfig}
+spec:
+  secrets:
+    scopes:
+      - storeName: localsecretstore
+        deniedSecrets: [internal-only]
+`;
+
+let dir: string;
+let runtime: Runtime;
+let api: ApiHandler;
+
+function source(status: () => RuntimeStatus, ready: () => Promise<Runtime>): RuntimeSource {
+  return { status, ready };
+}
+
+function request(method: string, url: string, headers: Record<string, string> = { "dapr-api-token": "dev-token" }, body = "") {
+  const h = new Headers(headers);
+  return { method, url, headers: h, body: async () => new TextEncoder().encode(body) };
+}
+
+async function call(method: string, url: string, headers?: Record<string, string>, body?: string, handler: ApiHandler = api): Promise<ApiResponse & { text: string }> {
+  const response = await handler(request(method, url, headers, body));
+  return { ...response, text: response.body === undefined ? "" : typeof response.body === "string" ? response.body : Buffer.from(response.body).toString() };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "vs-api-"));
+  await writeFile(path.join(dir, "secrets.json"), JSON.stringify(SECRETS));
+  runtime = await buildRuntime({
+    appId: "demo",
+    resources: parseResourceDocuments("c.yaml", COMPONENTS),
+    apiTokens: ["demo=dev-token", "other=other-token"],
+    providerContext: { appRoot: dir, environment: { S_greeting: "hi", PLAIN: "p" } },
+    logger,
+  });
+  api = createApi({
+    runtime: source(() => ({ state: "ready", runtime }), async () => runtime),
+    authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
+    logger,
+    extended: () => ({ cacheHits: 3 }),
+  });
+});
+afterAll(async () => {
+  await runtime.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("GET /v1.0/secrets/{store}/{key}", () => {
+  it("200 with the name/value map, Go-encoded with a trailing newline, and Cache-Control: no-store", async () => {
+    const r = await call("GET", "http://127.0.0.1:7071/v1.0/secrets/localsecretstore/demo-secret");
+    expect(r.status).toBe(200);
+    expect(r.headers["content-type"]).toBe("application/json");
+    expect(r.headers["cache-control"]).toBe("no-store");
+    expect(r.text).toBe('{"demo-secret":"v1\\u003c\\u0026\\u003e"}\n');
+    expect(JSON.parse(r.text)).toEqual({ "demo-secret": "v1<&>" });
+  });
+  it("decodes path parameters with QueryUnescape: + is a space, %2B is a plus", async () => {
+    expect(JSON.parse((await call("GET", "/v1.0/secrets/localsecretstore/a+b")).text)).toEqual({ "a b": "space" });
+    expect(JSON.parse((await call("GET", "/v1.0/secrets/localsecretstore/a%2Bb")).text)).toEqual({ "a+b": "plus" });
+    expect(JSON.parse((await call("GET", "/v1.0/secrets/localsecretstore/%62ulk")).text)).toEqual({ bulk: "named-bulk" });
+  });
+  it("400 text/plain with Go's message for a bad escape", async () => {
+    const r = await call("GET", "/v1.0/secrets/localsecretstore/bad%zzname");
+    expect(r.status).toBe(400);
+    expect(r.headers["content-type"]).toBe("text/plain; charset=utf-8");
+    expect(r.text).toBe('invalid URL escape "%zz"\n');
+  });
+  it("401 ERR_SECRET_STORE_NOT_FOUND for an unknown store (sic, as daprd)", async () => {
+    const r = await call("GET", "/v1.0/secrets/nostore/x");
+    expect(r.status).toBe(401);
+    expect(r.headers["cache-control"]).toBe("no-store");
+    expect(JSON.parse(r.text)).toEqual({ errorCode: "ERR_SECRET_STORE_NOT_FOUND", message: "failed finding secret store with key nostore" });
+  });
+  it("401 for a store scoped to other app-ids", async () => {
+    expect((await call("GET", "/v1.0/secrets/otherstore/PLAIN")).status).toBe(401);
+    const asOther = await call("GET", "/v1.0/secrets/otherstore/PLAIN", { "dapr-api-token": "other-token" });
+    expect(JSON.parse(asOther.text)).toEqual({ PLAIN: "p" });
+  });
+  it("403 ERR_PERMISSION_DENIED by secret scope, with Go %q quoting", async () => {
+    const r = await call("GET", "/v1.0/secrets/localsecretstore/internal-only");
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.text)).toEqual({ errorCode: "ERR_PERMISSION_DENIED", message: 'access denied by policy to get "internal-only" from "localsecretstore"' });
+    expect(r.text).not.toContain("hidden-value");
+  });
+  it("500 ERR_SECRET_GET naming the secret for a missing one, in every store", async () => {
+    const file = await call("GET", "/v1.0/secrets/localsecretstore/nope");
+    expect(file.status).toBe(500);
+    expect(JSON.parse(file.text)).toEqual({ errorCode: "ERR_SECRET_GET", message: "failed getting secret with key nope from secret store localsecretstore: secret nope not found" });
+    const env = await call("GET", "/v1.0/secrets/envsecretstore/nope");
+    expect(JSON.parse(env.text)).toEqual({ errorCode: "ERR_SECRET_GET", message: "failed getting secret with key nope from secret store envsecretstore: secret nope not found" });
+  });
+  it("passes metadata.* query parameters to the store and ignores others", async () => {
+    const seen: Record<string, string>[] = [];
+    const store = runtime.secretStores("demo").get("envsecretstore");
+    if (store === undefined) throw new Error("missing store");
+    const original = store.getSecret.bind(store);
+    store.getSecret = async (req, opts) => {
+      seen.push({ ...req.metadata });
+      return original(req, opts);
+    };
+    try {
+      await call("GET", "/v1.0/secrets/envsecretstore/greeting?metadata.version_id=3&metadata.version_id=4&other=1");
+    } finally {
+      store.getSecret = original;
+    }
+    expect(seen).toEqual([{ version_id: "3" }]);
+  });
+  it("400 ERR_MALFORMED_REQUEST for a body that is not a JSON object; an empty object is fine", async () => {
+    const bad = await call("GET", "/v1.0/secrets/envsecretstore/greeting", undefined, "not json");
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.text).errorCode).toBe("ERR_MALFORMED_REQUEST");
+    expect((await call("GET", "/v1.0/secrets/envsecretstore/greeting", undefined, "{}")).status).toBe(200);
+  });
+});
+
+describe("GET /v1.0/secrets/{store}/bulk", () => {
+  it("returns every allowed secret as name → map and filters denied ones silently", async () => {
+    const r = await call("GET", "/v1.0/secrets/localsecretstore/bulk");
+    expect(r.status).toBe(200);
+    expect(r.headers["cache-control"]).toBe("no-store");
+    const body = JSON.parse(r.text);
+    expect(body).toEqual({ "demo-secret": { "demo-secret": "v1<&>" }, "a b": { "a b": "space" }, "a+b": { "a+b": "plus" }, bulk: { bulk: "named-bulk" } });
+    expect(r.text).not.toContain("hidden-value");
+  });
+  it("answers {} when every secret is filtered", async () => {
+    const denyAll = createApi({
+      runtime: source(() => ({ state: "ready", runtime }), async () => ({ ...runtime, configuration: () => ({ file: "f", name: "c", scopes: [], secretScopes: [{ storeName: "envsecretstore", defaultAccess: "deny", allowedSecrets: [], deniedSecrets: [] }] }) })),
+      authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
+      logger,
+    });
+    const r = await call("GET", "/v1.0/secrets/envsecretstore/bulk", undefined, undefined, denyAll);
+    expect(r.status).toBe(200);
+    expect(r.text).toBe("{}\n");
+  });
+  it("401 for an unknown store", async () => {
+    expect((await call("GET", "/v1.0/secrets/nostore/bulk")).status).toBe(401);
+  });
+});
+
+describe("no secret stores at all", () => {
+  it("500 ERR_SECRET_STORES_NOT_CONFIGURED for get and bulk", async () => {
+    const r = await call("GET", "/v1.0/secrets/any/x", { "dapr-api-token": "lonely" }, undefined, createApi({
+      runtime: source(() => ({ state: "ready", runtime }), async () => ({ ...runtime, secretStores: () => new Map() })),
+      authPolicy: () => ({ callers: [{ appId: "x", token: "lonely" }], allowAnonymous: false, anonymousAppId: "x" }),
+      logger,
+    }));
+    expect(r.status).toBe(500);
+    expect(JSON.parse(r.text)).toEqual({ errorCode: "ERR_SECRET_STORES_NOT_CONFIGURED", message: "secret store is not configured" });
+  });
+});
+
+describe("API token", () => {
+  it.each([
+    ["missing", {}],
+    ["empty", { "dapr-api-token": "" }],
+    ["wrong", { "dapr-api-token": "dev-tokeN" }],
+    ["a prefix", { "dapr-api-token": "dev-" }],
+  ])("401 text/plain 'invalid api token' when %s", async (_name, headers) => {
+    for (const url of ["/v1.0/secrets/localsecretstore/demo-secret", "/v1.0/metadata", "/v1.0/nothing-here"]) {
+      const r = await call("GET", url, headers);
+      expect(r.status).toBe(401);
+      expect(r.headers["content-type"]).toBe("text/plain; charset=utf-8");
+      expect(r.text).toBe("invalid api token\n");
+    }
+  });
+  it("healthz and healthz/outbound need no token (GET only)", async () => {
+    expect((await call("GET", "/v1.0/healthz", {})).status).toBe(204);
+    expect((await call("GET", "/v1.0/healthz/outbound", {})).status).toBe(204);
+    expect((await call("POST", "/v1.0/healthz", {})).status).toBe(401);
+  });
+  it("503 ERR_NO_CALLERS_CONFIGURED when no token is configured and anonymous access is off", async () => {
+    const open = (allowAnonymous: boolean): ApiHandler =>
+      createApi({ runtime: source(() => ({ state: "ready", runtime }), async () => runtime), authPolicy: (rt) => ({ callers: [], allowAnonymous, anonymousAppId: rt.appId }), logger });
+    const closed = await call("GET", "/v1.0/metadata", {}, undefined, open(false));
+    expect(closed.status).toBe(503);
+    expect(JSON.parse(closed.text).errorCode).toBe("ERR_NO_CALLERS_CONFIGURED");
+    expect((await call("GET", "/v1.0/healthz", {}, undefined, open(false))).status).toBe(204);
+    const anonymous = await call("GET", "/v1.0/secrets/envsecretstore/greeting", {}, undefined, open(true));
+    expect(JSON.parse(anonymous.text)).toEqual({ greeting: "hi" });
+  });
+});
+
+describe("fallback", () => {
+  it.each([
+    ["GET", "/foo"],
+    ["POST", "/v1.0/secrets/localsecretstore/demo-secret"],
+    ["GET", "/v1.0/secrets/localsecretstore"],
+    ["DELETE", "/v1.0/metadata"],
+    ["HEAD", "/v1.0/metadata"],
+    ["GET", "/v1.0/secrets/localsecretstore/a/b"],
+  ])("%s %s → 404 ERR_DIRECT_INVOKE", async (method, url) => {
+    const r = await call(method, url);
+    expect(r.status).toBe(404);
+    expect(r.headers["content-type"]).toBe("application/json");
+    expect(r.text).toBe('{"errorCode":"ERR_DIRECT_INVOKE","message":"failed getting app id either from the URL path or the header dapr-app-id"}');
+  });
+  it("cleans the path first: // and dot segments and a trailing slash still route", async () => {
+    for (const url of ["/v1.0//secrets/localsecretstore/demo-secret", "/v1.0/x/../secrets/./localsecretstore/demo-secret/", "/v1.0/secrets/localsecretstore/demo-secret?"]) {
+      expect((await call("GET", url)).status).toBe(200);
+    }
+  });
+  it("routingPath keeps %2F inside a segment", () => {
+    expect(routingPath("/v1.0/secrets/s/a%2Fb/")).toBe("/v1.0/secrets/s/a%2Fb");
+  });
+});
+
+describe("health and metadata", () => {
+  it("healthz ?appid= must match the app-id", async () => {
+    expect((await call("GET", "/v1.0/healthz?appid=demo", {})).status).toBe(204);
+    const wrong = await call("GET", "/v1.0/healthz?appid=wrong", {});
+    expect(wrong.status).toBe(500);
+    expect(JSON.parse(wrong.text)).toEqual({ errorCode: "ERR_HEALTH_APPID_NOT_MATCH", message: "dapr app-id does not match" });
+  });
+  it("while starting or after a failed start: healthz 500, outbound 500, API routes 500 without details", async () => {
+    for (const status of [{ state: "starting" }, { state: "failed", reason: "/secret/path.yaml: bad" }] as RuntimeStatus[]) {
+      const notReady = createApi({
+        runtime: source(() => status, async () => Promise.reject(new Error("x"))),
+        authPolicy: () => ({ callers: [], allowAnonymous: true, anonymousAppId: "a" }),
+        logger,
+      });
+      const h = await call("GET", "/v1.0/healthz", {}, undefined, notReady);
+      expect(h.status).toBe(500);
+      expect(JSON.parse(h.text).errorCode).toBe("ERR_HEALTH_NOT_READY");
+      const o = await call("GET", "/v1.0/healthz/outbound", {}, undefined, notReady);
+      expect(JSON.parse(o.text)).toEqual({ errorCode: "ERR_OUTBOUND_HEALTH_NOT_READY", message: "dapr outbound is not ready" });
+      const m = await call("GET", "/v1.0/metadata", {}, undefined, notReady);
+      expect(m.status).toBe(500);
+      expect(m.text).not.toContain("/secret/path.yaml");
+    }
+  });
+  it("metadata lists the caller's app-id and components with capabilities, and extended numbers", async () => {
+    const r = await call("GET", "/v1.0/metadata");
+    expect(r.status).toBe(200);
+    expect(r.text.endsWith("\n")).toBe(true);
+    const body = JSON.parse(r.text);
+    expect(body).toEqual({
+      id: "demo",
+      runtimeVersion: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+      components: [
+        { name: "localsecretstore", type: "secretstores.local.file", version: "v1" },
+        { name: "envsecretstore", type: "secretstores.local.env", version: "v1" },
+      ],
+      extended: { cacheHits: 3, daprRuntimeVersion: expect.stringMatching(/^\d+\.\d+\.\d+$/) },
+      actorRuntime: { runtimeStatus: "DISABLED", hostReady: false },
+    });
+    const other = JSON.parse((await call("GET", "/v1.0/metadata", { "dapr-api-token": "other-token" })).text);
+    expect(other.id).toBe("other");
+    expect(other.components.map((c: { name: string }) => c.name)).toContain("otherstore");
+  });
+});
+
+describe("hygiene", () => {
+  it("no secret value reached the log", () => {
+    const joined = logLines.join("\n");
+    for (const value of [...Object.values(SECRETS), "hi", "dev-token", "other-token"]) expect(joined).not.toContain(value);
+  });
+});

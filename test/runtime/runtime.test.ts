@@ -1,0 +1,156 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Logger } from "../../src/observability/logger";
+import { parseResourceDocuments, ResourceFileError } from "../../src/runtime/componentFiles";
+import { buildRuntime, ComponentInitError, splitCallerEntry } from "../../src/runtime/runtime";
+
+const lines: string[] = [];
+const logger: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "vs-rt-"));
+  await writeFile(path.join(dir, "secrets.json"), JSON.stringify({ "file-name": "from-file", token: "tok-from-file", dirname: "nested-dir", "api-token": "t0ken" }));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const yaml = `apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: files}
+spec:
+  type: secretstores.local.file
+  version: v1
+  metadata:
+    - name: secretsFile
+      envRef: SECRETS_FILE
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: derived}
+spec:
+  type: secretstores.local.file
+  version: v1
+  metadata:
+    - name: secretsFile
+      secretKeyRef: {name: file-name}
+auth: {secretStore: files}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: envstore}
+spec:
+  type: secretstores.local.env
+  version: v1
+  metadata: []
+scopes: [other]
+`;
+
+function build(text: string, apiTokens: string[] = [], environment: Record<string, string> = {}) {
+  return buildRuntime({
+    appId: "demo",
+    resources: parseResourceDocuments(path.join(dir, "c.yaml"), text),
+    apiTokens,
+    providerContext: { appRoot: dir, environment: { SECRETS_FILE: "secrets.json", ...environment } },
+    logger,
+  });
+}
+
+describe("buildRuntime", () => {
+  it("initialises components in reference order and resolves secretKeyRef through auth.secretStore", async () => {
+    await writeFile(path.join(dir, "from-file"), JSON.stringify({ derivedSecret: "yes" }));
+    // Declared first but depends on `files`, which is declared second.
+    const reordered = yaml.split("---").map((d) => d.trim()).reverse().join("\n---\n");
+    const runtime = await build(reordered);
+    const derived = runtime.secretStores("demo").get("derived");
+    expect(derived).toBeDefined();
+    expect((await derived?.getSecret({ name: "derivedSecret", metadata: {} }))?.data).toEqual({ derivedSecret: "yes" });
+    await runtime.close();
+  });
+
+  it("honours component scopes per app-id", async () => {
+    await writeFile(path.join(dir, "from-file"), "{}");
+    const runtime = await build(yaml);
+    expect([...runtime.secretStores("demo").keys()].sort()).toEqual(["derived", "files"]);
+    expect([...runtime.secretStores("other").keys()].sort()).toEqual(["derived", "envstore", "files"]);
+    await runtime.close();
+  });
+
+  it("resolves caller tokens: literals, app-id prefixes and secret store references", async () => {
+    await writeFile(path.join(dir, "from-file"), "{}");
+    const runtime = await build(yaml, ["plain", "other=abc", "reader=secretstore:files/api-token", "x=secretstore:files/dirname/dirname"]);
+    expect(runtime.callers).toEqual([
+      { appId: "demo", token: "plain" },
+      { appId: "other", token: "abc" },
+      { appId: "reader", token: "t0ken" },
+      { appId: "x", token: "nested-dir" },
+    ]);
+    await runtime.close();
+  });
+
+  it("fails naming the setting when a token reference cannot be read, without any value", async () => {
+    await writeFile(path.join(dir, "from-file"), "{}");
+    await expect(build(yaml, ["secretstore:files/missing"])).rejects.toThrow(/setting API_TOKEN: cannot read secret "missing" from "files"/);
+    await expect(build(yaml, ["secretstore:nostore/x"])).rejects.toThrow(/secret store "nostore" is not loaded/);
+  });
+
+  it("rejects unknown types and versions naming file and field", async () => {
+    const bad = yaml.replace("type: secretstores.local.env", "type: secretstores.nope");
+    await expect(build(bad)).rejects.toSatisfy((e: unknown) => e instanceof ResourceFileError && e.field === "component envstore: spec.type");
+    const badVersion = yaml.replace("version: v1\n  metadata: []", "version: v9\n  metadata: []");
+    await expect(build(badVersion)).rejects.toThrow(/component envstore: spec.version: component type "secretstores.local.env" has no version "v9"/);
+  });
+
+  it("rejects an auth.secretStore that does not exist or is in a cycle", async () => {
+    await expect(build(yaml.replace("auth: {secretStore: files}", "auth: {secretStore: ghost}"))).rejects.toThrow(/component derived: auth.secretStore: no component named "ghost"/);
+    const cycle = `apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: a}
+spec: {type: secretstores.local.file, version: v1, metadata: [{name: secretsFile, secretKeyRef: {name: x}}]}
+auth: {secretStore: b}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: b}
+spec: {type: secretstores.local.file, version: v1, metadata: [{name: secretsFile, secretKeyRef: {name: x}}]}
+auth: {secretStore: a}
+`;
+    await expect(build(cycle)).rejects.toThrow(/cycle: a, b/);
+  });
+
+  it("reports metadata errors from init as file + component + field", async () => {
+    const missing = yaml.replace("    - name: secretsFile\n      envRef: SECRETS_FILE", "    - name: other\n      value: x");
+    await expect(build(missing)).rejects.toSatisfy((e: unknown) => e instanceof ResourceFileError && e.field === "component files: spec.metadata secretsFile");
+  });
+
+  it("fails when a secretKeyRef names a missing secret, and skips components with ignoreErrors", async () => {
+    await expect(build(yaml.replace("{name: file-name}", "{name: nope}"))).rejects.toSatisfy(
+      (e: unknown) => e instanceof ComponentInitError && /component derived: spec.metadata secretsFile: cannot read secret "nope"/.test(e.message),
+    );
+    const ignoring = yaml.replace("{name: file-name}", "{name: nope}").replace("  type: secretstores.local.file\n  version: v1\n  metadata:\n    - name: secretsFile\n      secretKeyRef", "  type: secretstores.local.file\n  version: v1\n  ignoreErrors: true\n  metadata:\n    - name: secretsFile\n      secretKeyRef");
+    const runtime = await build(ignoring);
+    expect(runtime.secretStores("demo").has("derived")).toBe(false);
+    expect(lines.some((l) => l.startsWith("component derived skipped (ignoreErrors)"))).toBe(true);
+    await runtime.close();
+  });
+
+  it("envRef refuses DAPR_* variables", async () => {
+    const text = yaml.replace("envRef: SECRETS_FILE", "envRef: DAPR_FILE");
+    await expect(build(text, [], { DAPR_FILE: "secrets.json" })).rejects.toThrow(/environment variable DAPR_FILE is not set or not allowed/);
+  });
+});
+
+describe("splitCallerEntry", () => {
+  it.each([
+    ["dev-token", { appId: "def", value: "dev-token" }],
+    ["demo=dev-token", { appId: "demo", value: "dev-token" }],
+    ["demo=a=b", { appId: "demo", value: "a=b" }],
+    ["abc==", { appId: "def", value: "abc==" }],
+    ["demo=secretstore:s/n", { appId: "demo", value: "secretstore:s/n" }],
+  ])("%s", (entry, expected) => {
+    expect(splitCallerEntry(entry, "def")).toEqual(expected);
+  });
+});
