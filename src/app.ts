@@ -7,9 +7,13 @@ import { consoleLogger } from "./observability/logger";
 import { loadResources } from "./runtime/componentFiles";
 import { createManagedRuntime } from "./runtime/instance";
 import { buildRuntime } from "./runtime/runtime";
+import { createCounters } from "./runtime/secretCache";
 
 const config = settings();
+/** Anonymous access is a local-development switch: never honoured inside Azure. */
+const allowAnonymous = config.allowAnonymous && !config.inAzure;
 const logger = consoleLogger;
+const cacheCounters = createCounters();
 
 /** The shared runtime; `src/index.ts` starts it when the app starts. */
 export const runtime = createManagedRuntime(async () => {
@@ -20,10 +24,12 @@ export const runtime = createManagedRuntime(async () => {
     apiTokens: config.apiTokens,
     providerContext: { appRoot: APP_ROOT, environment: config.environment },
     logger,
+    secretCache: { options: withoutUndefined(config.secretCache), counters: cacheCounters },
   });
+  if (config.allowAnonymous && config.inAzure) logger.warn("ALLOW_ANONYMOUS is ignored when running in Azure");
   if (built.callers.length === 0) {
     logger.warn(
-      anonymousAllowed()
+      allowAnonymous
         ? "ALLOW_ANONYMOUS=true: API routes are served without a token"
         : "no caller token is configured (API_TOKEN): API routes answer 503 ERR_NO_CALLERS_CONFIGURED",
     );
@@ -31,15 +37,20 @@ export const runtime = createManagedRuntime(async () => {
   return built;
 }, logger);
 
-/** Anonymous access is a local-development switch: never honoured inside Azure. */
-function anonymousAllowed(): boolean {
-  if (config.allowAnonymous && config.inAzure) logger.warn("ALLOW_ANONYMOUS is ignored when running in Azure");
-  return config.allowAnonymous && !config.inAzure;
-}
-
 /** The API handler every HTTP function adapter calls. */
 export const api = createApi({
   runtime,
-  authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: anonymousAllowed(), anonymousAppId: rt.appId }),
+  authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous, anonymousAppId: rt.appId }),
   logger,
+  extended: () => ({
+    secretCacheHits: cacheCounters.hits,
+    secretCacheMisses: cacheCounters.misses,
+    secretCacheUpstreamCalls: cacheCounters.upstreamCalls,
+    secretCacheStaleServes: cacheCounters.staleServes,
+    secretCacheErrors: cacheCounters.errors,
+  }),
 });
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -24,6 +24,13 @@ export interface Settings {
   allowAnonymous: boolean;
   /** Running inside Azure Functions (not Core Tools or our local host). */
   inAzure: boolean;
+  /** Secret cache tuning, in milliseconds (settings are in seconds). */
+  secretCache: {
+    ttlInMs?: number;
+    maxEntries?: number;
+    maxStalenessInMs?: number;
+    negativeTtlInMs?: number;
+  };
   /** The environment as seen at start-up, for the env secret store and `envRef`. */
   environment: Readonly<Record<string, string>>;
 }
@@ -47,8 +54,33 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     allowAnonymous: env.ALLOW_ANONYMOUS?.trim().toLowerCase() === "true",
     // WEBSITE_INSTANCE_ID is set on every Azure App Service / Functions worker and never by Core Tools.
     inAzure: Boolean(env.WEBSITE_INSTANCE_ID),
+    secretCache: {
+      ttlInMs: seconds(env, "SECRET_CACHE_TTL_SECONDS"),
+      maxEntries: positiveInteger(env, "SECRET_CACHE_MAX_ENTRIES"),
+      maxStalenessInMs: seconds(env, "SECRET_CACHE_MAX_STALENESS_SECONDS"),
+      negativeTtlInMs: seconds(env, "SECRET_CACHE_NEGATIVE_TTL_SECONDS"),
+    },
     environment,
   };
+}
+
+/** Thrown for a setting that is present but malformed; names the setting, never echoes secrets. */
+export class SettingError extends Error {
+  override readonly name = "SettingError";
+}
+
+function positiveInteger(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) <= 0 || !Number.isSafeInteger(Number(raw))) {
+    throw new SettingError(`setting ${name} must be a positive whole number, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function seconds(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
+  const value = positiveInteger(env, name);
+  return value === undefined ? undefined : value * 1000;
 }
 
 function splitList(value: string | undefined): string[] {

@@ -9,11 +9,12 @@ import { isExposable } from "../components/secretstores/local/env/envSecretStore
 import { isMetadataError } from "../components/metadata";
 import { describeError, type Logger } from "../observability/logger";
 import { type ComponentDefinition, type ConfigurationDefinition, type Resources, ResourceFileError } from "./componentFiles";
+import { type CachedSecretStore, createCachingSecretStore, createCounters, type SecretCacheCounters, type SecretCacheOptions } from "./secretCache";
 import { configurationFor } from "./secretScopes";
 
 /** A loaded, initialised component. */
 export type LoadedComponent =
-  | { kind: "secretstores"; definition: ComponentDefinition; store: SecretStore }
+  | { kind: "secretstores"; definition: ComponentDefinition; store: CachedSecretStore }
   | { kind: "state"; definition: ComponentDefinition; store: StateStore };
 
 /** A caller credential: an API token and the app-id it acts as. */
@@ -49,6 +50,8 @@ export interface RuntimeOptions {
   logger: Logger;
   /** Upper bound for one component's `init`, like daprd's init timeout. */
   initTimeoutInMs?: number;
+  /** Cache tuning for every secret store, and the counters they share. */
+  secretCache?: { options?: Partial<SecretCacheOptions>; counters?: SecretCacheCounters };
 }
 
 /** A component failed to initialise or a reference could not be resolved; names file and field. */
@@ -88,6 +91,7 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
   const skipped = new Set<string>();
   const pending = [...resources.components];
   const initTimeout = options.initTimeoutInMs ?? DEFAULT_INIT_TIMEOUT_IN_MS;
+  const cacheCounters = options.secretCache?.counters ?? createCounters();
   try {
     while (pending.length > 0) {
       const index = pending.findIndex((d) => d.secretStore === undefined || loaded.has(d.secretStore) || skipped.has(d.secretStore));
@@ -104,7 +108,9 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
           throw new ComponentInitError(`${def.file}: component ${def.name}: auth.secretStore "${def.secretStore}" failed to initialise`);
         }
         const properties = await resolveMetadata(def, loaded, options.providerContext.environment);
-        const component = await initComponent(def, entry, properties, options.providerContext, initTimeout);
+        const component = await initComponent(def, entry, properties, options.providerContext, initTimeout, (store) =>
+          createCachingSecretStore(store, def.name, { options: options.secretCache?.options, counters: cacheCounters, logger }),
+        );
         loaded.set(def.name, component);
         logger.info(`component ${def.name} (${def.type}/${def.version}) initialised`);
       } catch (e) {
@@ -193,10 +199,11 @@ async function initComponent(
   properties: Record<string, string>,
   ctx: ProviderContext,
   timeoutInMs: number,
+  cache: (store: SecretStore) => CachedSecretStore,
 ): Promise<LoadedComponent> {
   const abortSignal = AbortSignal.timeout(timeoutInMs);
   const component: LoadedComponent =
-    entry.kind === "secretstores" ? { kind: "secretstores", definition: def, store: entry.create(ctx) } : { kind: "state", definition: def, store: entry.create(ctx) };
+    entry.kind === "secretstores" ? { kind: "secretstores", definition: def, store: cache(entry.create(ctx)) } : { kind: "state", definition: def, store: entry.create(ctx) };
   try {
     await component.store.init(properties, { abortSignal });
   } catch (e) {

@@ -65,3 +65,28 @@ export class SecretNotFoundError extends Error {
 export function isSecretNotFoundError(e: unknown): e is SecretNotFoundError {
   return e instanceof Error && e.name === "SecretNotFoundError";
 }
+
+/** Why an upstream secret service could not answer: transient conditions a cache may ride out. */
+export type UpstreamFailure = "throttled" | "unavailable" | "timeout";
+
+/**
+ * Thrown by providers when the upstream service is throttling (429), failing (5xx), unreachable or
+ * too slow. The cache serves a stale value for these, never for other errors.
+ */
+export class SecretStoreUnavailableError extends Error {
+  override readonly name = "SecretStoreUnavailableError";
+  readonly retryAfterInMs: number | undefined;
+  constructor(
+    readonly failure: UpstreamFailure,
+    message: string,
+    options: { retryAfterInMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.retryAfterInMs = options.retryAfterInMs;
+  }
+}
+
+/** Narrows an unknown error to a {@link SecretStoreUnavailableError}. */
+export function isSecretStoreUnavailableError(e: unknown): e is SecretStoreUnavailableError {
+  return e instanceof Error && e.name === "SecretStoreUnavailableError";
+}

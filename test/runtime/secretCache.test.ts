@@ -1,0 +1,208 @@
+import { describe, expect, it } from "vitest";
+import {
+  type GetSecretRequest,
+  isSecretNotFoundError,
+  SecretNotFoundError,
+  type SecretStore,
+  SecretStoreUnavailableError,
+} from "../../src/components/secretstores/secretStore";
+import type { Logger } from "../../src/observability/logger";
+import { type CacheEnvironment, createCachingSecretStore, createCounters, type SecretCacheOptions } from "../../src/runtime/secretCache";
+
+/** An in-memory upstream whose behaviour each test scripts; counts calls. */
+function fakeUpstream() {
+  const values = new Map<string, string>([["a", "1"]]);
+  const state = { calls: 0, bulkCalls: 0, failWith: undefined as Error | undefined, failTimes: Infinity, gate: undefined as Promise<void> | undefined };
+  const maybeFail = (): void => {
+    if (state.failWith !== undefined && state.failTimes > 0) {
+      state.failTimes--;
+      throw state.failWith;
+    }
+  };
+  const store: SecretStore = {
+    init: async () => {},
+    features: () => [],
+    async getSecret(req: GetSecretRequest) {
+      state.calls++;
+      if (state.gate !== undefined) await state.gate;
+      maybeFail();
+      const version = req.metadata.version_id;
+      const value = values.get(req.name);
+      if (value === undefined) throw new SecretNotFoundError(req.name);
+      return { data: { [req.name]: version === undefined ? value : `${value}@${version}` } };
+    },
+    async bulkGetSecret() {
+      state.bulkCalls++;
+      maybeFail();
+      return { data: Object.fromEntries([...values].map(([k, v]) => [k, { [k]: v }])) };
+    },
+    close: async () => {},
+  };
+  return { store, values, state };
+}
+
+function fakeClock(): CacheEnvironment & { advance(ms: number): void; sleeps: number[] } {
+  let now = 1_000_000;
+  const sleeps: number[] = [];
+  return {
+    now: () => now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+    random: () => 0.5,
+    advance: (ms) => {
+      now += ms;
+    },
+    sleeps,
+  };
+}
+
+const lines: string[] = [];
+const logger: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
+
+function setup(options: Partial<SecretCacheOptions> = {}) {
+  const upstream = fakeUpstream();
+  const clock = fakeClock();
+  const counters = createCounters();
+  const cache = createCachingSecretStore(upstream.store, "kv", { options: { ttlInMs: 10_000, maxStalenessInMs: 60_000, negativeTtlInMs: 1_000, ...options }, counters, logger, environment: clock });
+  const get = (name: string, metadata: Record<string, string> = {}) => cache.getSecret({ name, metadata });
+  return { ...upstream, clock, counters, cache, get };
+}
+
+describe("secret cache", () => {
+  it("serves hits from memory until the TTL, then reloads", async () => {
+    const { get, state, clock, counters, values } = setup();
+    expect((await get("a")).data).toEqual({ a: "1" });
+    expect((await get("a")).data).toEqual({ a: "1" });
+    expect(state.calls).toBe(1);
+    values.set("a", "2");
+    clock.advance(10_001);
+    expect((await get("a")).data).toEqual({ a: "2" });
+    expect(counters).toEqual({ hits: 1, misses: 2, upstreamCalls: 2, staleServes: 0, errors: 0 });
+  });
+
+  it("single-flight: 1,000 concurrent cold misses make one upstream call", async () => {
+    const { get, state } = setup();
+    let open: () => void = () => {};
+    state.gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const all = Promise.all(Array.from({ length: 1000 }, () => get("a")));
+    open();
+    const results = await all;
+    expect(state.calls).toBe(1);
+    expect(results.every((r) => r.data.a === "1")).toBe(true);
+  });
+
+  it("stale-if-error: an expired value is served while the upstream fails, up to the staleness bound", async () => {
+    const { get, state, clock, counters } = setup();
+    await get("a");
+    clock.advance(20_000);
+    state.failWith = new SecretStoreUnavailableError("unavailable", "Key Vault answered 503");
+    expect((await get("a")).data).toEqual({ a: "1" });
+    expect(counters.staleServes).toBe(1);
+    expect(lines.some((l) => l === "secret store kv: serving cached secret a after upstream failure (unavailable)")).toBe(true);
+    clock.advance(60_000);
+    await expect(get("a")).rejects.toThrow("Key Vault answered 503");
+    expect(counters.errors).toBe(1);
+  });
+
+  it("does not serve stale values for errors that are not transient", async () => {
+    const { get, state, clock } = setup();
+    await get("a");
+    clock.advance(20_000);
+    state.failWith = new Error("access denied");
+    await expect(get("a")).rejects.toThrow("access denied");
+  });
+
+  it("recovers by itself when the fault ends", async () => {
+    const { get, state, values } = setup();
+    state.failWith = new SecretStoreUnavailableError("unavailable", "reset");
+    state.failTimes = 1;
+    await expect(get("a")).rejects.toThrow("reset");
+    values.set("a", "fresh");
+    expect((await get("a")).data).toEqual({ a: "fresh" });
+  });
+
+  it("caches not-found briefly", async () => {
+    const { get, state, clock, values } = setup();
+    await expect(get("nope")).rejects.toSatisfy(isSecretNotFoundError);
+    await expect(get("nope")).rejects.toSatisfy(isSecretNotFoundError);
+    expect(state.calls).toBe(1);
+    values.set("nope", "now");
+    clock.advance(1_001);
+    expect((await get("nope")).data).toEqual({ nope: "now" });
+  });
+
+  it("version-pinned reads never expire and are keyed by version", async () => {
+    const { get, state, clock } = setup();
+    expect((await get("a", { version_id: "v1" })).data).toEqual({ a: "1@v1" });
+    clock.advance(10 * 24 * 60 * 60 * 1000);
+    state.failWith = new Error("must not be called");
+    expect((await get("a", { version_id: "v1" })).data).toEqual({ a: "1@v1" });
+    expect(state.calls).toBe(1);
+  });
+
+  it("backs off with jittered exponential delays on 429 without Retry-After, then succeeds", async () => {
+    const { get, state, clock, counters } = setup({ backoffBaseInMs: 1000, backoffMaxInMs: 16_000, maxAttempts: 4 });
+    state.failWith = new SecretStoreUnavailableError("throttled", "Key Vault answered 429");
+    state.failTimes = 3;
+    expect((await get("a")).data).toEqual({ a: "1" });
+    // random() = 0.5 → 75% of 1 s, 2 s, 4 s.
+    expect(clock.sleeps).toEqual([750, 1500, 3000]);
+    expect(counters.upstreamCalls).toBe(4);
+  });
+
+  it("honours Retry-After when it is longer than the backoff, and gives up after maxAttempts", async () => {
+    const { get, state, clock } = setup({ maxAttempts: 2 });
+    state.failWith = new SecretStoreUnavailableError("throttled", "Key Vault answered 429", { retryAfterInMs: 5_000 });
+    await expect(get("a")).rejects.toThrow("429");
+    expect(clock.sleeps).toEqual([5_000]);
+    expect(state.calls).toBe(2);
+  });
+
+  it("while throttled, expired values are served stale without waiting", async () => {
+    const { get, state, clock, counters } = setup({ maxAttempts: 1 });
+    await get("a");
+    await expect(get("b")).rejects.toSatisfy(isSecretNotFoundError);
+    state.failWith = new SecretStoreUnavailableError("throttled", "429");
+    clock.advance(10_001);
+    await expect(get("c")).rejects.toThrow("429");
+    const callsBefore = state.calls;
+    expect((await get("a")).data).toEqual({ a: "1" });
+    expect(state.calls).toBe(callsBefore);
+    expect(counters.staleServes).toBe(1);
+  });
+
+  it("invalidate drops one name (all versions) or everything; cachedNames lists names in use", async () => {
+    const { get, cache, state } = setup();
+    await get("a");
+    await get("a", { version_id: "v1" });
+    expect(cache.cachedNames()).toEqual(["a"]);
+    cache.invalidate("a");
+    expect(cache.cachedNames()).toEqual([]);
+    await get("a");
+    expect(state.calls).toBe(3);
+  });
+
+  it("caches bulk reads per metadata and returns copies", async () => {
+    const { cache, state } = setup();
+    const first = await cache.bulkGetSecret({ metadata: {} });
+    (first.data.a as Record<string, string>).a = "mutated";
+    expect((await cache.bulkGetSecret({ metadata: {} })).data).toEqual({ a: { a: "1" } });
+    await cache.bulkGetSecret({ metadata: { maxresults: "1" } });
+    expect(state.bulkCalls).toBe(2);
+  });
+
+  it("evicts least recently used entries beyond maxEntries", async () => {
+    const { get, state, values } = setup({ maxEntries: 2 });
+    values.set("b", "2");
+    values.set("c", "3");
+    await get("a");
+    await get("b");
+    await get("c");
+    await get("a");
+    expect(state.calls).toBe(4);
+  });
+});
