@@ -24,6 +24,7 @@ export const runtime = createManagedRuntime(async () => {
     apiTokens: config.apiTokens,
     providerContext: { appRoot: APP_ROOT, environment: config.environment },
     logger,
+    referenceClientId: config.keyVaultReferenceClientId,
     secretCache: { options: withoutUndefined(config.secretCache), counters: cacheCounters },
   });
   if (config.allowAnonymous && config.inAzure) logger.warn("ALLOW_ANONYMOUS is ignored when running in Azure");

@@ -6,13 +6,17 @@
  * identity endpoint such as our emulator's, Azure CLI, …).
  */
 import type { TokenCredential } from "@azure/core-auth";
-import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
+import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
 import { settings } from "../config/settings";
 
 /** Which identity to use. */
 export interface CredentialOptions {
-  /** Client id of a user-assigned managed identity (Dapr `azureClientId`). */
+  /** Client id of a user-assigned managed identity, or of an app registration (Dapr `azureClientId`). */
   clientId?: string;
+  /** Tenant of an app registration (Dapr `azureTenantId`). */
+  tenantId?: string;
+  /** Client secret of an app registration (Dapr `azureClientSecret`); prefer managed identity. */
+  clientSecret?: string;
 }
 
 const credentials = new Map<string, TokenCredential>();
@@ -22,7 +26,7 @@ const credentials = new Map<string, TokenCredential>();
  * tokens, so sharing one per identity keeps token requests to a minimum.
  */
 export function getCredential(options: CredentialOptions = {}): TokenCredential {
-  const key = options.clientId ?? "";
+  const key = JSON.stringify([options.clientId ?? "", options.tenantId ?? "", options.clientSecret ?? ""]);
   let credential = credentials.get(key);
   if (credential === undefined) {
     credential = createCredential(options, settings().environment);
@@ -36,6 +40,9 @@ export function getCredential(options: CredentialOptions = {}): TokenCredential 
  * @param environment - the settings' environment snapshot
  */
 export function createCredential(options: CredentialOptions, environment: Readonly<Record<string, string>>): TokenCredential {
+  if (options.clientSecret !== undefined && options.clientId !== undefined && options.tenantId !== undefined) {
+    return new ClientSecretCredential(options.tenantId, options.clientId, options.clientSecret);
+  }
   // An App Service-style identity endpoint means a managed identity is there (Azure, or our emulator):
   // use it directly rather than probing the developer chain first.
   if (environment.IDENTITY_ENDPOINT !== undefined && environment.IDENTITY_HEADER !== undefined) {

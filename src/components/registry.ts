@@ -3,6 +3,7 @@
  *
  * Providers never know their registry name; adding one is a new line here.
  */
+import { createKeyVaultSecretStore } from "./secretstores/azure/keyvault/keyVaultSecretStore";
 import type { SecretStore } from "./secretstores/secretStore";
 import { createEnvSecretStore } from "./secretstores/local/env/envSecretStore";
 import { createFileSecretStore } from "./secretstores/local/file/fileSecretStore";
@@ -26,6 +27,7 @@ export type ProviderEntry =
 
 /** The registry table. Keys are Dapr component types. */
 export const PROVIDERS: Readonly<Record<string, ProviderEntry>> = {
+  "secretstores.azure.keyvault": { kind: "secretstores", versions: ["v1"], create: () => createKeyVaultSecretStore() },
   "secretstores.local.file": { kind: "secretstores", versions: ["v1"], create: (ctx) => createFileSecretStore({ baseDir: ctx.appRoot }) },
   "secretstores.local.env": { kind: "secretstores", versions: ["v1"], create: (ctx) => createEnvSecretStore({ env: ctx.environment }) },
 };

@@ -20,6 +20,8 @@ export interface Settings {
    * `secretstore:<store>/<secret>[/<key>]`, each optionally prefixed with `<appId>=`.
    */
   apiTokens: readonly string[];
+  /** User-assigned identity for `@Microsoft.KeyVault(...)` references (App Service's keyVaultReferenceIdentity). */
+  keyVaultReferenceClientId: string | undefined;
   /** Serve API routes without a token (honoured only when explicitly "true"). */
   allowAnonymous: boolean;
   /** Running inside Azure Functions (not Core Tools or our local host). */
@@ -51,6 +53,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     componentsPath: path.resolve(APP_ROOT, componentsPath),
     namespace: env.NAMESPACE?.trim() || undefined,
     apiTokens: splitList(env.API_TOKEN),
+    keyVaultReferenceClientId: env.KEY_VAULT_REFERENCE_CLIENT_ID?.trim() || undefined,
     allowAnonymous: env.ALLOW_ANONYMOUS?.trim().toLowerCase() === "true",
     // WEBSITE_INSTANCE_ID is set on every Azure App Service / Functions worker and never by Core Tools.
     inAzure: Boolean(env.WEBSITE_INSTANCE_ID),

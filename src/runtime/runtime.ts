@@ -10,6 +10,7 @@ import { isMetadataError } from "../components/metadata";
 import { describeError, type Logger } from "../observability/logger";
 import { type ComponentDefinition, type ConfigurationDefinition, type Resources, ResourceFileError } from "./componentFiles";
 import { type CachedSecretStore, createCachingSecretStore, createCounters, type SecretCacheCounters, type SecretCacheOptions } from "./secretCache";
+import { createKeyVaultReferenceResolver, isKeyVaultReference, type KeyVaultReferenceResolver } from "./keyVaultReferences";
 import { configurationFor } from "./secretScopes";
 
 /** A loaded, initialised component. */
@@ -50,6 +51,8 @@ export interface RuntimeOptions {
   logger: Logger;
   /** Upper bound for one component's `init`, like daprd's init timeout. */
   initTimeoutInMs?: number;
+  /** Client id of the user-assigned identity used for `@Microsoft.KeyVault(...)` references. */
+  referenceClientId?: string;
   /** Cache tuning for every secret store, and the counters they share. */
   secretCache?: { options?: Partial<SecretCacheOptions>; counters?: SecretCacheCounters };
 }
@@ -92,6 +95,10 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
   const pending = [...resources.components];
   const initTimeout = options.initTimeoutInMs ?? DEFAULT_INIT_TIMEOUT_IN_MS;
   const cacheCounters = options.secretCache?.counters ?? createCounters();
+  const references = createKeyVaultReferenceResolver({
+    clientId: options.referenceClientId,
+    wrap: (store, name) => createCachingSecretStore(store, name, { options: options.secretCache?.options, counters: cacheCounters, logger }),
+  });
   try {
     while (pending.length > 0) {
       const index = pending.findIndex((d) => d.secretStore === undefined || loaded.has(d.secretStore) || skipped.has(d.secretStore));
@@ -107,7 +114,7 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
         if (def.secretStore !== undefined && skipped.has(def.secretStore)) {
           throw new ComponentInitError(`${def.file}: component ${def.name}: auth.secretStore "${def.secretStore}" failed to initialise`);
         }
-        const properties = await resolveMetadata(def, loaded, options.providerContext.environment);
+        const properties = await resolveMetadata(def, loaded, options.providerContext.environment, references);
         const component = await initComponent(def, entry, properties, options.providerContext, initTimeout, (store) =>
           createCachingSecretStore(store, def.name, { options: options.secretCache?.options, counters: cacheCounters, logger }),
         );
@@ -121,18 +128,20 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
   } catch (e) {
     await closeAll([...loaded.values()], logger);
+    await references.close();
     throw e;
   }
 
   const components = [...loaded.values()];
   let callers: CallerToken[];
   try {
-    callers = await resolveCallerTokens(options.apiTokens, options.appId, loaded);
+    callers = await resolveCallerTokens(options.apiTokens, options.appId, loaded, references);
   } catch (e) {
     await closeAll(components, logger);
+    await references.close();
     throw e;
   }
-  return createRuntime(options.appId, components, resources.configurations, callers, logger);
+  return createRuntime(options.appId, components, resources.configurations, callers, logger, references);
 }
 
 function createRuntime(
@@ -141,6 +150,7 @@ function createRuntime(
   configurations: readonly ConfigurationDefinition[],
   callers: CallerToken[],
   logger: Logger,
+  references: KeyVaultReferenceResolver,
 ): Runtime {
   const visible = (component: LoadedComponent, caller: string): boolean =>
     component.definition.scopes.length === 0 || component.definition.scopes.includes(caller);
@@ -177,7 +187,10 @@ function createRuntime(
       if (component.kind === "state" && features.includes("ETAG") && isTransactionalStateStore(component.store)) features.push("ACTOR");
       return features;
     },
-    close: () => closeAll(components, logger),
+    async close() {
+      await closeAll(components, logger);
+      await references.close();
+    },
   };
 }
 
@@ -213,11 +226,22 @@ async function initComponent(
   return component;
 }
 
-async function resolveMetadata(def: ComponentDefinition, loaded: ReadonlyMap<string, LoadedComponent>, environment: Readonly<Record<string, string>>): Promise<Record<string, string>> {
+async function resolveMetadata(
+  def: ComponentDefinition,
+  loaded: ReadonlyMap<string, LoadedComponent>,
+  environment: Readonly<Record<string, string>>,
+  references: KeyVaultReferenceResolver,
+): Promise<Record<string, string>> {
   const properties: Record<string, string> = {};
   const fetched = new Map<string, Record<string, string>>();
   for (const item of def.metadata) {
-    if (item.kind === "value") {
+    if (item.kind === "value" && isKeyVaultReference(item.value)) {
+      try {
+        properties[item.name] = await references.resolve(item.value);
+      } catch (e) {
+        throw new ComponentInitError(`${def.file}: component ${def.name}: spec.metadata ${item.name}: cannot resolve the Key Vault reference: ${describeError(e)}`, { cause: e });
+      }
+    } else if (item.kind === "value") {
       properties[item.name] = item.value;
     } else if (item.kind === "envRef") {
       const value = isExposable(item.envRef) ? environment[item.envRef] : undefined;
@@ -257,10 +281,23 @@ const SECRET_REFERENCE = /^secretstore:([^/]+)\/([^/]+)(?:\/(.+))?$/;
  * Turns `API_TOKEN` entries into caller tokens, reading referenced ones from secret stores.
  * @throws {@link ComponentInitError} naming the entry's store and secret (never a value)
  */
-export async function resolveCallerTokens(entries: readonly string[], defaultAppId: string, loaded: ReadonlyMap<string, LoadedComponent>): Promise<CallerToken[]> {
+export async function resolveCallerTokens(
+  entries: readonly string[],
+  defaultAppId: string,
+  loaded: ReadonlyMap<string, LoadedComponent>,
+  references?: KeyVaultReferenceResolver,
+): Promise<CallerToken[]> {
   const callers: CallerToken[] = [];
   for (const entry of entries) {
     const { appId, value } = splitCallerEntry(entry, defaultAppId);
+    if (references !== undefined && isKeyVaultReference(value)) {
+      try {
+        callers.push({ appId, token: await references.resolve(value) });
+      } catch (e) {
+        throw new ComponentInitError(`setting API_TOKEN: cannot resolve the Key Vault reference for app-id ${appId}: ${describeError(e)}`, { cause: e });
+      }
+      continue;
+    }
     const reference = SECRET_REFERENCE.exec(value);
     if (reference === null) {
       callers.push({ appId, token: value });

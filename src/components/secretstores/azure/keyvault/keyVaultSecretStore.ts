@@ -1,0 +1,205 @@
+/**
+ * @module `secretstores.azure.keyvault`: secrets from Azure Key Vault, authenticated with Microsoft
+ * Entra ID (managed identity first), with Dapr's metadata and per-request options.
+ */
+import type { SecretClient } from "@azure/keyvault-secrets";
+import { cloudByName, cloudByVaultHost } from "../../../../azure/clouds";
+import { getSecretClient, type SecretClientOptions } from "../../../../azure/keyvault";
+import type { SecretStoreFeature } from "../../../features";
+import { type ComponentProperties, getProperty, MetadataError, parseInteger } from "../../../metadata";
+import {
+  type BulkGetSecretRequest,
+  type BulkGetSecretResponse,
+  type GetSecretRequest,
+  type GetSecretResponse,
+  type OperationOptions,
+  SecretNotFoundError,
+  type SecretStore,
+  SecretStoreUnavailableError,
+} from "../../secretStore";
+
+/** Typed metadata of the Key Vault secret store. */
+export interface KeyVaultMetadata {
+  /** `https://<name>.<suffix>` or the `vaultUri` override, without a trailing slash. */
+  vaultUrl: string;
+  clientId: string | undefined;
+  tenantId: string | undefined;
+  clientSecret: string | undefined;
+  /** True when the URL is not a `*.vault.*` host of the chosen cloud (emulator, private DNS). */
+  disableChallengeResourceVerification: boolean;
+}
+
+/**
+ * Parses Key Vault metadata (pure): `vaultName` (a bare name, or the legacy FQDN form that also picks
+ * the cloud), `azureEnvironment`/`azureCloud`, the Entra ID fields with Dapr's aliases, and vaultstate's
+ * `vaultUri` override.
+ * @throws {@link MetadataError} naming the field
+ */
+export function parseKeyVaultMetadata(properties: ComponentProperties): KeyVaultMetadata {
+  const environmentName = getProperty(properties, "azureEnvironment", "azureCloud");
+  let cloud = cloudByName(environmentName ?? "AzurePublicCloud");
+  if (cloud === undefined) throw new MetadataError("azureEnvironment", `unknown azureEnvironment "${environmentName}"`);
+  const identity = {
+    clientId: getProperty(properties, "azureClientId", "spnClientId", "clientId"),
+    tenantId: getProperty(properties, "azureTenantId", "spnTenantId", "tenantId"),
+    clientSecret: getProperty(properties, "azureClientSecret", "spnClientSecret", "clientSecret"),
+  };
+  const override = getProperty(properties, "vaultUri", "vaultUrl");
+  if (override !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(override);
+    } catch {
+      throw new MetadataError("vaultUri", `vaultUri "${override}" is not a URL`);
+    }
+    if (url.protocol !== "https:") throw new MetadataError("vaultUri", "vaultUri must use https (the Key Vault SDK refuses anything else)");
+    return { vaultUrl: url.origin, ...identity, disableChallengeResourceVerification: cloudByVaultHost(url.hostname) === undefined };
+  }
+  const vaultName = getProperty(properties, "vaultName");
+  if (vaultName === undefined) throw new MetadataError("vaultName", 'missing required metadata field "vaultName" (or "vaultUri")');
+  let name = vaultName.trim().toLowerCase();
+  // Legacy form: an FQDN like myvault.vault.azure.cn names the vault and the cloud at once.
+  if (name.includes(".")) {
+    const fromHost = cloudByVaultHost(name);
+    if (fromHost === undefined) throw new MetadataError("vaultName", `vaultName "${vaultName}" is neither a vault name nor a Key Vault host name`);
+    cloud = fromHost;
+    name = name.slice(0, name.indexOf("."));
+  }
+  if (!/^[a-z][a-z0-9-]{1,22}[a-z0-9]$/.test(name)) throw new MetadataError("vaultName", `vaultName "${vaultName}" is not a valid Key Vault name`);
+  return { vaultUrl: `https://${name}.${cloud.keyVaultSuffix}`, ...identity, disableChallengeResourceVerification: false };
+}
+
+/** Per-request metadata: `version_id` on get, `maxresults` on bulk (the only ones Dapr's AKV reads). */
+export function parseMaxResults(metadata: Readonly<Record<string, string>>): number | undefined {
+  const raw = metadata.maxresults;
+  return raw === undefined || raw === "" ? undefined : parseInteger("maxresults", raw, 0, { min: 1 });
+}
+
+interface RestLikeError {
+  name?: string;
+  statusCode?: number;
+  code?: string;
+  message?: string;
+  response?: { headers?: { get(name: string): string | undefined } };
+}
+
+function asRestLike(e: unknown): RestLikeError {
+  return typeof e === "object" && e !== null ? (e as RestLikeError) : {};
+}
+
+const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "REQUEST_SEND_ERROR", "UND_ERR_SOCKET"]);
+
+/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * Translates an SDK or credential error into the contract's errors. Key Vault error messages never
+ * contain secret values, so they are kept for the caller to see (daprd passes them on too).
+ */
+export function translateKeyVaultError(e: unknown, secretName: string | undefined): Error {
+  const err = asRestLike(e);
+  if (err.name === "AbortError") return new SecretStoreUnavailableError("timeout", "Key Vault request timed out or was cancelled", { cause: e });
+  if (err.statusCode === 404 && secretName !== undefined) return new SecretNotFoundError(secretName, { cause: e });
+  if (err.statusCode === 429) {
+    return new SecretStoreUnavailableError("throttled", "Key Vault is throttling requests (429)", {
+      retryAfterInMs: parseRetryAfter(err.response?.headers?.get("retry-after")),
+      cause: e,
+    });
+  }
+  if (err.statusCode !== undefined && (err.statusCode >= 500 || err.statusCode === 408)) {
+    return new SecretStoreUnavailableError("unavailable", `Key Vault answered ${err.statusCode}`, { cause: e });
+  }
+  if ((err.code !== undefined && NETWORK_CODES.has(err.code)) || err.name === "CredentialUnavailableError" || err.name === "AuthenticationError") {
+    return new SecretStoreUnavailableError("unavailable", `Key Vault is unreachable: ${err.code ?? err.name ?? "error"}`, { cause: e });
+  }
+  if (err.statusCode !== undefined) {
+    const code = err.code !== undefined ? ` ${err.code}` : "";
+    return new Error(`Key Vault answered ${err.statusCode}${code}: ${(err.message ?? "").split("\n")[0]}`, { cause: e });
+  }
+  return e instanceof Error ? e : new Error("Key Vault request failed");
+}
+
+/** How many secret values a bulk read fetches at once (Key Vault allows thousands per 10 s). */
+const BULK_CONCURRENCY = 8;
+
+/** Dependencies of the Key Vault store; tests can pass their own client factory. */
+export interface KeyVaultSecretStoreDeps {
+  getClient?: (vaultUrl: string, options: SecretClientOptions) => SecretClient;
+}
+
+/**
+ * Creates a Key Vault secret store.
+ * @example
+ * const store = createKeyVaultSecretStore();
+ * await store.init({ vaultName: "myvault", azureClientId: "<user-assigned identity client id>" });
+ */
+export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps = {}): SecretStore {
+  const getClient = deps.getClient ?? getSecretClient;
+  let client: SecretClient | undefined;
+
+  const requireClient = (): SecretClient => {
+    if (client === undefined) throw new Error("Key Vault secret store used before init");
+    return client;
+  };
+
+  async function readValue(name: string, version: string | undefined, options?: OperationOptions): Promise<string> {
+    try {
+      const secret = await requireClient().getSecret(name, { version, abortSignal: options?.abortSignal });
+      return secret.value ?? "";
+    } catch (e) {
+      throw translateKeyVaultError(e, name);
+    }
+  }
+
+  return {
+    async init(properties) {
+      const metadata = parseKeyVaultMetadata(properties);
+      client = getClient(metadata.vaultUrl, {
+        clientId: metadata.clientId,
+        tenantId: metadata.tenantId,
+        clientSecret: metadata.clientSecret,
+        disableChallengeResourceVerification: metadata.disableChallengeResourceVerification,
+      });
+    },
+    features(): readonly SecretStoreFeature[] {
+      return [];
+    },
+    async getSecret(request: GetSecretRequest, options?: OperationOptions): Promise<GetSecretResponse> {
+      const version = request.metadata.version_id;
+      const value = await readValue(request.name, version === "" ? undefined : version, options);
+      return { data: { [request.name]: value } };
+    },
+    async bulkGetSecret(request: BulkGetSecretRequest, options?: OperationOptions): Promise<BulkGetSecretResponse> {
+      const maxResults = parseMaxResults(request.metadata);
+      const names: string[] = [];
+      try {
+        for await (const properties of requireClient().listPropertiesOfSecrets({ abortSignal: options?.abortSignal })) {
+          // Disabled secrets cannot be read; daprd's store lists only enabled ones.
+          if (properties.enabled === false) continue;
+          names.push(properties.name);
+          if (maxResults !== undefined && names.length >= maxResults) break;
+        }
+      } catch (e) {
+        throw translateKeyVaultError(e, undefined);
+      }
+      const data: Record<string, Record<string, string>> = {};
+      for (let i = 0; i < names.length; i += BULK_CONCURRENCY) {
+        const batch = names.slice(i, i + BULK_CONCURRENCY);
+        const values = await Promise.all(batch.map((name) => readValue(name, undefined, options)));
+        batch.forEach((name, j) => {
+          data[name] = { [name]: values[j] ?? "" };
+        });
+      }
+      return { data };
+    },
+    async close() {
+      // The client is shared per vault (src/azure) and outlives this component instance.
+      client = undefined;
+    },
+  };
+}
