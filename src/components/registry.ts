@@ -8,6 +8,9 @@ import type { SecretStore } from "./secretstores/secretStore";
 import { createEnvSecretStore } from "./secretstores/local/env/envSecretStore";
 import { createFileSecretStore } from "./secretstores/local/file/fileSecretStore";
 import type { StateStore } from "./state/stateStore";
+import { createInMemoryStateStore } from "./state/inMemory/inMemoryStateStore";
+import { createBlobStateStore } from "./state/azure/blobstorage/blobStateStore";
+import { createTableStateStore } from "./state/azure/tablestorage/tableStateStore";
 
 /** What factories may use: nothing read from globals, so tests can build providers freely. */
 export interface ProviderContext {
@@ -15,6 +18,8 @@ export interface ProviderContext {
   appRoot: string;
   /** The environment snapshot from settings. */
   environment: Readonly<Record<string, string>>;
+  /** The component's `spec.version`, for providers whose versions differ (blob v1/v2 naming). */
+  version?: string;
 }
 
 /** The component kinds vaultstate serves. */
@@ -30,6 +35,10 @@ export const PROVIDERS: Readonly<Record<string, ProviderEntry>> = {
   "secretstores.azure.keyvault": { kind: "secretstores", versions: ["v1"], create: () => createKeyVaultSecretStore() },
   "secretstores.local.file": { kind: "secretstores", versions: ["v1"], create: (ctx) => createFileSecretStore({ baseDir: ctx.appRoot }) },
   "secretstores.local.env": { kind: "secretstores", versions: ["v1"], create: (ctx) => createEnvSecretStore({ env: ctx.environment }) },
+  "state.in-memory": { kind: "state", versions: ["v1"], create: () => createInMemoryStateStore() },
+  // v1 and v2 differ only in blob naming (v1 drops the app-id prefix, as Dapr's v1 does).
+  "state.azure.blobstorage": { kind: "state", versions: ["v1", "v2"], create: (ctx) => createBlobStateStore({ naming: ctx.version === "v1" ? "v1" : "v2" }) },
+  "state.azure.tablestorage": { kind: "state", versions: ["v1"], create: () => createTableStateStore() },
 };
 
 /**

@@ -1,0 +1,126 @@
+/**
+ * @module Azure Storage clients: builds the Blob service client and Table client of one storage
+ * account from a connection string, an account key, or the app's managed identity.
+ *
+ * Components call these once, in `init`, and keep the client for their lifetime; credentials for
+ * managed identity come from {@link getCredential}, the only place credentials are built.
+ */
+import { AzureNamedKeyCredential, TableClient, type TableServiceClientOptions } from "@azure/data-tables";
+import { BlobServiceClient, StorageSharedKeyCredential, type StoragePipelineOptions } from "@azure/storage-blob";
+import { getCredential } from "./credential";
+
+/** How to reach and authenticate to a storage account. */
+export interface StorageAccountOptions {
+  /** Required unless `connectionString` is given. */
+  accountName?: string;
+  /** Shared key; when neither this nor `connectionString` is set, managed identity is used. */
+  accountKey?: string;
+  /** Takes precedence over every other field: it names the endpoints and the credential. */
+  connectionString?: string;
+  /**
+   * Service URL override (Azurite, sovereign clouds, private endpoints). A path-style URL without
+   * the account, e.g. `http://127.0.0.1:10000`, gets `/<account>` appended.
+   */
+  endpoint?: string;
+  /** Client id of a user-assigned managed identity (Dapr `azureClientId`). */
+  clientId?: string;
+  /** Retries after the first attempt (Dapr `retryCount`); the SDK default when omitted. */
+  retryCount?: number;
+}
+
+/** Which credential a set of options selects. */
+export type StorageAuthKind = "connectionString" | "accountKey" | "managedIdentity";
+
+/** Picks the credential kind: connection string, then account key, then managed identity (pure). */
+export function storageAuthKind(options: Pick<StorageAccountOptions, "accountKey" | "connectionString">): StorageAuthKind {
+  if (options.connectionString !== undefined && options.connectionString !== "") return "connectionString";
+  if (options.accountKey !== undefined && options.accountKey !== "") return "accountKey";
+  return "managedIdentity";
+}
+
+/** The Azure Storage services these helpers build clients for. */
+export type StorageService = "blob" | "table";
+
+/**
+ * The service URL of an account (pure). Without `endpoint` it is the public-cloud default
+ * (`https://<account>.<service>.core.windows.net`, or Cosmos DB's table endpoint). An endpoint whose
+ * host does not start with the account name and whose path does not already end with it is
+ * path-style (Azurite, an IP, a proxy), so the account is appended.
+ * @throws {@link TypeError} when `endpoint` is not an absolute http(s) URL
+ */
+export function resolveServiceUrl(
+  service: StorageService,
+  accountName: string,
+  endpoint?: string,
+  options: { cosmosDb?: boolean } = {},
+): string {
+  if (endpoint === undefined || endpoint === "") {
+    if (service === "table" && options.cosmosDb === true) return `https://${accountName}.table.cosmos.azure.com`;
+    return `https://${accountName}.${service}.core.windows.net`;
+  }
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch (error) {
+    throw new TypeError(`storage endpoint "${endpoint}" is not an absolute URL`, { cause: error });
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new TypeError(`storage endpoint "${endpoint}" must use http or https`);
+  const base = `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+  const account = accountName.toLowerCase();
+  const hostNamesAccount = url.hostname.toLowerCase().split(".")[0] === account && url.hostname.includes(".");
+  const pathNamesAccount = url.pathname.replace(/\/+$/, "").toLowerCase().endsWith(`/${account}`);
+  return hostNamesAccount || pathNamesAccount ? base : `${base}/${accountName}`;
+}
+
+/**
+ * Whether a connection string points at plain-http endpoints (Azurite); `@azure/data-tables` refuses
+ * http unless told so explicitly, `@azure/storage-blob` does not care (pure).
+ */
+export function connectionStringUsesHttp(connectionString: string): boolean {
+  return /(^|;)\s*(DefaultEndpointsProtocol\s*=\s*http\s*(;|$)|UseDevelopmentStorage\s*=\s*true|\w+Endpoint\s*=\s*http:)/i.test(connectionString);
+}
+
+/**
+ * Builds the Blob service client of an account.
+ * @throws {@link TypeError} when neither `connectionString` nor `accountName` is given, or the endpoint is invalid
+ */
+export function createBlobServiceClient(options: StorageAccountOptions): BlobServiceClient {
+  const pipeline: StoragePipelineOptions = options.retryCount === undefined ? {} : { retryOptions: { maxTries: options.retryCount + 1 } };
+  const kind = storageAuthKind(options);
+  if (kind === "connectionString") return BlobServiceClient.fromConnectionString(options.connectionString ?? "", pipeline);
+  const accountName = requireAccountName(options);
+  const url = resolveServiceUrl("blob", accountName, options.endpoint);
+  const credential =
+    kind === "accountKey" ? new StorageSharedKeyCredential(accountName, options.accountKey ?? "") : getCredential({ clientId: options.clientId });
+  return new BlobServiceClient(url, credential, pipeline);
+}
+
+/**
+ * Builds the client of one table.
+ * @throws {@link TypeError} when neither `connectionString` nor `accountName` is given, or the endpoint is invalid
+ */
+export function createTableClient(options: StorageAccountOptions & { tableName: string; cosmosDb?: boolean }): TableClient {
+  const clientOptions: TableServiceClientOptions = options.retryCount === undefined ? {} : { retryOptions: { maxRetries: options.retryCount } };
+  const kind = storageAuthKind(options);
+  if (kind === "connectionString") {
+    const connectionString = options.connectionString ?? "";
+    return TableClient.fromConnectionString(connectionString, options.tableName, {
+      ...clientOptions,
+      allowInsecureConnection: connectionStringUsesHttp(connectionString),
+    });
+  }
+  const accountName = requireAccountName(options);
+  const url = resolveServiceUrl("table", accountName, options.endpoint, { cosmosDb: options.cosmosDb });
+  // An explicit http endpoint is a deliberate choice (Azurite, a local proxy); the SDK would refuse it.
+  const insecure = { ...clientOptions, allowInsecureConnection: url.startsWith("http:") };
+  return kind === "accountKey"
+    ? new TableClient(url, options.tableName, new AzureNamedKeyCredential(accountName, options.accountKey ?? ""), insecure)
+    : new TableClient(url, options.tableName, getCredential({ clientId: options.clientId }), insecure);
+}
+
+function requireAccountName(options: StorageAccountOptions): string {
+  if (options.accountName === undefined || options.accountName === "") {
+    throw new TypeError("a storage account name is required unless a connection string is given");
+  }
+  return options.accountName;
+}
