@@ -20,6 +20,7 @@ export const runtime = createManagedRuntime(async () => {
   const resources = await loadResources(config.componentsPath, { namespace: config.namespace });
   const built = await buildRuntime({
     appId: config.appId,
+    namespace: config.namespace,
     resources,
     apiTokens: config.apiTokens,
     providerContext: { appRoot: APP_ROOT, environment: config.environment },
@@ -43,6 +44,7 @@ export const api = createApi({
   runtime,
   authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous, anonymousAppId: rt.appId }),
   logger,
+  maxBodyBytes: config.maxBodyBytes,
   extended: () => ({
     secretCacheHits: cacheCounters.hits,
     secretCacheMisses: cacheCounters.misses,

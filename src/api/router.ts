@@ -9,6 +9,7 @@ import { ApiError, type ApiResponse, toHttpResponse } from "./errors";
 import { healthz, healthzOutbound, metadata, type ExtendedProvider, type RuntimeStatus } from "./healthApi";
 import { type ApiRequest, checkOptionalObjectBody, decodeParam, splitUrl } from "./request";
 import { bulkGetSecret, getSecret, NO_STORE } from "./secretsApi";
+import { bulkGetState, deleteState, getState, queryState, saveState, transactState, type StateContext } from "./stateApi";
 import { cleanPath, metadataFromQuery, parseQuery } from "./wire";
 
 /** What a route handler receives. */
@@ -19,7 +20,11 @@ export interface RouteContext {
   metadata: Record<string, string>;
   runtime: Runtime;
   caller: Caller;
-  body: Uint8Array;
+  /**
+   * Reads the body once (later calls return the same bytes).
+   * @throws {@link ApiError} 413 `ERR_BODY_TOO_LARGE` over the limit
+   */
+  body(): Promise<Uint8Array>;
 }
 
 /** A route: method, path pattern (`:name` segments are params), handler. */
@@ -49,22 +54,64 @@ export interface ApiOptions {
   authPolicy(runtime: Runtime): AuthPolicy;
   logger: Logger;
   extended?: ExtendedProvider;
-  /** Extra routes (e.g. state), matched after the built-in ones. */
+  /** Extra routes, matched after the built-in ones. */
   routes?: readonly Route[];
+  /** Request body limit in bytes (daprd's `--max-body-size`, 4 MiB by default). */
+  maxBodyBytes?: number;
 }
+
+/** daprd's default `--max-body-size`. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 const HEALTH_PATHS = new Set(["/v1.0/healthz", "/v1.0/healthz/outbound"]);
 
-/** The built-in secrets and metadata routes. */
+function stateContext(c: RouteContext): StateContext {
+  return { stores: c.runtime.stateStores(c.caller.appId), caller: c.caller, namespace: c.runtime.namespace };
+}
+
+/** The state routes; daprd registers save, bulk and transaction for both POST and PUT. */
+function stateRoutes(): Route[] {
+  const store = (c: RouteContext): string => c.params.store ?? "";
+  const routes: Route[] = [
+    {
+      method: "GET",
+      pattern: "/v1.0/state/:store/:key",
+      handle: (c) => getState(stateContext(c), store(c), c.params.key ?? "", { consistency: c.query.get("consistency")?.[0], metadata: c.metadata }),
+    },
+    {
+      method: "DELETE",
+      pattern: "/v1.0/state/:store/:key",
+      handle: (c) =>
+        deleteState(stateContext(c), store(c), c.params.key ?? "", {
+          ifMatch: c.request.headers.get("if-match"),
+          concurrency: c.query.get("concurrency")?.[0],
+          consistency: c.query.get("consistency")?.[0],
+          metadata: c.metadata,
+        }),
+    },
+  ];
+  for (const method of ["POST", "PUT"]) {
+    routes.push(
+      { method, pattern: "/v1.0/state/:store", handle: async (c) => saveState(stateContext(c), store(c), await c.body(), c.metadata) },
+      { method, pattern: "/v1.0/state/:store/bulk", handle: async (c) => bulkGetState(stateContext(c), store(c), await c.body(), c.metadata) },
+      { method, pattern: "/v1.0/state/:store/transaction", handle: async (c) => transactState(stateContext(c), store(c), await c.body(), c.metadata) },
+      { method, pattern: "/v1.0-alpha1/state/:store/query", handle: (c) => queryState(stateContext(c), store(c)) },
+    );
+  }
+  return routes;
+}
+
+/** The built-in secrets, metadata and state routes. */
 function builtInRoutes(extended: ExtendedProvider): Route[] {
   return [
+    ...stateRoutes(),
     { method: "GET", pattern: "/v1.0/metadata", handle: (c) => metadata(c.runtime, c.caller, extended) },
     {
       method: "GET",
       pattern: "/v1.0/secrets/:store/bulk",
       headers: NO_STORE,
-      handle: (c) => {
-        checkOptionalObjectBody(c.body);
+      handle: async (c) => {
+        checkOptionalObjectBody(await c.body());
         return bulkGetSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", metadata: c.metadata });
       },
     },
@@ -72,8 +119,8 @@ function builtInRoutes(extended: ExtendedProvider): Route[] {
       method: "GET",
       pattern: "/v1.0/secrets/:store/:key",
       headers: NO_STORE,
-      handle: (c) => {
-        checkOptionalObjectBody(c.body);
+      handle: async (c) => {
+        checkOptionalObjectBody(await c.body());
         return getSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", key: c.params.key ?? "", metadata: c.metadata });
       },
     },
@@ -116,6 +163,7 @@ export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
  */
 export function createApi(options: ApiOptions): ApiHandler {
   const routes = [...builtInRoutes(options.extended ?? (() => ({}))), ...(options.routes ?? [])];
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const logUnexpected = (e: unknown): void => options.logger.error(`unexpected error while serving a request: ${describeError(e)}`);
 
   return async (request) => {
@@ -142,8 +190,12 @@ export function createApi(options: ApiOptions): ApiHandler {
         routeHeaders = route.headers ?? {};
         const params: Record<string, string> = {};
         for (const [k, v] of Object.entries(rawParams)) params[k] = decodeParam(v);
-        const body = await request.body();
-        const response = await route.handle({ request, params, query, metadata: metadataFromQuery(query), runtime, caller, body });
+        let body: Promise<Uint8Array> | undefined;
+        const readBody = (): Promise<Uint8Array> => {
+          body ??= readLimitedBody(request, maxBodyBytes);
+          return body;
+        };
+        const response = await route.handle({ request, params, query, metadata: metadataFromQuery(query), runtime, caller, body: readBody });
         return withHeaders(response, routeHeaders);
       }
       throw directInvokeNotFound();
@@ -151,6 +203,15 @@ export function createApi(options: ApiOptions): ApiHandler {
       return withHeaders(toHttpResponse(e, logUnexpected), routeHeaders);
     }
   };
+}
+
+async function readLimitedBody(request: ApiRequest, limit: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  const tooLarge = (): ApiError => new ApiError("ERR_BODY_TOO_LARGE", `request body exceeds the limit of ${limit} bytes`);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  const body = await request.body();
+  if (body.length > limit) throw tooLarge();
+  return body;
 }
 
 async function readyRuntime(source: RuntimeSource): Promise<Runtime> {

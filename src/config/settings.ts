@@ -26,6 +26,8 @@ export interface Settings {
   allowAnonymous: boolean;
   /** Running inside Azure Functions (not Core Tools or our local host). */
   inAzure: boolean;
+  /** Request body limit in bytes (`MAX_REQUEST_BODY_BYTES`, default daprd's 4 MiB). */
+  maxBodyBytes: number | undefined;
   /** Secret cache tuning, in milliseconds (settings are in seconds). */
   secretCache: {
     ttlInMs?: number;
@@ -57,6 +59,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     allowAnonymous: env.ALLOW_ANONYMOUS?.trim().toLowerCase() === "true",
     // WEBSITE_INSTANCE_ID is set on every Azure App Service / Functions worker and never by Core Tools.
     inAzure: Boolean(env.WEBSITE_INSTANCE_ID),
+    maxBodyBytes: positiveInteger(env, "MAX_REQUEST_BODY_BYTES"),
     secretCache: {
       ttlInMs: seconds(env, "SECRET_CACHE_TTL_SECONDS"),
       maxEntries: positiveInteger(env, "SECRET_CACHE_MAX_ENTRIES"),

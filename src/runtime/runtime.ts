@@ -6,7 +6,9 @@ import { findProvider, type ProviderContext, type ProviderEntry } from "../compo
 import type { SecretStore } from "../components/secretstores/secretStore";
 import { isTransactionalStateStore, type StateStore } from "../components/state/stateStore";
 import { isExposable } from "../components/secretstores/local/env/envSecretStore";
-import { isMetadataError } from "../components/metadata";
+import { getProperty, isMetadataError } from "../components/metadata";
+import type { StateComponent } from "../api/stateApi";
+import { type KeyPrefixStrategy, parseKeyPrefix } from "../api/stateKeys";
 import { describeError, type Logger } from "../observability/logger";
 import { type ComponentDefinition, type ConfigurationDefinition, type Resources, ResourceFileError } from "./componentFiles";
 import { type CachedSecretStore, createCachingSecretStore, createCounters, type SecretCacheCounters, type SecretCacheOptions } from "./secretCache";
@@ -16,7 +18,7 @@ import { configurationFor } from "./secretScopes";
 /** A loaded, initialised component. */
 export type LoadedComponent =
   | { kind: "secretstores"; definition: ComponentDefinition; store: CachedSecretStore }
-  | { kind: "state"; definition: ComponentDefinition; store: StateStore };
+  | { kind: "state"; definition: ComponentDefinition; store: StateStore; keyPrefix: KeyPrefixStrategy };
 
 /** A caller credential: an API token and the app-id it acts as. */
 export interface CallerToken {
@@ -32,8 +34,10 @@ export interface Runtime {
   readonly callers: readonly CallerToken[];
   /** Secret stores visible to an app-id, by name. */
   secretStores(appId: string): ReadonlyMap<string, SecretStore>;
-  /** State stores visible to an app-id, by name. */
-  stateStores(appId: string): ReadonlyMap<string, StateStore>;
+  /** State stores visible to an app-id, by name, with their key prefix strategy. */
+  stateStores(appId: string): ReadonlyMap<string, StateComponent>;
+  /** Dapr namespace (`NAMESPACE`), for the `namespace` key prefix strategy. */
+  readonly namespace: string | undefined;
   /** The Configuration that applies to an app-id. */
   configuration(appId: string): ConfigurationDefinition | undefined;
   /** Dapr `capabilities` of a component as listed by `/v1.0/metadata`. */
@@ -44,6 +48,7 @@ export interface Runtime {
 /** What building a runtime needs. */
 export interface RuntimeOptions {
   appId: string;
+  namespace?: string;
   resources: Resources;
   /** Raw `API_TOKEN` entries: `[appId=]token` or `[appId=]secretstore:<store>/<secret>[/<key>]`. */
   apiTokens: readonly string[];
@@ -115,7 +120,7 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
           throw new ComponentInitError(`${def.file}: component ${def.name}: auth.secretStore "${def.secretStore}" failed to initialise`);
         }
         const properties = await resolveMetadata(def, loaded, options.providerContext.environment, references);
-        const component = await initComponent(def, entry, properties, options.providerContext, initTimeout, (store) =>
+        const component = await initComponent(def, entry, properties, { ...options.providerContext, version: def.version }, initTimeout, (store) =>
           createCachingSecretStore(store, def.name, { options: options.secretCache?.options, counters: cacheCounters, logger }),
         );
         loaded.set(def.name, component);
@@ -141,11 +146,12 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
     await references.close();
     throw e;
   }
-  return createRuntime(options.appId, components, resources.configurations, callers, logger, references);
+  return createRuntime(options.appId, options.namespace, components, resources.configurations, callers, logger, references);
 }
 
 function createRuntime(
   appId: string,
+  namespace: string | undefined,
   components: LoadedComponent[],
   configurations: readonly ConfigurationDefinition[],
   callers: CallerToken[],
@@ -155,9 +161,10 @@ function createRuntime(
   const visible = (component: LoadedComponent, caller: string): boolean =>
     component.definition.scopes.length === 0 || component.definition.scopes.includes(caller);
   const secretStoreCache = new Map<string, ReadonlyMap<string, SecretStore>>();
-  const stateStoreCache = new Map<string, ReadonlyMap<string, StateStore>>();
+  const stateStoreCache = new Map<string, ReadonlyMap<string, StateComponent>>();
   return {
     appId,
+    namespace,
     components,
     callers,
     secretStores(caller) {
@@ -173,8 +180,8 @@ function createRuntime(
     stateStores(caller) {
       let stores = stateStoreCache.get(caller);
       if (stores === undefined) {
-        const map = new Map<string, StateStore>();
-        for (const c of components) if (c.kind === "state" && visible(c, caller)) map.set(c.definition.name, c.store);
+        const map = new Map<string, StateComponent>();
+        for (const c of components) if (c.kind === "state" && visible(c, caller)) map.set(c.definition.name, { store: c.store, keyPrefix: c.keyPrefix });
         stores = map;
         stateStoreCache.set(caller, stores);
       }
@@ -215,8 +222,18 @@ async function initComponent(
   cache: (store: SecretStore) => CachedSecretStore,
 ): Promise<LoadedComponent> {
   const abortSignal = AbortSignal.timeout(timeoutInMs);
-  const component: LoadedComponent =
-    entry.kind === "secretstores" ? { kind: "secretstores", definition: def, store: cache(entry.create(ctx)) } : { kind: "state", definition: def, store: entry.create(ctx) };
+  let component: LoadedComponent;
+  if (entry.kind === "secretstores") {
+    component = { kind: "secretstores", definition: def, store: cache(entry.create(ctx)) };
+  } else {
+    let keyPrefix: KeyPrefixStrategy;
+    try {
+      keyPrefix = parseKeyPrefix(getProperty(properties, "keyPrefix"));
+    } catch (e) {
+      throw new ResourceFileError(def.file, `component ${def.name}: spec.metadata keyPrefix`, e instanceof Error ? e.message : "invalid keyPrefix");
+    }
+    component = { kind: "state", definition: def, store: entry.create(ctx), keyPrefix };
+  }
   try {
     await component.store.init(properties, { abortSignal });
   } catch (e) {
@@ -244,9 +261,13 @@ async function resolveMetadata(
     } else if (item.kind === "value") {
       properties[item.name] = item.value;
     } else if (item.kind === "envRef") {
-      const value = isExposable(item.envRef) ? environment[item.envRef] : undefined;
-      if (value === undefined) throw new ResourceFileError(def.file, `component ${def.name}: spec.metadata ${item.name}.envRef`, `environment variable ${item.envRef} is not set or not allowed`);
-      properties[item.name] = value;
+      if (!isExposable(item.envRef)) {
+        throw new ResourceFileError(def.file, `component ${def.name}: spec.metadata ${item.name}.envRef`, `environment variable ${item.envRef} may not be referenced`);
+      }
+      // As daprd: an unset variable yields no value, so one component file can serve environments
+      // that set the variable (an emulator endpoint) and environments that do not (Azure).
+      const value = environment[item.envRef];
+      if (value !== undefined && value !== "") properties[item.name] = value;
     } else {
       const storeName = def.secretStore ?? "";
       const store = loaded.get(storeName);

@@ -139,7 +139,12 @@ auth: {secretStore: a}
 
   it("envRef refuses DAPR_* variables", async () => {
     const text = yaml.replace("envRef: SECRETS_FILE", "envRef: DAPR_FILE");
-    await expect(build(text, [], { DAPR_FILE: "secrets.json" })).rejects.toThrow(/environment variable DAPR_FILE is not set or not allowed/);
+    await expect(build(text, [], { DAPR_FILE: "secrets.json" })).rejects.toThrow(/environment variable DAPR_FILE may not be referenced/);
+  });
+
+  it("an envRef to an unset variable applies no value (so the provider reports the missing field)", async () => {
+    const text = yaml.replace("envRef: SECRETS_FILE", "envRef: UNSET_VARIABLE");
+    await expect(build(text)).rejects.toSatisfy((e: unknown) => e instanceof ResourceFileError && e.field === "component files: spec.metadata secretsFile");
   });
 });
 

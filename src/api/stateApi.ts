@@ -1,0 +1,416 @@
+/**
+ * @module The Dapr state API: save, get, bulk get, delete, transaction, and the alpha query route.
+ *
+ * Order of checks and error shapes follow daprd (`pkg/api/http/http.go`, `pkg/api/errors/state.go`):
+ * the store lookup happens before the body is read; rich (kit) errors where daprd sends them.
+ * Two deliberate differences, both bad input answered with a 4xx instead of daprd's 500: an invalid
+ * `ttlInSeconds` and an unknown `concurrency`/`consistency` (400 `ERR_STATE_SAVE`/`ERR_STATE_DELETE`).
+ */
+import { isETagError, isTransactionalStateStore, type StateOptions, type StateStore, type TransactionOperation } from "../components/state/stateStore";
+import { parseTtlInSeconds } from "../components/state/ttl";
+import type { Caller } from "./auth";
+import { ApiError, type ApiResponse, type ErrorDetail } from "./errors";
+import { empty } from "./responses";
+import { isIllegalKey, type KeyPrefixStrategy, prefixKey } from "./stateKeys";
+import { goMarshal } from "./wire";
+
+/** A state store as the API sees it: the provider and its key prefix strategy. */
+export interface StateComponent {
+  store: StateStore;
+  keyPrefix: KeyPrefixStrategy;
+}
+
+/** Where state stores come from: the caller's visible stores by name. */
+export interface StateContext {
+  stores: ReadonlyMap<string, StateComponent>;
+  caller: Caller;
+  namespace: string | undefined;
+  abortSignal?: AbortSignal;
+}
+
+// ---- rich error details (dapr/kit) ----
+
+function errorInfo(reason: string, metadata: Record<string, string> | null): ErrorDetail {
+  return { "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason, domain: "dapr.io", metadata };
+}
+
+function resourceInfo(storeName: string): ErrorDetail {
+  return { "@type": "type.googleapis.com/google.rpc.ResourceInfo", resource_type: "state", resource_name: storeName, owner: "", description: "" };
+}
+
+function illegalKey(key: string, storeName: string): ApiError {
+  const message = `input key/keyPrefix '${key}' can't contain '||'`;
+  return new ApiError("ERR_MALFORMED_REQUEST", message, {
+    details: [
+      { "@type": "type.googleapis.com/google.rpc.BadRequest", field_violations: [{ field: key, description: message }] },
+      resourceInfo(storeName),
+      errorInfo("DAPR_STATE_ILLEGAL_KEY", null),
+    ],
+  });
+}
+
+/**
+ * daprd's store lookup, the first step of every state route.
+ * @throws {@link ApiError} 500 `ERR_STATE_STORE_NOT_CONFIGURED` / 400 `ERR_STATE_STORE_NOT_FOUND`
+ */
+export function lookupStateStore(ctx: StateContext, storeName: string, appIdInDetails = true): StateComponent {
+  const appIdMetadata = appIdInDetails ? { appID: ctx.caller.appId } : null;
+  if (ctx.stores.size === 0) {
+    throw new ApiError("ERR_STATE_STORE_NOT_CONFIGURED", `state store ${storeName} is not configured`, {
+      details: [errorInfo("DAPR_STATE_NOT_CONFIGURED", appIdMetadata)],
+    });
+  }
+  const component = ctx.stores.get(storeName);
+  if (component === undefined) {
+    throw new ApiError("ERR_STATE_STORE_NOT_FOUND", `state store ${storeName} is not found`, { details: [errorInfo("DAPR_STATE_NOT_FOUND", appIdMetadata)] });
+  }
+  return component;
+}
+
+// ---- body parsing: JSON with Go's case-insensitive field matching ----
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Go's `encoding/json` matches field names case-insensitively; the exact name wins if present. */
+function field(obj: Json, name: string): unknown {
+  if (Object.prototype.hasOwnProperty.call(obj, name)) return obj[name];
+  const lowered = name.toLowerCase();
+  const key = Object.keys(obj).find((k) => k.toLowerCase() === lowered);
+  return key === undefined ? undefined : obj[key];
+}
+
+function parseJsonBody(body: Uint8Array, prefix: string): unknown {
+  const text = Buffer.from(body).toString("utf8");
+  if (text.trim() === "") throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}EOF`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    // JSON.parse's message quotes the body; say where without echoing it.
+    throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}invalid character in JSON body`);
+  }
+}
+
+function jsonType(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  return typeof v === "object" ? "object" : typeof v;
+}
+
+function typeError(v: unknown, target: string): ApiError {
+  return new ApiError("ERR_MALFORMED_REQUEST", `json: cannot unmarshal ${jsonType(v)} into Go value of type ${target}`);
+}
+
+function stringMap(v: unknown, target: string): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (!isObject(v)) throw typeError(v, target);
+  const out: Record<string, string> = {};
+  for (const [k, value] of Object.entries(v)) {
+    if (typeof value !== "string") throw typeError(value, `string (metadata "${k}")`);
+    out[k] = value;
+  }
+  return out;
+}
+
+function optionalString(v: unknown, target: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw typeError(v, target);
+  return v;
+}
+
+const CONCURRENCY = new Set(["first-write", "last-write"]);
+const CONSISTENCY = new Set(["strong", "eventual"]);
+
+/**
+ * Validates Dapr state options; empty strings mean unset.
+ * @param errorCode - the operation's error code (save or delete)
+ */
+function parseOptions(concurrency: string | undefined, consistency: string | undefined, errorCode: "ERR_STATE_SAVE" | "ERR_STATE_DELETE", describe: string): StateOptions {
+  const options: StateOptions = {};
+  if (concurrency !== undefined && concurrency !== "") {
+    if (!CONCURRENCY.has(concurrency)) throw new ApiError(errorCode, `${describe}: unrecognized concurrency model '${concurrency}'`, { status: 400 });
+    options.concurrency = concurrency as StateOptions["concurrency"];
+  }
+  if (consistency !== undefined && consistency !== "") {
+    if (!CONSISTENCY.has(consistency)) throw new ApiError(errorCode, `${describe}: unrecognized consistency model '${consistency}'`, { status: 400 });
+    options.consistency = consistency as StateOptions["consistency"];
+  }
+  return options;
+}
+
+function checkTtl(metadata: Record<string, string>, errorCode: "ERR_STATE_SAVE", describe: string): void {
+  try {
+    parseTtlInSeconds(metadata);
+  } catch (e) {
+    throw new ApiError(errorCode, `${describe}: ${e instanceof Error ? e.message : "invalid ttlInSeconds"}`, { status: 400 });
+  }
+}
+
+/** A save item after validation, with the client's key. */
+interface SaveItem {
+  key: string;
+  value: string;
+  etag: string | undefined;
+  metadata: Record<string, string>;
+  options: StateOptions;
+}
+
+function encodeValue(value: unknown): string {
+  // daprd decodes into a Go `any` and re-encodes: the stored text is the JSON of the value.
+  return goMarshal(value === undefined ? null : value);
+}
+
+function parseSaveItem(raw: unknown, storeName: string, queryMetadata: Record<string, string>): SaveItem {
+  if (!isObject(raw)) throw typeError(raw, "state.SetRequest");
+  const key = field(raw, "key");
+  if (key !== undefined && key !== null && typeof key !== "string") throw typeError(key, "string (field key)");
+  if (key === undefined || key === null || key === "") throw new ApiError("ERR_MALFORMED_REQUEST", '"key" is a required field');
+  if (isIllegalKey(key)) throw illegalKey(key, storeName);
+  const etag = optionalString(field(raw, "etag"), "string (field etag)");
+  const metadata = { ...stringMap(field(raw, "metadata"), "map[string]string"), ...queryMetadata };
+  const rawOptions = field(raw, "options");
+  if (rawOptions !== undefined && rawOptions !== null && !isObject(rawOptions)) throw typeError(rawOptions, "state.SetStateOption");
+  const optionsObj = isObject(rawOptions) ? rawOptions : {};
+  const describe = `failed saving state in state store ${storeName}`;
+  const options = parseOptions(
+    optionalString(field(optionsObj, "concurrency"), "string (field concurrency)"),
+    optionalString(field(optionsObj, "consistency"), "string (field consistency)"),
+    "ERR_STATE_SAVE",
+    describe,
+  );
+  checkTtl(metadata, "ERR_STATE_SAVE", describe);
+  return { key, value: encodeValue(field(raw, "value")), etag: etag === "" ? undefined : etag, metadata, options };
+}
+
+/**
+ * Maps a store error on save/delete as daprd's `stateErrorResponse`: etag mismatch 409, invalid etag
+ * 400, anything else 500.
+ */
+function storeError(errorCode: "ERR_STATE_SAVE" | "ERR_STATE_DELETE", prefix: string, errors: readonly unknown[]): ApiError {
+  const etagErrors = errors.filter(isETagError);
+  const mismatch = etagErrors.find((e) => e.kind === "mismatch");
+  const invalid = etagErrors.find((e) => e.kind === "invalid");
+  const chosen = mismatch ?? invalid;
+  if (chosen !== undefined) return new ApiError(errorCode, `${prefix}: ${chosen.message}`, { status: chosen.kind === "mismatch" ? 409 : 400, cause: chosen });
+  const text = errors.map((e) => (e instanceof Error ? e.message : "unknown error")).join("\n");
+  return new ApiError(errorCode, `${prefix}: ${text}`, { cause: errors[0] });
+}
+
+/** Handles `POST|PUT /v1.0/state/{store}`. */
+export async function saveState(ctx: StateContext, storeName: string, body: Uint8Array, queryMetadata: Record<string, string>): Promise<ApiResponse> {
+  const component = lookupStateStore(ctx, storeName);
+  const parsed = parseJsonBody(body, "");
+  if (!Array.isArray(parsed)) throw typeError(parsed, "[]state.SetRequest");
+  const items = parsed.map((raw) => parseSaveItem(raw, storeName, queryMetadata));
+  const keyCtx = { appId: ctx.caller.appId, storeName, namespace: ctx.namespace };
+  // Items are written in parallel and not atomically, as daprd's BulkSet.
+  const results = await Promise.allSettled(
+    items.map((item) =>
+      component.store.set(
+        { key: prefixKey(component.keyPrefix, keyCtx, item.key), value: item.value, etag: item.etag, metadata: item.metadata, options: item.options },
+        { abortSignal: ctx.abortSignal },
+      ),
+    ),
+  );
+  const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+  if (failures.length > 0) throw storeError("ERR_STATE_SAVE", `failed saving state in state store ${storeName}`, failures);
+  return empty();
+}
+
+/** The raw JSON to embed as `data`: stored text when it is JSON, else the text as a JSON string. */
+function embeddable(data: string): string {
+  try {
+    JSON.parse(data);
+    return data;
+  } catch {
+    return JSON.stringify(data);
+  }
+}
+
+/** Handles `GET /v1.0/state/{store}/{key}`. */
+export async function getState(ctx: StateContext, storeName: string, key: string, query: { consistency?: string; metadata: Record<string, string> }): Promise<ApiResponse> {
+  const component = lookupStateStore(ctx, storeName);
+  if (isIllegalKey(key)) throw illegalKey(key, storeName);
+  const consistency = query.consistency !== undefined && CONSISTENCY.has(query.consistency) ? (query.consistency as StateOptions["consistency"]) : undefined;
+  let item;
+  try {
+    item = await component.store.get(
+      { key: prefixKey(component.keyPrefix, { appId: ctx.caller.appId, storeName, namespace: ctx.namespace }, key), metadata: query.metadata, options: { consistency } },
+      { abortSignal: ctx.abortSignal },
+    );
+  } catch (e) {
+    throw new ApiError("ERR_STATE_GET", `fail to get ${key} from state store ${storeName}: ${e instanceof Error ? e.message : "unknown error"}`, { cause: e });
+  }
+  if (item === undefined) return empty();
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (item.etag !== undefined) headers.etag = item.etag;
+  for (const [k, v] of Object.entries(item.metadata ?? {})) headers[`metadata.${k}`] = v;
+  return { status: 200, headers, body: item.data };
+}
+
+/** Runs tasks with at most `limit` in flight (`limit <= 0`: all at once), keeping result order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  if (limit <= 0 || limit >= items.length) return Promise.all(items.map(fn));
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+  return results;
+}
+
+/** Handles `POST|PUT /v1.0/state/{store}/bulk`. */
+export async function bulkGetState(ctx: StateContext, storeName: string, body: Uint8Array, queryMetadata: Record<string, string>): Promise<ApiResponse> {
+  const component = lookupStateStore(ctx, storeName);
+  const parsed = parseJsonBody(body, "failed deserializing HTTP body: ");
+  if (!isObject(parsed)) throw new ApiError("ERR_MALFORMED_REQUEST", `failed deserializing HTTP body: ${typeError(parsed, "BulkGetRequest").message}`);
+  const rawKeys = field(parsed, "keys");
+  if (rawKeys !== undefined && rawKeys !== null && (!Array.isArray(rawKeys) || !rawKeys.every((k): k is string => typeof k === "string"))) {
+    throw new ApiError("ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: keys must be an array of strings");
+  }
+  const keys: string[] = Array.isArray(rawKeys) ? rawKeys : [];
+  const rawParallelism = field(parsed, "parallelism");
+  if (rawParallelism !== undefined && rawParallelism !== null && (typeof rawParallelism !== "number" || !Number.isInteger(rawParallelism))) {
+    throw new ApiError("ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: parallelism must be an integer");
+  }
+  const parallelism = typeof rawParallelism === "number" ? rawParallelism : 0;
+  const metadata = { ...stringMap(field(parsed, "metadata"), "map[string]string"), ...queryMetadata };
+  for (const key of keys) if (isIllegalKey(key)) throw illegalKey(key, storeName);
+  const keyCtx = { appId: ctx.caller.appId, storeName, namespace: ctx.namespace };
+  const items = await mapLimited(keys, parallelism, async (key) => {
+    try {
+      const item = await component.store.get({ key: prefixKey(component.keyPrefix, keyCtx, key), metadata, options: {} }, { abortSignal: ctx.abortSignal });
+      if (item === undefined) return `{"key":${goMarshal(key)}}`;
+      const parts = [`"key":${goMarshal(key)}`, `"data":${embeddable(item.data)}`];
+      if (item.etag !== undefined) parts.push(`"etag":${goMarshal(item.etag)}`);
+      if (item.metadata !== undefined && Object.keys(item.metadata).length > 0) parts.push(`"metadata":${goMarshal(item.metadata)}`);
+      return `{${parts.join(",")}}`;
+    } catch (e) {
+      return `{"key":${goMarshal(key)},"error":${goMarshal(e instanceof Error ? e.message : "unknown error")}}`;
+    }
+  });
+  return { status: 200, headers: { "content-type": "application/json" }, body: `[${items.join(",")}]\n` };
+}
+
+/** Handles `DELETE /v1.0/state/{store}/{key}`. */
+export async function deleteState(
+  ctx: StateContext,
+  storeName: string,
+  key: string,
+  query: { ifMatch: string | null; concurrency?: string; consistency?: string; metadata: Record<string, string> },
+): Promise<ApiResponse> {
+  const component = lookupStateStore(ctx, storeName);
+  if (isIllegalKey(key)) throw illegalKey(key, storeName);
+  const describe = `failed deleting state with key ${key}`;
+  const options = parseOptions(query.concurrency, query.consistency, "ERR_STATE_DELETE", describe);
+  try {
+    await component.store.delete(
+      {
+        key: prefixKey(component.keyPrefix, { appId: ctx.caller.appId, storeName, namespace: ctx.namespace }, key),
+        etag: query.ifMatch === null || query.ifMatch === "" ? undefined : query.ifMatch,
+        metadata: query.metadata,
+        options,
+      },
+      { abortSignal: ctx.abortSignal },
+    );
+  } catch (e) {
+    throw storeError("ERR_STATE_DELETE", describe, [e]);
+  }
+  return empty();
+}
+
+/** Handles `POST|PUT /v1.0/state/{store}/transaction`. */
+export async function transactState(ctx: StateContext, storeName: string, body: Uint8Array, queryMetadata: Record<string, string>): Promise<ApiResponse> {
+  const component = lookupStateStore(ctx, storeName);
+  const store = component.store;
+  if (!isTransactionalStateStore(store)) {
+    throw new ApiError("ERR_STATE_STORE_NOT_SUPPORTED", `state store ${storeName} doesn't support transactions`, {
+      details: [
+        {
+          "@type": "type.googleapis.com/google.rpc.Help",
+          links: [{ description: "Check the list of state stores and the features they support", url: "https://docs.dapr.io/reference/components-reference/supported-state-stores/" }],
+        },
+        resourceInfo(storeName),
+        errorInfo("DAPR_STATE_TRANSACTIONS_NOT_SUPPORTED", { appID: ctx.caller.appId }),
+      ],
+    });
+  }
+  const prefix = "failed deserializing HTTP body: ";
+  const parsed = parseJsonBody(body, prefix);
+  if (!isObject(parsed)) throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}${typeError(parsed, "state.TransactionalStateRequest").message}`);
+  const rawOperations = field(parsed, "operations");
+  if (rawOperations !== undefined && rawOperations !== null && !Array.isArray(rawOperations)) {
+    throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}${typeError(rawOperations, "[]state.TransactionalStateOperation").message}`);
+  }
+  const operationsIn: unknown[] = Array.isArray(rawOperations) ? rawOperations : [];
+  const metadata = { ...stringMap(field(parsed, "metadata"), "map[string]string"), ...queryMetadata };
+  if (operationsIn.length === 0) return empty();
+  const keyCtx = { appId: ctx.caller.appId, storeName, namespace: ctx.namespace };
+  const operations: TransactionOperation[] = operationsIn.map((raw) => {
+    if (!isObject(raw)) throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}${typeError(raw, "state.TransactionalStateOperation").message}`);
+    const operation = field(raw, "operation");
+    const request = field(raw, "request");
+    if (request !== undefined && request !== null && !isObject(request)) throw new ApiError("ERR_MALFORMED_REQUEST", typeError(request, "map[string]interface{}").message);
+    const req = isObject(request) ? request : {};
+    if (operation !== "upsert" && operation !== "delete") {
+      throw new ApiError("ERR_NOT_SUPPORTED_STATE_OPERATION", `operation type ${typeof operation === "string" ? operation : JSON.stringify(operation)} not supported`);
+    }
+    const key = optionalString(field(req, "key"), "string (field key)") ?? "";
+    if (isIllegalKey(key)) throw illegalKey(key, storeName);
+    const etag = optionalString(field(req, "etag"), "string (field etag)");
+    // Only the query-string metadata is copied into each operation (daprd), and it wins.
+    const opMetadata = { ...stringMap(field(req, "metadata"), "map[string]string"), ...queryMetadata };
+    const rawOptions = field(req, "options");
+    if (rawOptions !== undefined && rawOptions !== null && !isObject(rawOptions)) throw new ApiError("ERR_MALFORMED_REQUEST", typeError(rawOptions, "state.SetStateOption").message);
+    const optionsObj = isObject(rawOptions) ? rawOptions : {};
+    const describe = "error while executing state transaction";
+    const options = parseOptions(
+      optionalString(field(optionsObj, "concurrency"), "string (field concurrency)"),
+      optionalString(field(optionsObj, "consistency"), "string (field consistency)"),
+      "ERR_STATE_SAVE",
+      describe,
+    );
+    const fullKey = prefixKey(component.keyPrefix, keyCtx, key);
+    const common = { key: fullKey, etag: etag === "" ? undefined : etag, metadata: opMetadata, options };
+    if (operation === "delete") return { operation, request: common };
+    checkTtl(opMetadata, "ERR_STATE_SAVE", describe);
+    return { operation, request: { ...common, value: encodeValue(field(req, "value")) } };
+  });
+  const max = store.maxOperationsPerTransaction();
+  if (max !== undefined && operations.length > max) {
+    throw new ApiError(
+      "ERR_STATE_STORE_TOO_MANY_TRANSACTIONS",
+      `the transaction contains ${operations.length} operations, which is more than what the state store supports: ${max}`,
+      {
+        details: [
+          resourceInfo(storeName),
+          errorInfo("DAPR_STATE_TOO_MANY_TRANSACTIONS", { currentOpsTransaction: String(operations.length), maxOpsPerTransaction: String(max) }),
+        ],
+      },
+    );
+  }
+  try {
+    await store.transact({ operations, metadata }, { abortSignal: ctx.abortSignal });
+  } catch (e) {
+    // Every transaction failure is a 500, etag conflicts included, as daprd.
+    throw new ApiError("ERR_STATE_TRANSACTION", `error while executing state transaction: ${e instanceof Error ? e.message : "unknown error"}`, { cause: e });
+  }
+  return empty();
+}
+
+/** Handles `POST|PUT /v1.0-alpha1/state/{store}/query`: no vaultstate store supports queries. */
+export function queryState(ctx: StateContext, storeName: string): ApiResponse {
+  // The universal query path reports store lookup errors without the app-id (ErrorInfo metadata null).
+  lookupStateStore(ctx, storeName, false);
+  throw new ApiError("ERR_STATE_STORE_NOT_SUPPORTED", "state store does not support querying", {
+    details: [errorInfo("DAPR_STATE_QUERYING_NOT_SUPPORTED", null)],
+  });
+}
+
