@@ -18,9 +18,18 @@ export interface GetSecretRequest {
   metadata: Readonly<Record<string, string>>;
 }
 
+/** Which version of a secret a value is, where the store keeps versions (Key Vault). */
+export interface SecretVersionInfo {
+  version?: string;
+  /** When the current version was created or last updated, in ms since the epoch. */
+  updatedOn?: number;
+}
+
 /** `GetSecret` response: a flat key → value map (name/value stores return `{ [name]: value }`). */
 export interface GetSecretResponse {
   data: Record<string, string>;
+  /** Set by versioned stores; lets refresh tell a new version from the cached one. */
+  version?: SecretVersionInfo;
 }
 
 /** `BulkGetSecret` request. */
@@ -48,6 +57,19 @@ export interface SecretStore {
   getSecret(request: GetSecretRequest, options?: OperationOptions): Promise<GetSecretResponse>;
   bulkGetSecret(request: BulkGetSecretRequest, options?: OperationOptions): Promise<BulkGetSecretResponse>;
   close(): Promise<void>;
+}
+
+/**
+ * Optional ability: list the current version of every secret without reading values, so refresh can
+ * find changed secrets with one cheap call.
+ */
+export interface VersionedSecretStore extends SecretStore {
+  currentVersions(options?: OperationOptions): Promise<Map<string, SecretVersionInfo>>;
+}
+
+/** Narrows a store to a {@link VersionedSecretStore}. */
+export function isVersionedSecretStore(store: SecretStore): store is VersionedSecretStore {
+  return typeof (store as Partial<VersionedSecretStore>).currentVersions === "function";
 }
 
 /**

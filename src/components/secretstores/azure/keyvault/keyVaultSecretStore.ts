@@ -14,8 +14,9 @@ import {
   type GetSecretResponse,
   type OperationOptions,
   SecretNotFoundError,
-  type SecretStore,
   SecretStoreUnavailableError,
+  type SecretVersionInfo,
+  type VersionedSecretStore,
 } from "../../secretStore";
 
 /** Typed metadata of the Key Vault secret store. */
@@ -138,19 +139,20 @@ export interface KeyVaultSecretStoreDeps {
  * const store = createKeyVaultSecretStore();
  * await store.init({ vaultName: "myvault", azureClientId: "<user-assigned identity client id>" });
  */
-export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps = {}): SecretStore {
+export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps = {}): KeyVaultSecretStore {
   const getClient = deps.getClient ?? getSecretClient;
   let client: SecretClient | undefined;
+  let vaultUrl = "";
 
   const requireClient = (): SecretClient => {
     if (client === undefined) throw new Error("Key Vault secret store used before init");
     return client;
   };
 
-  async function readValue(name: string, version: string | undefined, options?: OperationOptions): Promise<string> {
+  async function readValue(name: string, version: string | undefined, options?: OperationOptions): Promise<{ value: string; version: SecretVersionInfo }> {
     try {
       const secret = await requireClient().getSecret(name, { version, abortSignal: options?.abortSignal });
-      return secret.value ?? "";
+      return { value: secret.value ?? "", version: { version: secret.properties.version, updatedOn: secret.properties.updatedOn?.getTime() } };
     } catch (e) {
       throw translateKeyVaultError(e, name);
     }
@@ -159,6 +161,7 @@ export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps = {}): S
   return {
     async init(properties) {
       const metadata = parseKeyVaultMetadata(properties);
+      vaultUrl = metadata.vaultUrl;
       client = getClient(metadata.vaultUrl, {
         clientId: metadata.clientId,
         tenantId: metadata.tenantId,
@@ -171,8 +174,8 @@ export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps = {}): S
     },
     async getSecret(request: GetSecretRequest, options?: OperationOptions): Promise<GetSecretResponse> {
       const version = request.metadata.version_id;
-      const value = await readValue(request.name, version === "" ? undefined : version, options);
-      return { data: { [request.name]: value } };
+      const read = await readValue(request.name, version === "" ? undefined : version, options);
+      return { data: { [request.name]: read.value }, version: read.version };
     },
     async bulkGetSecret(request: BulkGetSecretRequest, options?: OperationOptions): Promise<BulkGetSecretResponse> {
       const maxResults = parseMaxResults(request.metadata);
@@ -192,14 +195,41 @@ export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps = {}): S
         const batch = names.slice(i, i + BULK_CONCURRENCY);
         const values = await Promise.all(batch.map((name) => readValue(name, undefined, options)));
         batch.forEach((name, j) => {
-          data[name] = { [name]: values[j] ?? "" };
+          data[name] = { [name]: values[j]?.value ?? "" };
         });
       }
       return { data };
     },
+    async currentVersions(options?: OperationOptions): Promise<Map<string, SecretVersionInfo>> {
+      const versions = new Map<string, SecretVersionInfo>();
+      try {
+        // One listing for the whole vault: the items carry the current version's attributes, no values.
+        for await (const properties of requireClient().listPropertiesOfSecrets({ abortSignal: options?.abortSignal })) {
+          versions.set(properties.name, { version: properties.version, updatedOn: properties.updatedOn?.getTime() });
+        }
+      } catch (e) {
+        throw translateKeyVaultError(e, undefined);
+      }
+      return versions;
+    },
+    vaultUrl: () => vaultUrl,
+    client: requireClient,
     async close() {
       // The client is shared per vault (src/azure) and outlives this component instance.
       client = undefined;
     },
   };
+}
+
+/** The Key Vault store: versioned, and it knows its vault (for events, rotation and references). */
+export interface KeyVaultSecretStore extends VersionedSecretStore {
+  /** The vault's origin, e.g. `https://myvault.vault.azure.net`. */
+  vaultUrl(): string;
+  /** The shared SDK client (for rotation). */
+  client(): SecretClient;
+}
+
+/** Narrows a store to the Key Vault store. */
+export function isKeyVaultSecretStore(store: unknown): store is KeyVaultSecretStore {
+  return typeof store === "object" && store !== null && typeof (store as Partial<KeyVaultSecretStore>).vaultUrl === "function";
 }

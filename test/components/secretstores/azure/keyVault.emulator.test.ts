@@ -1,0 +1,208 @@
+/**
+ * The Key Vault secret store against our emulator over HTTPS, through the real @azure/keyvault-secrets
+ * and the real ManagedIdentityCredential (App Service protocol), plus the secret cache and the API.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApi, type ApiHandler } from "../../../../src/api/router";
+import { createKeyVaultSecretStore } from "../../../../src/components/secretstores/azure/keyvault/keyVaultSecretStore";
+import type { SecretStore } from "../../../../src/components/secretstores/secretStore";
+import type { Logger } from "../../../../src/observability/logger";
+import { parseResourceDocuments } from "../../../../src/runtime/componentFiles";
+import { buildRuntime, type Runtime } from "../../../../src/runtime/runtime";
+import { createCounters } from "../../../../src/runtime/secretCache";
+import { startKeyVaultEmulator, type KeyVaultEmulator } from "../../../../tools/keyvault-emulator/server";
+import { runSecretStoreConformance } from "../../../conformance/secretStore.suite";
+
+const NO_ACCESS_CLIENT_ID = "0b7e6a2c-1d3f-4e5a-8b9c-2d4e6f8a0b1c";
+const logLines: string[] = [];
+const logger: Logger = { info: (m) => logLines.push(m), warn: (m) => logLines.push(m), error: (m) => logLines.push(m) };
+
+let emulator: KeyVaultEmulator;
+let vaultUri: string;
+
+beforeAll(async () => {
+  emulator = await startKeyVaultEmulator({
+    seed: {
+      vaults: {
+        kvtest: {
+          secrets: {
+            conftestsecret: "abcd",
+            secondsecret: "efgh",
+            "disabled-secret": { value: "never-served", enabled: false },
+            rotating: { versions: [{ value: "old-value" }, { value: "new-value" }] },
+          },
+        },
+      },
+      principals: [
+        { name: "app", type: "systemAssigned", roles: { kvtest: "Key Vault Secrets User" } },
+        { name: "stranger", clientId: NO_ACCESS_CLIENT_ID, roles: {} },
+      ],
+    },
+  });
+  vaultUri = emulator.vaultUri("kvtest");
+  // ManagedIdentityCredential reads these when it is constructed, and our credential factory reads
+  // the settings snapshot once: both happen after this point.
+  Object.assign(process.env, emulator.identityEnvironment());
+});
+afterAll(async () => {
+  await emulator?.close();
+});
+
+async function keyVaultStore(extra: Record<string, string> = {}): Promise<SecretStore> {
+  const store = createKeyVaultSecretStore();
+  await store.init({ vaultUri, ...extra });
+  return store;
+}
+
+runSecretStoreConformance({ name: "secretstores.azure.keyvault (emulator)", features: [], create: () => keyVaultStore() });
+
+describe("Key Vault store over the real SDK", () => {
+  it("reads a pinned version with metadata.version_id, the latest without", async () => {
+    const store = await keyVaultStore();
+    const versions = emulator.store("kvtest").listVersions("rotating");
+    const oldVersion = versions.find((v) => v.version.value === "old-value")?.version.version ?? "";
+    expect((await store.getSecret({ name: "rotating", metadata: { version_id: oldVersion } })).data).toEqual({ rotating: "old-value" });
+    expect((await store.getSecret({ name: "rotating", metadata: {} })).data).toEqual({ rotating: "new-value" });
+  });
+
+  it("bulk lists only enabled secrets and honours maxresults", async () => {
+    const store = await keyVaultStore();
+    const all = (await store.bulkGetSecret({ metadata: {} })).data;
+    expect(Object.keys(all).sort()).toEqual(["conftestsecret", "rotating", "secondsecret"]);
+    expect(all.rotating).toEqual({ rotating: "new-value" });
+    expect(Object.keys((await store.bulkGetSecret({ metadata: { maxresults: "2" } })).data)).toHaveLength(2);
+  });
+
+  it("a disabled secret's value is refused (403) and never returned", async () => {
+    const store = await keyVaultStore();
+    const error = await store.getSecret({ name: "disabled-secret", metadata: {} }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/^Key Vault answered 403/);
+    expect(error?.message).not.toContain("never-served");
+  });
+
+  it("a user-assigned identity without a role assignment gets Key Vault's 403", async () => {
+    const store = await keyVaultStore({ azureClientId: NO_ACCESS_CLIENT_ID });
+    await expect(store.getSecret({ name: "conftestsecret", metadata: {} })).rejects.toThrow(/^Key Vault answered 403 Forbidden: /);
+  });
+});
+
+describe("the API over a cached Key Vault store", () => {
+  let runtime: Runtime;
+  let api: ApiHandler;
+  const counters = createCounters();
+  const call = async (p: string): Promise<{ status: number; body: string }> => {
+    const r = await api({ method: "GET", url: p, headers: new Headers({ "dapr-api-token": "t0ken-for-kv" }), body: async () => new Uint8Array() });
+    return { status: r.status, body: typeof r.body === "string" ? r.body : "" };
+  };
+
+  beforeAll(async () => {
+    const yaml = `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: kv}\nspec:\n  type: secretstores.azure.keyvault\n  version: v1\n  metadata: [{name: vaultUri, value: "${vaultUri}"}]\n`;
+    runtime = await buildRuntime({
+      appId: "demo",
+      resources: parseResourceDocuments("kv.yaml", yaml),
+      apiTokens: ["t0ken-for-kv"],
+      providerContext: { appRoot: "/", environment: {} },
+      logger,
+      // A zero TTL sends every read upstream, so faults reach the cache while a stale value exists.
+      secretCache: { options: { ttlInMs: 0, maxStalenessInMs: 60_000, backoffBaseInMs: 10, backoffMaxInMs: 40, maxAttempts: 2 }, counters },
+    });
+    api = createApi({ runtime: { status: () => ({ state: "ready", runtime }), ready: async () => runtime }, authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: "demo" }), logger });
+  });
+  afterAll(async () => {
+    await runtime?.close();
+    emulator.faults.clear();
+  });
+
+  it("1,000 concurrent GETs of a cold secret cause exactly one Key Vault GET", async () => {
+    emulator.store("kvtest").set("cold-secret", { value: "cold-value" });
+    const before = emulator.requestLog.list({ operation: "getSecret" }).filter((e) => e.secretName === "cold-secret").length;
+    const results = await Promise.all(Array.from({ length: 1000 }, () => call("/v1.0/secrets/kv/cold-secret")));
+    expect(results.every((r) => r.status === 200 && r.body === '{"cold-secret":"cold-value"}\n')).toBe(true);
+    const gets = emulator.requestLog.list({ operation: "getSecret" }).filter((e) => e.secretName === "cold-secret" && e.status === 200);
+    expect(gets.length - before).toBe(1);
+  });
+
+  it.each([
+    ["429 without Retry-After", { status: 429 }],
+    ["503", { status: 503 }],
+    ["connection resets", { reset: true }],
+  ])("with a warm cache and %s, GETs keep returning the cached value", async (_name, fault) => {
+    expect((await call("/v1.0/secrets/kv/conftestsecret")).status).toBe(200);
+    const staleBefore = counters.staleServes;
+    const rule = emulator.faults.add({ operation: "getSecret", ...fault });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await call("/v1.0/secrets/kv/conftestsecret");
+        expect(r).toEqual({ status: 200, body: '{"conftestsecret":"abcd"}\n' });
+      }
+      expect(counters.staleServes).toBeGreaterThan(staleBefore);
+    } finally {
+      emulator.faults.clear(rule.id);
+    }
+  });
+
+  it("with a cold cache a fault is 500 ERR_SECRET_GET naming the cause, and it recovers by itself", async () => {
+    const rule = emulator.faults.add({ operation: "getSecret", status: 503 });
+    let failed: { status: number; body: string };
+    try {
+      failed = await call("/v1.0/secrets/kv/secondsecret");
+    } finally {
+      emulator.faults.clear(rule.id);
+    }
+    expect(failed.status).toBe(500);
+    expect(JSON.parse(failed.body)).toEqual({ errorCode: "ERR_SECRET_GET", message: "failed getting secret with key secondsecret from secret store kv: Key Vault answered 503" });
+    expect(await call("/v1.0/secrets/kv/secondsecret")).toEqual({ status: 200, body: '{"secondsecret":"efgh"}\n' });
+  });
+
+  it("throttling on a cold secret is reported as throttling", async () => {
+    const rule = emulator.faults.add({ operation: "getSecret", status: 429 });
+    try {
+      const r = await call("/v1.0/secrets/kv/rotating");
+      expect(r.status).toBe(500);
+      expect(JSON.parse(r.body).message).toBe("failed getting secret with key rotating from secret store kv: Key Vault is throttling requests (429)");
+    } finally {
+      emulator.faults.clear(rule.id);
+    }
+  });
+
+  it("no secret value reached a log line", () => {
+    const joined = logLines.join("\n");
+    for (const value of ["abcd", "efgh", "cold-value", "old-value", "new-value", "never-served", "t0ken-for-kv"]) expect(joined).not.toContain(value);
+  });
+});
+
+describe("@Microsoft.KeyVault(...) references against the emulator", () => {
+  it("resolve in component metadata and in API_TOKEN, versionless and pinned", async () => {
+    const vault = emulator.store("kvtest");
+    vault.set("env-prefix", { value: "APP_" });
+    const pinned = vault.set("caller-token", { value: "pinned-t0ken" }).version.version;
+    vault.set("caller-token", { value: "latest-t0ken" });
+    const yaml = `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: envs}\nspec:\n  type: secretstores.local.env\n  version: v1\n  metadata:\n    - name: prefix\n      value: "@Microsoft.KeyVault(SecretUri=${vaultUri}/secrets/env-prefix)"\n`;
+    const runtime = await buildRuntime({
+      appId: "demo",
+      resources: parseResourceDocuments("refs.yaml", yaml),
+      apiTokens: [`a=@Microsoft.KeyVault(SecretUri=${vaultUri}/secrets/caller-token)`, `b=@Microsoft.KeyVault(SecretUri=${vaultUri}/secrets/caller-token/${pinned})`],
+      providerContext: { appRoot: "/", environment: { APP_greeting: "hi-there" } },
+      logger,
+    });
+    try {
+      expect(runtime.callers).toEqual([
+        { appId: "a", token: "latest-t0ken" },
+        { appId: "b", token: "pinned-t0ken" },
+      ]);
+      expect((await runtime.secretStores("a").get("envs")?.getSecret({ name: "greeting", metadata: {} }))?.data).toEqual({ greeting: "hi-there" });
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it("an unresolvable reference fails start-up naming the component and field, not the value", async () => {
+    const yaml = `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: envs}\nspec:\n  type: secretstores.local.env\n  version: v1\n  metadata:\n    - name: prefix\n      value: "@Microsoft.KeyVault(SecretUri=${vaultUri}/secrets/missing-secret)"\n`;
+    await expect(
+      buildRuntime({ appId: "demo", resources: parseResourceDocuments("refs.yaml", yaml), apiTokens: [], providerContext: { appRoot: "/", environment: {} }, logger }),
+    ).rejects.toThrow(/refs\.yaml: component envs: spec\.metadata prefix: cannot resolve the Key Vault reference: SecretNotFoundError: secret missing-secret not found/);
+  });
+});

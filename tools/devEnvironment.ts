@@ -1,0 +1,162 @@
+/**
+ * @module tools/devEnvironment: the local topology behind `npm start` and the end-to-end tests:
+ * Azurite, the Key Vault emulator and the local Functions host (a child process, so it starts with
+ * the emulator's CA in `NODE_EXTRA_CA_CERTS`), all on loopback, stopped together.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { copyFile, mkdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+import { startAzurite, type AzuriteInstance } from "./azurite";
+import { ensureDevCertificates } from "./keyvault-emulator/certs";
+import { startKeyVaultEmulator, type KeyVaultEmulator } from "./keyvault-emulator/server";
+
+/** The repository root (this file compiles to dist/tools/). */
+export const REPO_ROOT = path.resolve(__dirname, "..", __dirname.includes(`${path.sep}dist${path.sep}`) || __dirname.endsWith(`${path.sep}dist${path.sep}tools`) ? ".." : "");
+
+/** The vault the sample components use. */
+export const DEV_VAULT = "vaultstate-dev";
+
+/** What to start. */
+export interface DevEnvironmentOptions {
+  /** Host port; 0 picks a free one. Default 7071. */
+  port?: number;
+  /** Extra environment for the host (wins over everything else). */
+  env?: Record<string, string>;
+  /** Start the Key Vault emulator (default true). */
+  keyVault?: boolean;
+  /** Start Azurite (default true). */
+  azurite?: boolean;
+  /** Key Vault seed file; default `dev/keyvault-seed.yaml`. */
+  seedFile?: string;
+  /** Where the host's output goes; default inherited by the parent's stdout/stderr. */
+  onHostOutput?: (chunk: string) => void;
+  /** Milliseconds to wait for `/v1.0/healthz` to answer 204. Default 60 s. */
+  readyTimeoutInMs?: number;
+}
+
+/** A running local topology. */
+export interface DevEnvironment {
+  /** `http://127.0.0.1:<port>` of the host. */
+  url: string;
+  port: number;
+  emulator: KeyVaultEmulator | undefined;
+  azurite: AzuriteInstance | undefined;
+  /** The environment the host was started with (for tests and the banner; contains no secret values besides the identity header). */
+  hostEnv: Record<string, string>;
+  host: ChildProcess;
+  /** Stops the host, the emulator and Azurite; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Creates `local.settings.json` from the sample when it is missing, as `func init` would. */
+export async function ensureLocalSettings(root: string = REPO_ROOT): Promise<boolean> {
+  const target = path.join(root, "local.settings.json");
+  if (existsSync(target)) return false;
+  await copyFile(path.join(root, "local.settings.sample.json"), target);
+  return true;
+}
+
+/**
+ * Starts Azurite, the emulator and the host, waits until the host is healthy.
+ * @throws Error with the host's output when it exits or does not become healthy in time
+ */
+export async function startDevEnvironment(options: DevEnvironmentOptions = {}): Promise<DevEnvironment> {
+  const { caCertPath } = await ensureDevCertificates();
+  const stack: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stack.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch {
+        // Best effort: keep stopping the rest.
+      }
+    }
+  };
+  try {
+    const hostEnv: Record<string, string> = { NODE_EXTRA_CA_CERTS: caCertPath };
+    let azurite: AzuriteInstance | undefined;
+    if (options.azurite !== false) {
+      azurite = await startAzurite({});
+      const started = azurite;
+      stack.push(() => started.stop());
+      hostEnv.STORAGE_BLOB_ENDPOINT = new URL(azurite.blobEndpoint).origin;
+      hostEnv.STORAGE_TABLE_ENDPOINT = new URL(azurite.tableEndpoint).origin;
+      hostEnv.AzureWebJobsStorage = azurite.connectionString;
+    }
+    let emulator: KeyVaultEmulator | undefined;
+    if (options.keyVault !== false) {
+      await mkdir(path.join(REPO_ROOT, ".vaultstate"), { recursive: true });
+      emulator = await startKeyVaultEmulator({
+        seedFile: options.seedFile ?? path.join(REPO_ROOT, "dev", "keyvault-seed.yaml"),
+        stateFile: path.join(REPO_ROOT, ".vaultstate", `keyvault-emulator-${process.pid}.json`),
+      });
+      const started = emulator;
+      stack.push(() => started.close());
+      Object.assign(hostEnv, emulator.identityEnvironment(), { KEYVAULT_URI: emulator.vaultUri(DEV_VAULT) });
+    }
+    Object.assign(hostEnv, options.env);
+
+    const port = options.port ?? 7071;
+    const host = spawn(process.execPath, [path.join(REPO_ROOT, "dist", "tools", "host", "cli.js"), "--cwd", REPO_ROOT, "--port", String(port)], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...hostEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise<void>((resolve) => host.once("exit", () => resolve()));
+    stack.push(async () => {
+      if (host.exitCode === null && host.signalCode === null) {
+        host.kill("SIGTERM");
+        const timer = setTimeout(() => host.kill("SIGKILL"), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    });
+    let output = "";
+    const onOutput = options.onHostOutput ?? ((chunk: string) => process.stdout.write(chunk));
+    const listening = new Promise<number>((resolve, reject) => {
+      const watch = (data: Buffer): void => {
+        const chunk = data.toString("utf8");
+        output += chunk;
+        onOutput(chunk);
+        const match = /Host listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+        if (match !== null) resolve(Number(match[1]));
+      };
+      host.stdout?.on("data", watch);
+      host.stderr?.on("data", watch);
+      host.once("exit", (code) => reject(new Error(`the local Functions host exited (code ${code ?? "signal"}) before listening:\n${output}`)));
+    });
+    const actualPort = await listening;
+    const url = `http://127.0.0.1:${actualPort}`;
+    await waitHealthy(url, options.readyTimeoutInMs ?? 60_000, () => output);
+    let stopped: Promise<void> | undefined;
+    return {
+      url,
+      port: actualPort,
+      emulator,
+      azurite,
+      hostEnv,
+      host,
+      stop: () => (stopped ??= stopAll()),
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+async function waitHealthy(url: string, timeoutInMs: number, output: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutInMs;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${url}/v1.0/healthz`);
+      if (response.status === 204) return;
+      last = `${response.status} ${await response.text()}`;
+    } catch (e) {
+      last = e instanceof Error ? e.message : String(e);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the host did not become healthy within ${timeoutInMs} ms (last: ${last}):\n${output()}`);
+}
