@@ -45,8 +45,65 @@ export interface DevEnvironment {
   /** The environment the host was started with (for tests and the banner; contains no secret values besides the identity header). */
   hostEnv: Record<string, string>;
   host: ChildProcess;
+  /**
+   * Starts a second host (another "instance" of the app) on a free port, sharing Azurite and the
+   * emulator; stopped with the environment.
+   */
+  startAnotherHost(env?: Record<string, string>, onOutput?: (chunk: string) => void): Promise<RunningHost>;
   /** Stops the host, the emulator and Azurite; safe to call twice. */
   stop(): Promise<void>;
+}
+
+/** One running local Functions host. */
+export interface RunningHost {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns the local Functions host on the built app and waits until `/v1.0/healthz` answers 204.
+ * @throws Error with the host's output when it exits early or does not become healthy in time
+ */
+export async function spawnHost(options: { port: number; env: Record<string, string>; onOutput?: (chunk: string) => void; readyTimeoutInMs?: number }): Promise<RunningHost> {
+  const host = spawn(process.execPath, [path.join(REPO_ROOT, "dist", "tools", "host", "cli.js"), "--cwd", REPO_ROOT, "--port", String(options.port)], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<void>((resolve) => host.once("exit", () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (host.exitCode === null && host.signalCode === null) {
+      host.kill("SIGTERM");
+      const timer = setTimeout(() => host.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+  let output = "";
+  const onOutput = options.onOutput ?? ((chunk: string) => process.stdout.write(chunk));
+  try {
+    const listening = new Promise<number>((resolve, reject) => {
+      const watch = (data: Buffer): void => {
+        const chunk = data.toString("utf8");
+        output += chunk;
+        onOutput(chunk);
+        const match = /Host listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+        if (match !== null) resolve(Number(match[1]));
+      };
+      host.stdout?.on("data", watch);
+      host.stderr?.on("data", watch);
+      host.once("exit", (code) => reject(new Error(`the local Functions host exited (code ${code ?? "signal"}) before listening:\n${output}`)));
+    });
+    const port = await listening;
+    const url = `http://127.0.0.1:${port}`;
+    await waitHealthy(url, options.readyTimeoutInMs ?? 60_000, () => output);
+    return { url, port, process: host, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
 }
 
 /** Creates `local.settings.json` from the sample when it is missing, as `func init` would. */
@@ -97,38 +154,11 @@ export async function startDevEnvironment(options: DevEnvironmentOptions = {}): 
     }
     Object.assign(hostEnv, options.env);
 
-    const port = options.port ?? 7071;
-    const host = spawn(process.execPath, [path.join(REPO_ROOT, "dist", "tools", "host", "cli.js"), "--cwd", REPO_ROOT, "--port", String(port)], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...hostEnv },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const exited = new Promise<void>((resolve) => host.once("exit", () => resolve()));
-    stack.push(async () => {
-      if (host.exitCode === null && host.signalCode === null) {
-        host.kill("SIGTERM");
-        const timer = setTimeout(() => host.kill("SIGKILL"), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
-    });
-    let output = "";
-    const onOutput = options.onHostOutput ?? ((chunk: string) => process.stdout.write(chunk));
-    const listening = new Promise<number>((resolve, reject) => {
-      const watch = (data: Buffer): void => {
-        const chunk = data.toString("utf8");
-        output += chunk;
-        onOutput(chunk);
-        const match = /Host listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-        if (match !== null) resolve(Number(match[1]));
-      };
-      host.stdout?.on("data", watch);
-      host.stderr?.on("data", watch);
-      host.once("exit", (code) => reject(new Error(`the local Functions host exited (code ${code ?? "signal"}) before listening:\n${output}`)));
-    });
-    const actualPort = await listening;
-    const url = `http://127.0.0.1:${actualPort}`;
-    await waitHealthy(url, options.readyTimeoutInMs ?? 60_000, () => output);
+    const first = await spawnHost({ port: options.port ?? 7071, env: hostEnv, onOutput: options.onHostOutput, readyTimeoutInMs: options.readyTimeoutInMs });
+    stack.push(first.stop);
+    const url = first.url;
+    const actualPort = first.port;
+    const host = first.process;
     let stopped: Promise<void> | undefined;
     return {
       url,
@@ -137,6 +167,11 @@ export async function startDevEnvironment(options: DevEnvironmentOptions = {}): 
       azurite,
       hostEnv,
       host,
+      async startAnotherHost(extra = {}, onOutput = options.onHostOutput) {
+        const another = await spawnHost({ port: 0, env: { ...hostEnv, ...extra }, onOutput, readyTimeoutInMs: options.readyTimeoutInMs });
+        stack.push(another.stop);
+        return another;
+      },
       stop: () => (stopped ??= stopAll()),
     };
   } catch (e) {

@@ -8,6 +8,8 @@ import { ApiError, invalidApiToken } from "./errors";
 export interface CallerCredential {
   appId: string;
   token: string;
+  /** A rotated-out token is accepted until this time (ms since the epoch). */
+  notAfter?: number;
 }
 
 /** Who is calling: the app-id every scope and key prefix derives from. */
@@ -35,7 +37,7 @@ function digest(value: string): Buffer {
  * @throws PlainTextError 401 `invalid api token` (as daprd) when the token is missing or wrong
  * @throws {@link ApiError} 503 `ERR_NO_CALLERS_CONFIGURED` when no caller is configured at all
  */
-export function authenticate(policy: AuthPolicy, presented: string | null): Caller {
+export function authenticate(policy: AuthPolicy, presented: string | null, now: number = Date.now()): Caller {
   if (policy.callers.length === 0) {
     if (policy.allowAnonymous) return { appId: policy.anonymousAppId, via: "anonymous" };
     throw new ApiError(
@@ -47,7 +49,8 @@ export function authenticate(policy: AuthPolicy, presented: string | null): Call
   const presentedDigest = digest(presented);
   let match: CallerCredential | undefined;
   for (const caller of policy.callers) {
-    if (timingSafeEqual(presentedDigest, digest(caller.token)) && match === undefined) match = caller;
+    const valid = caller.notAfter === undefined || caller.notAfter > now;
+    if (timingSafeEqual(presentedDigest, digest(caller.token)) && valid && match === undefined) match = caller;
   }
   if (match === undefined) throw invalidApiToken();
   return { appId: match.appId, via: "token" };

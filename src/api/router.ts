@@ -41,10 +41,21 @@ export function directInvokeNotFound(): ApiError {
   return new ApiError("ERR_DIRECT_INVOKE", "failed getting app id either from the URL path or the header dapr-app-id");
 }
 
-/** Where the API gets its runtime: a status for health checks and a promise for everything else. */
+/** A runtime held for one request; released when the response is ready. */
+export interface RuntimeLease {
+  runtime: Runtime;
+  release(): void;
+}
+
+/**
+ * Where the API gets its runtime: a status for health checks and a promise for everything else.
+ * With `acquire`, a request holds its runtime until it is done, so a swapped-out component is closed
+ * only after the requests that were using it finished.
+ */
 export interface RuntimeSource {
   status(): RuntimeStatus;
   ready(): Promise<Runtime>;
+  acquire?(): Promise<RuntimeLease>;
 }
 
 /** What the API needs. */
@@ -168,6 +179,7 @@ export function createApi(options: ApiOptions): ApiHandler {
 
   return async (request) => {
     let routeHeaders: Record<string, string> = {};
+    let release = (): void => {};
     try {
       const { path: rawPath, query: rawQuery } = splitUrl(request.url);
       const path = routingPath(rawPath);
@@ -180,7 +192,9 @@ export function createApi(options: ApiOptions): ApiHandler {
         return path === "/v1.0/healthz" ? healthz(status, query.get("appid")?.[0]) : healthzOutbound(status);
       }
 
-      const runtime = await readyRuntime(options.runtime);
+      const lease = await acquireRuntime(options.runtime);
+      release = lease.release;
+      const runtime = lease.runtime;
       const caller = authenticate(options.authPolicy(runtime), request.headers.get("dapr-api-token"));
 
       for (const route of routes) {
@@ -201,6 +215,8 @@ export function createApi(options: ApiOptions): ApiHandler {
       throw directInvokeNotFound();
     } catch (e) {
       return withHeaders(toHttpResponse(e, logUnexpected), routeHeaders);
+    } finally {
+      release();
     }
   };
 }
@@ -214,9 +230,10 @@ async function readLimitedBody(request: ApiRequest, limit: number): Promise<Uint
   return body;
 }
 
-async function readyRuntime(source: RuntimeSource): Promise<Runtime> {
+async function acquireRuntime(source: RuntimeSource): Promise<RuntimeLease> {
   try {
-    return await source.ready();
+    if (source.acquire !== undefined) return await source.acquire();
+    return { runtime: await source.ready(), release: () => {} };
   } catch {
     // The reason (file and field names) goes to the logs, not to callers who are not authenticated yet.
     throw new ApiError("ERR_HEALTH_NOT_READY", "dapr is not ready: [components]");

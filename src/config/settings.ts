@@ -26,6 +26,18 @@ export interface Settings {
   allowAnonymous: boolean;
   /** Running inside Azure Functions (not Core Tools or our local host). */
   inAzure: boolean;
+  /** NCRONTAB schedule of the `refreshSecrets` timer (`REFRESH_SCHEDULE`). */
+  refreshSchedule: string;
+  /** Run `refreshSecrets` when the host starts (`REFRESH_ON_STARTUP`; off by default, and in Azure). */
+  refreshOnStartup: boolean;
+  /** How long a replaced caller token stays valid (`TOKEN_GRACE_SECONDS`). */
+  tokenGraceInMs: number;
+  /** Minimum time between reads of the shared version table (`COHERENCE_INTERVAL_SECONDS`). */
+  coherenceIntervalInMs: number;
+  /** The app's own storage (`AzureWebJobsStorage`): the version table, rotation locks and audit. */
+  appStorage: { connectionString?: string; accountName?: string; tableEndpoint?: string; blobEndpoint?: string; clientId?: string } | undefined;
+  /** Name of the shared version table (`VERSION_TABLE_NAME`). */
+  versionTableName: string;
   /** Request body limit in bytes (`MAX_REQUEST_BODY_BYTES`, default daprd's 4 MiB). */
   maxBodyBytes: number | undefined;
   /** Secret cache tuning, in milliseconds (settings are in seconds). */
@@ -60,6 +72,12 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     // WEBSITE_INSTANCE_ID is set on every Azure App Service / Functions worker and never by Core Tools.
     inAzure: Boolean(env.WEBSITE_INSTANCE_ID),
     maxBodyBytes: positiveInteger(env, "MAX_REQUEST_BODY_BYTES"),
+    refreshSchedule: env.REFRESH_SCHEDULE?.trim() || "0 */5 * * * *",
+    refreshOnStartup: env.REFRESH_ON_STARTUP?.trim().toLowerCase() === "true" && !env.WEBSITE_INSTANCE_ID,
+    tokenGraceInMs: (positiveInteger(env, "TOKEN_GRACE_SECONDS") ?? 900) * 1000,
+    coherenceIntervalInMs: (positiveInteger(env, "COHERENCE_INTERVAL_SECONDS") ?? 5) * 1000,
+    appStorage: parseAppStorage(env),
+    versionTableName: env.VERSION_TABLE_NAME?.trim() || "vaultstateversions",
     secretCache: {
       ttlInMs: seconds(env, "SECRET_CACHE_TTL_SECONDS"),
       maxEntries: positiveInteger(env, "SECRET_CACHE_MAX_ENTRIES"),
@@ -87,6 +105,26 @@ function positiveInteger(env: Readonly<Record<string, string | undefined>>, name
 function seconds(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
   const value = positiveInteger(env, name);
   return value === undefined ? undefined : value * 1000;
+}
+
+/**
+ * The Functions host's own storage setting, in either form: a connection string, or identity-based
+ * (`AzureWebJobsStorage__accountName` / `__tableServiceUri` / `__blobServiceUri` / `__clientId`).
+ */
+function parseAppStorage(env: Readonly<Record<string, string | undefined>>): Settings["appStorage"] {
+  const connectionString = env.AzureWebJobsStorage?.trim();
+  if (connectionString !== undefined && connectionString !== "") return { connectionString };
+  const accountName = env.AzureWebJobsStorage__accountName?.trim();
+  const tableEndpoint = env.AzureWebJobsStorage__tableServiceUri?.trim();
+  const blobEndpoint = env.AzureWebJobsStorage__blobServiceUri?.trim();
+  if (!accountName && !tableEndpoint) return undefined;
+  const fromUri = tableEndpoint ? new URL(tableEndpoint).hostname.split(".")[0] : undefined;
+  return {
+    accountName: accountName || fromUri,
+    tableEndpoint: tableEndpoint || undefined,
+    blobEndpoint: blobEndpoint || undefined,
+    clientId: env.AzureWebJobsStorage__clientId?.trim() || undefined,
+  };
 }
 
 function splitList(value: string | undefined): string[] {

@@ -4,7 +4,8 @@
  * `@Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>[;SecretVersion=<version>])`.
  */
 import { createKeyVaultSecretStore } from "../components/secretstores/azure/keyvault/keyVaultSecretStore";
-import type { SecretStore } from "../components/secretstores/secretStore";
+import type { SecretStore, SecretVersionInfo } from "../components/secretstores/secretStore";
+import type { CachedSecretStore } from "./secretCache";
 
 /** A parsed reference. Versionless references follow the latest version; pinned ones never change. */
 export interface KeyVaultReference {
@@ -66,9 +67,10 @@ export function parseKeyVaultReference(value: string): KeyVaultReference {
 
 /** Resolves references through one (cached) Key Vault store per vault. */
 export interface KeyVaultReferenceResolver {
-  resolve(value: string): Promise<string>;
-  /** The vault stores created so far (for refresh and invalidation). */
-  stores(): ReadonlyMap<string, SecretStore>;
+  /** Reads the referenced secret (through the cache) and reports which version it was. */
+  resolve(value: string): Promise<{ value: string; reference: KeyVaultReference; version?: SecretVersionInfo }>;
+  /** The vault stores created so far, by vault URL (for refresh and invalidation). */
+  stores(): ReadonlyMap<string, CachedSecretStore>;
   close(): Promise<void>;
 }
 
@@ -76,10 +78,10 @@ export interface KeyVaultReferenceResolver {
  * Creates a resolver. `wrap` puts the shared secret cache in front of each vault's store.
  * @param clientId - user-assigned identity for references (App Service's `keyVaultReferenceIdentity`)
  */
-export function createKeyVaultReferenceResolver(options: { clientId?: string; wrap: (store: SecretStore, name: string) => SecretStore }): KeyVaultReferenceResolver {
-  const stores = new Map<string, Promise<SecretStore>>();
-  const ready = new Map<string, SecretStore>();
-  const storeFor = (vaultUrl: string): Promise<SecretStore> => {
+export function createKeyVaultReferenceResolver(options: { clientId?: string; wrap: (store: SecretStore, name: string) => CachedSecretStore }): KeyVaultReferenceResolver {
+  const stores = new Map<string, Promise<CachedSecretStore>>();
+  const ready = new Map<string, CachedSecretStore>();
+  const storeFor = (vaultUrl: string): Promise<CachedSecretStore> => {
     let store = stores.get(vaultUrl);
     if (store === undefined) {
       store = (async () => {
@@ -97,8 +99,8 @@ export function createKeyVaultReferenceResolver(options: { clientId?: string; wr
     async resolve(value) {
       const reference = parseKeyVaultReference(value);
       const store = await storeFor(reference.vaultUrl);
-      const { data } = await store.getSecret({ name: reference.secretName, metadata: reference.version !== undefined ? { version_id: reference.version } : {} });
-      return data[reference.secretName] ?? "";
+      const { data, version } = await store.getSecret({ name: reference.secretName, metadata: reference.version !== undefined ? { version_id: reference.version } : {} });
+      return { value: data[reference.secretName] ?? "", reference, version };
     },
     stores: () => ready,
     async close() {

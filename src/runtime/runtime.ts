@@ -1,9 +1,12 @@
 /**
  * @module The component runtime: loads component files, resolves references, initialises providers
  * in dependency order, and answers lookups per caller app-id (component `scopes`).
+ *
+ * A runtime is immutable. Refresh builds a successor with {@link Runtime.rebuild}: only components
+ * whose resolved metadata changed get a new instance; the rest are shared with the predecessor.
  */
 import { findProvider, type ProviderContext, type ProviderEntry } from "../components/registry";
-import type { SecretStore } from "../components/secretstores/secretStore";
+import type { SecretStore, SecretVersionInfo } from "../components/secretstores/secretStore";
 import { isTransactionalStateStore, type StateStore } from "../components/state/stateStore";
 import { isExposable } from "../components/secretstores/local/env/envSecretStore";
 import { getProperty, isMetadataError } from "../components/metadata";
@@ -15,15 +18,38 @@ import { type CachedSecretStore, createCachingSecretStore, createCounters, type 
 import { createKeyVaultReferenceResolver, isKeyVaultReference, type KeyVaultReferenceResolver } from "./keyVaultReferences";
 import { configurationFor } from "./secretScopes";
 
-/** A loaded, initialised component. */
-export type LoadedComponent =
-  | { kind: "secretstores"; definition: ComponentDefinition; store: CachedSecretStore }
-  | { kind: "state"; definition: ComponentDefinition; store: StateStore; keyPrefix: KeyPrefixStrategy };
+/** A secret a component or caller token was resolved from: refresh rebuilds dependents when it changes. */
+export type SecretDependency = (
+  | { kind: "store"; store: string; secret: string }
+  | { kind: "reference"; vaultUrl: string; secret: string; pinned: boolean }
+) & {
+  /** The version that was read, where the store keeps versions. */
+  version?: SecretVersionInfo;
+};
 
-/** A caller credential: an API token and the app-id it acts as. */
+/** A loaded, initialised component, with what it was built from. */
+export type LoadedComponent = (
+  | { kind: "secretstores"; definition: ComponentDefinition; store: CachedSecretStore }
+  | { kind: "state"; definition: ComponentDefinition; store: StateStore; keyPrefix: KeyPrefixStrategy }
+) & {
+  /** The resolved metadata the instance was initialised with (compared on refresh, never logged). */
+  properties: Readonly<Record<string, string>>;
+  dependencies: readonly SecretDependency[];
+};
+
+/** What a caller may do. */
+export type CallerRole = "reader" | "writer" | "admin";
+
+/** A caller credential: an API token, the app-id and role it acts as, and where it came from. */
 export interface CallerToken {
   appId: string;
+  role: CallerRole;
   token: string;
+  /** The `API_TOKEN` entry it was resolved from (refresh re-resolves it). */
+  entry: string;
+  dependency?: SecretDependency;
+  /** A replaced token stays valid until this time (ms since the epoch), then it is dropped. */
+  notAfter?: number;
 }
 
 /** The runtime's view of components, configurations and callers. Immutable once built. */
@@ -33,7 +59,7 @@ export interface Runtime {
   readonly components: readonly LoadedComponent[];
   readonly callers: readonly CallerToken[];
   /** Secret stores visible to an app-id, by name. */
-  secretStores(appId: string): ReadonlyMap<string, SecretStore>;
+  secretStores(appId: string): ReadonlyMap<string, CachedSecretStore>;
   /** State stores visible to an app-id, by name, with their key prefix strategy. */
   stateStores(appId: string): ReadonlyMap<string, StateComponent>;
   /** Dapr namespace (`NAMESPACE`), for the `namespace` key prefix strategy. */
@@ -42,7 +68,27 @@ export interface Runtime {
   configuration(appId: string): ConfigurationDefinition | undefined;
   /** Dapr `capabilities` of a component as listed by `/v1.0/metadata`. */
   capabilities(component: LoadedComponent): string[];
+  /** The cached Key Vault stores behind `@Microsoft.KeyVault(...)` references, by vault URL. */
+  referenceStores(): ReadonlyMap<string, CachedSecretStore>;
+  /**
+   * Builds a successor: re-resolves the named components (after their secrets were invalidated) and
+   * every caller token, replacing only what changed. A component that fails to rebuild keeps its old
+   * instance. Nothing is closed here: the caller swaps runtimes and then closes `replaced`.
+   */
+  rebuild(names: readonly string[], options?: { tokenGraceInMs?: number; now?: number }): Promise<RebuildResult>;
+  /** Closes every component and the reference stores (shutdown). */
   close(): Promise<void>;
+}
+
+/** What a rebuild did. */
+export interface RebuildResult {
+  runtime: Runtime;
+  /** Old instances that the new runtime no longer uses: close them once in-flight requests are done. */
+  replaced: LoadedComponent[];
+  rebuilt: string[];
+  unchanged: string[];
+  failed: { name: string; reason: string }[];
+  tokensChanged: number;
 }
 
 /** What building a runtime needs. */
@@ -50,7 +96,7 @@ export interface RuntimeOptions {
   appId: string;
   namespace?: string;
   resources: Resources;
-  /** Raw `API_TOKEN` entries: `[appId=]token` or `[appId=]secretstore:<store>/<secret>[/<key>]`. */
+  /** Raw `API_TOKEN` entries: `[appId[:role]=]token`, `…=secretstore:<store>/<secret>[/<key>]` or `…=@Microsoft.KeyVault(…)`. */
   apiTokens: readonly string[];
   providerContext: ProviderContext;
   logger: Logger;
@@ -68,6 +114,14 @@ export class ComponentInitError extends Error {
 }
 
 const DEFAULT_INIT_TIMEOUT_IN_MS = 30_000;
+
+/** Everything a runtime generation shares with its successors. */
+interface RuntimeContext {
+  options: RuntimeOptions;
+  entries: ReadonlyMap<string, ProviderEntry>;
+  references: KeyVaultReferenceResolver;
+  cache: (store: SecretStore, name: string) => CachedSecretStore;
+}
 
 /**
  * Builds the runtime: validates types, initialises components in reference order (a store used by
@@ -95,15 +149,19 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
   }
 
+  const counters = options.secretCache?.counters ?? createCounters();
+  const cache = (store: SecretStore, name: string): CachedSecretStore =>
+    createCachingSecretStore(store, name, { options: options.secretCache?.options, counters, logger });
+  const ctx: RuntimeContext = {
+    options,
+    entries,
+    cache,
+    references: createKeyVaultReferenceResolver({ clientId: options.referenceClientId, wrap: cache }),
+  };
+
   const loaded = new Map<string, LoadedComponent>();
   const skipped = new Set<string>();
   const pending = [...resources.components];
-  const initTimeout = options.initTimeoutInMs ?? DEFAULT_INIT_TIMEOUT_IN_MS;
-  const cacheCounters = options.secretCache?.counters ?? createCounters();
-  const references = createKeyVaultReferenceResolver({
-    clientId: options.referenceClientId,
-    wrap: (store, name) => createCachingSecretStore(store, name, { options: options.secretCache?.options, counters: cacheCounters, logger }),
-  });
   try {
     while (pending.length > 0) {
       const index = pending.findIndex((d) => d.secretStore === undefined || loaded.has(d.secretStore) || skipped.has(d.secretStore));
@@ -113,17 +171,11 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
       }
       const [def] = pending.splice(index, 1);
       if (def === undefined) break;
-      const entry = entries.get(def.name);
-      if (entry === undefined) continue;
       try {
         if (def.secretStore !== undefined && skipped.has(def.secretStore)) {
           throw new ComponentInitError(`${def.file}: component ${def.name}: auth.secretStore "${def.secretStore}" failed to initialise`);
         }
-        const properties = await resolveMetadata(def, loaded, options.providerContext.environment, references);
-        const component = await initComponent(def, entry, properties, { ...options.providerContext, version: def.version }, initTimeout, (store) =>
-          createCachingSecretStore(store, def.name, { options: options.secretCache?.options, counters: cacheCounters, logger }),
-        );
-        loaded.set(def.name, component);
+        loaded.set(def.name, await loadComponent(ctx, def, loaded));
         logger.info(`component ${def.name} (${def.type}/${def.version}) initialised`);
       } catch (e) {
         if (!def.ignoreErrors) throw e;
@@ -133,44 +185,36 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
   } catch (e) {
     await closeAll([...loaded.values()], logger);
-    await references.close();
+    await ctx.references.close();
     throw e;
   }
 
-  const components = [...loaded.values()];
   let callers: CallerToken[];
   try {
-    callers = await resolveCallerTokens(options.apiTokens, options.appId, loaded, references);
+    callers = await resolveCallerTokens(options.apiTokens, options.appId, loaded, ctx.references);
   } catch (e) {
-    await closeAll(components, logger);
-    await references.close();
+    await closeAll([...loaded.values()], logger);
+    await ctx.references.close();
     throw e;
   }
-  return createRuntime(options.appId, options.namespace, components, resources.configurations, callers, logger, references);
+  return createRuntime(ctx, [...loaded.values()], callers);
 }
 
-function createRuntime(
-  appId: string,
-  namespace: string | undefined,
-  components: LoadedComponent[],
-  configurations: readonly ConfigurationDefinition[],
-  callers: CallerToken[],
-  logger: Logger,
-  references: KeyVaultReferenceResolver,
-): Runtime {
+function createRuntime(ctx: RuntimeContext, components: LoadedComponent[], callers: CallerToken[]): Runtime {
+  const { options } = ctx;
   const visible = (component: LoadedComponent, caller: string): boolean =>
     component.definition.scopes.length === 0 || component.definition.scopes.includes(caller);
-  const secretStoreCache = new Map<string, ReadonlyMap<string, SecretStore>>();
+  const secretStoreCache = new Map<string, ReadonlyMap<string, CachedSecretStore>>();
   const stateStoreCache = new Map<string, ReadonlyMap<string, StateComponent>>();
-  return {
-    appId,
-    namespace,
+  const runtime: Runtime = {
+    appId: options.appId,
+    namespace: options.namespace,
     components,
     callers,
     secretStores(caller) {
       let stores = secretStoreCache.get(caller);
       if (stores === undefined) {
-        const map = new Map<string, SecretStore>();
+        const map = new Map<string, CachedSecretStore>();
         for (const c of components) if (c.kind === "secretstores" && visible(c, caller)) map.set(c.definition.name, c.store);
         stores = map;
         secretStoreCache.set(caller, stores);
@@ -187,21 +231,86 @@ function createRuntime(
       }
       return stores;
     },
-    configuration: (caller) => configurationFor(caller, configurations),
+    configuration: (caller) => configurationFor(caller, options.resources.configurations),
     capabilities(component) {
       const features: string[] = [...component.store.features()];
       // daprd reports ACTOR for state stores that can back actors (ETAG + TRANSACTIONAL).
       if (component.kind === "state" && features.includes("ETAG") && isTransactionalStateStore(component.store)) features.push("ACTOR");
       return features;
     },
+    referenceStores: () => ctx.references.stores(),
+    rebuild: (names, rebuildOptions = {}) => rebuildRuntime(ctx, runtime, names, rebuildOptions),
     async close() {
-      await closeAll(components, logger);
-      await references.close();
+      await closeAll(components, options.logger);
+      await ctx.references.close();
     },
   };
+  return runtime;
 }
 
-async function closeAll(components: LoadedComponent[], logger: Logger): Promise<void> {
+async function rebuildRuntime(
+  ctx: RuntimeContext,
+  previous: Runtime,
+  names: readonly string[],
+  options: { tokenGraceInMs?: number; now?: number },
+): Promise<RebuildResult> {
+  const { logger } = ctx.options;
+  const wanted = new Set(names);
+  const current = new Map(previous.components.map((c) => [c.definition.name, c]));
+  const result: Omit<RebuildResult, "runtime"> = { replaced: [], rebuilt: [], unchanged: [], failed: [], tokensChanged: 0 };
+  // Definition order is dependency order already (build order), so a rebuilt secret store is in
+  // place before the components that resolve secrets through it.
+  for (const component of previous.components) {
+    const def = component.definition;
+    if (!wanted.has(def.name)) continue;
+    try {
+      const properties = await resolveMetadata(ctx, def, current);
+      if (sameProperties(properties.values, component.properties)) {
+        result.unchanged.push(def.name);
+        continue;
+      }
+      const entry = ctx.entries.get(def.name);
+      if (entry === undefined) continue;
+      const next = await initComponent(ctx, def, entry, properties);
+      current.set(def.name, next);
+      result.replaced.push(component);
+      result.rebuilt.push(def.name);
+      logger.info(`component ${def.name} rebuilt with changed metadata`);
+    } catch (e) {
+      // The old instance keeps serving; the next refresh tries again.
+      result.failed.push({ name: def.name, reason: describeError(e) });
+      logger.warn(`component ${def.name} could not be rebuilt, keeping the old instance: ${describeError(e)}`);
+    }
+  }
+
+  const now = options.now ?? Date.now();
+  let callers = previous.callers.filter((c) => c.notAfter === undefined || c.notAfter > now);
+  try {
+    const fresh = await resolveCallerTokens(ctx.options.apiTokens, ctx.options.appId, current, ctx.references);
+    const currentTokens = callers.filter((c) => c.notAfter === undefined);
+    const changed = fresh.filter((f) => !currentTokens.some((c) => c.entry === f.entry && c.token === f.token));
+    if (changed.length > 0) {
+      result.tokensChanged = changed.length;
+      const grace = options.tokenGraceInMs ?? 0;
+      // A rotated token stays valid for the grace period so callers can pick up the new one.
+      const retired = currentTokens.filter((c) => !fresh.some((f) => f.entry === c.entry && f.token === c.token)).map((c) => ({ ...c, notAfter: now + grace }));
+      callers = [...fresh, ...(grace > 0 ? retired : []), ...callers.filter((c) => c.notAfter !== undefined)];
+      logger.info(`${changed.length} caller token(s) changed; previous tokens accepted for ${Math.round(grace / 1000)} s`);
+    }
+  } catch (e) {
+    logger.warn(`caller tokens could not be re-resolved, keeping the current ones: ${describeError(e)}`);
+  }
+  const components = previous.components.map((c) => current.get(c.definition.name) ?? c);
+  return { ...result, runtime: createRuntime(ctx, components, callers) };
+}
+
+function sameProperties(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k]);
+}
+
+/** Closes components, logging (not throwing) failures. */
+export async function closeAll(components: readonly LoadedComponent[], logger: Logger): Promise<void> {
   await Promise.all(
     components.map(async (c) => {
       try {
@@ -213,29 +322,35 @@ async function closeAll(components: LoadedComponent[], logger: Logger): Promise<
   );
 }
 
+async function loadComponent(ctx: RuntimeContext, def: ComponentDefinition, loaded: ReadonlyMap<string, LoadedComponent>): Promise<LoadedComponent> {
+  const entry = ctx.entries.get(def.name);
+  if (entry === undefined) throw new ComponentInitError(`${def.file}: component ${def.name}: no provider`);
+  return initComponent(ctx, def, entry, await resolveMetadata(ctx, def, loaded));
+}
+
 async function initComponent(
+  ctx: RuntimeContext,
   def: ComponentDefinition,
   entry: ProviderEntry,
-  properties: Record<string, string>,
-  ctx: ProviderContext,
-  timeoutInMs: number,
-  cache: (store: SecretStore) => CachedSecretStore,
+  resolved: { values: Record<string, string>; dependencies: SecretDependency[] },
 ): Promise<LoadedComponent> {
-  const abortSignal = AbortSignal.timeout(timeoutInMs);
+  const providerContext: ProviderContext = { ...ctx.options.providerContext, version: def.version };
+  const abortSignal = AbortSignal.timeout(ctx.options.initTimeoutInMs ?? DEFAULT_INIT_TIMEOUT_IN_MS);
+  const common = { definition: def, properties: resolved.values, dependencies: resolved.dependencies };
   let component: LoadedComponent;
   if (entry.kind === "secretstores") {
-    component = { kind: "secretstores", definition: def, store: cache(entry.create(ctx)) };
+    component = { ...common, kind: "secretstores", store: ctx.cache(entry.create(providerContext), def.name) };
   } else {
     let keyPrefix: KeyPrefixStrategy;
     try {
-      keyPrefix = parseKeyPrefix(getProperty(properties, "keyPrefix"));
+      keyPrefix = parseKeyPrefix(getProperty(resolved.values, "keyPrefix"));
     } catch (e) {
       throw new ResourceFileError(def.file, `component ${def.name}: spec.metadata keyPrefix`, e instanceof Error ? e.message : "invalid keyPrefix");
     }
-    component = { kind: "state", definition: def, store: entry.create(ctx), keyPrefix };
+    component = { ...common, kind: "state", store: entry.create(providerContext), keyPrefix };
   }
   try {
-    await component.store.init(properties, { abortSignal });
+    await component.store.init(resolved.values, { abortSignal });
   } catch (e) {
     if (isMetadataError(e)) throw new ResourceFileError(def.file, `component ${def.name}: spec.metadata ${e.field}`, e.message);
     throw new ComponentInitError(`${def.file}: component ${def.name} (${def.type}) failed to initialise: ${describeError(e)}`, { cause: e });
@@ -244,22 +359,25 @@ async function initComponent(
 }
 
 async function resolveMetadata(
+  ctx: RuntimeContext,
   def: ComponentDefinition,
   loaded: ReadonlyMap<string, LoadedComponent>,
-  environment: Readonly<Record<string, string>>,
-  references: KeyVaultReferenceResolver,
-): Promise<Record<string, string>> {
-  const properties: Record<string, string> = {};
+): Promise<{ values: Record<string, string>; dependencies: SecretDependency[] }> {
+  const environment = ctx.options.providerContext.environment;
+  const values: Record<string, string> = {};
+  const dependencies: SecretDependency[] = [];
   const fetched = new Map<string, Record<string, string>>();
   for (const item of def.metadata) {
     if (item.kind === "value" && isKeyVaultReference(item.value)) {
       try {
-        properties[item.name] = await references.resolve(item.value);
+        const { value, reference, version } = await ctx.references.resolve(item.value);
+        values[item.name] = value;
+        dependencies.push({ kind: "reference", vaultUrl: reference.vaultUrl, secret: reference.secretName, pinned: reference.version !== undefined, version });
       } catch (e) {
         throw new ComponentInitError(`${def.file}: component ${def.name}: spec.metadata ${item.name}: cannot resolve the Key Vault reference: ${describeError(e)}`, { cause: e });
       }
     } else if (item.kind === "value") {
-      properties[item.name] = item.value;
+      values[item.name] = item.value;
     } else if (item.kind === "envRef") {
       if (!isExposable(item.envRef)) {
         throw new ResourceFileError(def.file, `component ${def.name}: spec.metadata ${item.name}.envRef`, `environment variable ${item.envRef} may not be referenced`);
@@ -267,7 +385,7 @@ async function resolveMetadata(
       // As daprd: an unset variable yields no value, so one component file can serve environments
       // that set the variable (an emulator endpoint) and environments that do not (Azure).
       const value = environment[item.envRef];
-      if (value !== undefined && value !== "") properties[item.name] = value;
+      if (value !== undefined && value !== "") values[item.name] = value;
     } else {
       const storeName = def.secretStore ?? "";
       const store = loaded.get(storeName);
@@ -278,25 +396,28 @@ async function resolveMetadata(
       // One read per secret while a component is processed, as daprd caches them.
       let data = fetched.get(ref.name);
       if (data === undefined) {
+        let version: SecretVersionInfo | undefined;
         try {
-          data = (await store.store.getSecret({ name: ref.name, metadata: def.namespace !== undefined ? { namespace: def.namespace } : {} })).data;
+          ({ data, version } = await store.store.getSecret({ name: ref.name, metadata: def.namespace !== undefined ? { namespace: def.namespace } : {} }));
         } catch (e) {
           throw new ComponentInitError(`${def.file}: component ${def.name}: spec.metadata ${item.name}: cannot read secret "${ref.name}" from secret store "${storeName}": ${describeError(e)}`, { cause: e });
         }
         fetched.set(ref.name, data);
+        dependencies.push({ kind: "store", store: storeName, secret: ref.name, version });
       }
       const value = data[ref.key];
       if (value === undefined) {
         throw new ComponentInitError(`${def.file}: component ${def.name}: spec.metadata ${item.name}: secret "${ref.name}" in store "${storeName}" has no key "${ref.key}"`);
       }
       // daprd does not apply empty secret values.
-      if (value !== "") properties[item.name] = value;
+      if (value !== "") values[item.name] = value;
     }
   }
-  return properties;
+  return { values, dependencies };
 }
 
 const SECRET_REFERENCE = /^secretstore:([^/]+)\/([^/]+)(?:\/(.+))?$/;
+const ROLES: readonly CallerRole[] = ["reader", "writer", "admin"];
 
 /**
  * Turns `API_TOKEN` entries into caller tokens, reading referenced ones from secret stores.
@@ -310,10 +431,18 @@ export async function resolveCallerTokens(
 ): Promise<CallerToken[]> {
   const callers: CallerToken[] = [];
   for (const entry of entries) {
-    const { appId, value } = splitCallerEntry(entry, defaultAppId);
+    const { appId, role, value } = splitCallerEntry(entry, defaultAppId);
     if (references !== undefined && isKeyVaultReference(value)) {
       try {
-        callers.push({ appId, token: await references.resolve(value) });
+        const resolved = await references.resolve(value);
+        const { reference } = resolved;
+        callers.push({
+          appId,
+          role,
+          entry,
+          token: resolved.value,
+          dependency: { kind: "reference", vaultUrl: reference.vaultUrl, secret: reference.secretName, pinned: reference.version !== undefined, version: resolved.version },
+        });
       } catch (e) {
         throw new ComponentInitError(`setting API_TOKEN: cannot resolve the Key Vault reference for app-id ${appId}: ${describeError(e)}`, { cause: e });
       }
@@ -321,7 +450,7 @@ export async function resolveCallerTokens(
     }
     const reference = SECRET_REFERENCE.exec(value);
     if (reference === null) {
-      callers.push({ appId, token: value });
+      callers.push({ appId, role, entry, token: value });
       continue;
     }
     const [, storeName = "", secretName = "", key = secretName] = reference;
@@ -330,21 +459,28 @@ export async function resolveCallerTokens(
       throw new ComponentInitError(`setting API_TOKEN: secret store "${storeName}" is not loaded`);
     }
     let data: Record<string, string>;
+    let version: SecretVersionInfo | undefined;
     try {
-      data = (await store.store.getSecret({ name: secretName, metadata: {} })).data;
+      ({ data, version } = await store.store.getSecret({ name: secretName, metadata: {} }));
     } catch (e) {
       throw new ComponentInitError(`setting API_TOKEN: cannot read secret "${secretName}" from "${storeName}": ${describeError(e)}`, { cause: e });
     }
     const token = data[key];
     if (token === undefined || token === "") throw new ComponentInitError(`setting API_TOKEN: secret "${secretName}" in "${storeName}" has no value for key "${key}"`);
-    callers.push({ appId, token });
+    callers.push({ appId, role, entry, token, dependency: { kind: "store", store: storeName, secret: secretName, version } });
   }
   return callers;
 }
 
-/** Splits `appId=token`; a token may itself contain `=`, so only an app-id-shaped prefix counts. */
-export function splitCallerEntry(entry: string, defaultAppId: string): { appId: string; value: string } {
-  const match = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(.+)$/.exec(entry);
-  if (match !== null && !match[2]?.startsWith("=")) return { appId: match[1] ?? defaultAppId, value: match[2] ?? "" };
-  return { appId: defaultAppId, value: entry };
+/**
+ * Splits `appId[:role]=token`; a token may itself contain `=`, so only an app-id-shaped prefix counts.
+ * The role defaults to `writer`.
+ */
+export function splitCallerEntry(entry: string, defaultAppId: string): { appId: string; role: CallerRole; value: string } {
+  const match = /^([A-Za-z0-9][A-Za-z0-9_.-]*)(?::(reader|writer|admin))?=(.+)$/.exec(entry);
+  if (match !== null && !match[3]?.startsWith("=")) {
+    const role = ROLES.find((r) => r === match[2]) ?? "writer";
+    return { appId: match[1] ?? defaultAppId, role, value: match[3] ?? "" };
+  }
+  return { appId: defaultAppId, role: "writer", value: entry };
 }

@@ -17,6 +17,7 @@ import {
   isSecretStoreUnavailableError,
   type OperationOptions,
   type SecretStore,
+  type SecretVersionInfo,
 } from "../components/secretstores/secretStore";
 import type { Logger } from "../observability/logger";
 
@@ -91,10 +92,14 @@ type Entry<T> = { kind: "value"; value: T; fetchedAt: number; expiresAt: number 
 
 /** A cached secret store, plus cache control for the refresh and event paths. */
 export interface CachedSecretStore extends SecretStore {
+  /** The provider behind the cache (for abilities such as listing versions, or its vault URL). */
+  readonly inner: SecretStore;
   /** Drops cached entries of one secret (all versions of a name), or everything. */
   invalidate(name?: string): void;
   /** Names currently cached (for refresh: which secrets are in use). */
   cachedNames(): string[];
+  /** The version of the cached latest (versionless) value of a secret, if cached and known. */
+  cachedVersion(name: string): SecretVersionInfo | undefined;
 }
 
 function keyOf(name: string, metadata: Readonly<Record<string, string>>): string {
@@ -234,7 +239,7 @@ export function createCachingSecretStore(
         },
         () => inner.getSecret(request, opts),
         opts?.abortSignal,
-      ).then((response) => ({ data: { ...response.data } }));
+      ).then((response) => ({ data: { ...response.data }, ...(response.version !== undefined ? { version: { ...response.version } } : {}) }));
     },
     bulkGetSecret(request: BulkGetSecretRequest, opts?: OperationOptions): Promise<BulkGetSecretResponse> {
       const key = `${BULK_KEY}${keyOf("", request.metadata)}`;
@@ -258,5 +263,10 @@ export function createCachingSecretStore(
       for (const [key, cachedName] of [...names]) if (cachedName === name) entries.delete(key);
     },
     cachedNames: () => [...new Set(names.values())],
+    cachedVersion(name) {
+      const entry = entries.peek(keyOf(name, {}));
+      return entry?.kind === "value" ? entry.value.version : undefined;
+    },
+    inner,
   };
 }

@@ -20,10 +20,11 @@ export interface E2eEnvironment extends DevEnvironment {
 }
 
 /** Starts the environment on a free port. */
-export async function startE2eEnvironment(env: Record<string, string> = {}): Promise<E2eEnvironment> {
+export async function startE2eEnvironment(env: Record<string, string> = {}, options: { seedFile?: string } = {}): Promise<E2eEnvironment> {
   let output = "";
   const started = await startDevEnvironment({
     port: 0,
+    seedFile: options.seedFile,
     env: { ...E2E_ENV, ...env },
     onHostOutput: (chunk) => {
       output += chunk;

@@ -47,7 +47,7 @@ describe.each(STORES)("@dapr/dapr state on %s", (store) => {
     ]);
     expect(await client.state.get(store, k1)).toBe("value-1");
     const bulk = await client.state.getBulk(store, [k1, missing, k2]);
-    expect(bulk.map((i: { key: string }) => i.key)).toEqual([k1, missing, k2]);
+    expect(bulk.map((i) => i.key)).toEqual([k1, missing, k2]);
     expect(bulk[0]?.data).toBe("value-1");
     expect(bulk[1]?.data).toBeFalsy();
     expect(bulk[2]?.data).toEqual({ n: 2 });

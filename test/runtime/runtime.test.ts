@@ -81,12 +81,12 @@ describe("buildRuntime", () => {
 
   it("resolves caller tokens: literals, app-id prefixes and secret store references", async () => {
     await writeFile(path.join(dir, "from-file"), "{}");
-    const runtime = await build(yaml, ["plain", "other=abc", "reader=secretstore:files/api-token", "x=secretstore:files/dirname/dirname"]);
-    expect(runtime.callers).toEqual([
-      { appId: "demo", token: "plain" },
-      { appId: "other", token: "abc" },
-      { appId: "reader", token: "t0ken" },
-      { appId: "x", token: "nested-dir" },
+    const runtime = await build(yaml, ["plain", "other:reader=abc", "reader=secretstore:files/api-token", "x:admin=secretstore:files/dirname/dirname"]);
+    expect(runtime.callers.map(({ appId, role, token, dependency }) => ({ appId, role, token, dependency }))).toEqual([
+      { appId: "demo", role: "writer", token: "plain", dependency: undefined },
+      { appId: "other", role: "reader", token: "abc", dependency: undefined },
+      { appId: "reader", role: "writer", token: "t0ken", dependency: { kind: "store", store: "files", secret: "api-token" } },
+      { appId: "x", role: "admin", token: "nested-dir", dependency: { kind: "store", store: "files", secret: "dirname" } },
     ]);
     await runtime.close();
   });
@@ -150,11 +150,14 @@ auth: {secretStore: a}
 
 describe("splitCallerEntry", () => {
   it.each([
-    ["dev-token", { appId: "def", value: "dev-token" }],
-    ["demo=dev-token", { appId: "demo", value: "dev-token" }],
-    ["demo=a=b", { appId: "demo", value: "a=b" }],
-    ["abc==", { appId: "def", value: "abc==" }],
-    ["demo=secretstore:s/n", { appId: "demo", value: "secretstore:s/n" }],
+    ["dev-token", { appId: "def", role: "writer", value: "dev-token" }],
+    ["demo=dev-token", { appId: "demo", role: "writer", value: "dev-token" }],
+    ["demo:reader=dev-token", { appId: "demo", role: "reader", value: "dev-token" }],
+    ["ops:admin=t", { appId: "ops", role: "admin", value: "t" }],
+    ["demo=a=b", { appId: "demo", role: "writer", value: "a=b" }],
+    ["abc==", { appId: "def", role: "writer", value: "abc==" }],
+    ["demo:root=x", { appId: "def", role: "writer", value: "demo:root=x" }],
+    ["demo=secretstore:s/n", { appId: "demo", role: "writer", value: "secretstore:s/n" }],
   ])("%s", (entry, expected) => {
     expect(splitCallerEntry(entry, "def")).toEqual(expected);
   });

@@ -189,7 +189,7 @@ describe("@Microsoft.KeyVault(...) references against the emulator", () => {
       logger,
     });
     try {
-      expect(runtime.callers).toEqual([
+      expect(runtime.callers.map(({ appId, token }) => ({ appId, token }))).toEqual([
         { appId: "a", token: "latest-t0ken" },
         { appId: "b", token: "pinned-t0ken" },
       ]);

@@ -1,0 +1,69 @@
+/**
+ * @module The shared version table on Azure Table storage (the app's own storage account).
+ */
+import { RestError, type TableClient } from "@azure/data-tables";
+import { isNewer, type VersionRow, type VersionTable, versionKey } from "../runtime/coherence";
+
+interface VersionEntity {
+  partitionKey: string;
+  rowKey: string;
+  vaultUrl: string;
+  secretName: string;
+  version?: string;
+  updatedOn: number;
+}
+
+function isVersionEntity(e: Record<string, unknown>): e is Record<string, unknown> & VersionEntity {
+  return typeof e.vaultUrl === "string" && typeof e.secretName === "string" && typeof e.updatedOn === "number";
+}
+
+/**
+ * A version table over a `TableClient` (built in src/azure/storage.ts); the table is created on
+ * first use.
+ */
+export function createTableVersionTable(client: TableClient): VersionTable {
+  let created: Promise<void> | undefined;
+  const ensureTable = (): Promise<void> => {
+    created ??= client.createTable().catch((e: unknown) => {
+      created = undefined;
+      throw e;
+    });
+    return created;
+  };
+  return {
+    async read() {
+      await ensureTable();
+      const rows: VersionRow[] = [];
+      for await (const entity of client.listEntities<Record<string, unknown>>()) {
+        if (isVersionEntity(entity)) rows.push({ vaultUrl: entity.vaultUrl, secretName: entity.secretName, version: entity.version, updatedOn: entity.updatedOn });
+      }
+      return rows;
+    },
+    async publish(row) {
+      await ensureTable();
+      const { partitionKey, rowKey } = versionKey(row.vaultUrl, row.secretName);
+      const entity: VersionEntity = { partitionKey, rowKey, vaultUrl: row.vaultUrl, secretName: row.secretName, updatedOn: row.updatedOn, ...(row.version !== undefined ? { version: row.version } : {}) };
+      // Optimistic concurrency: never overwrite a newer row written by another instance meanwhile.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        let existing: (Record<string, unknown> & { etag: string }) | undefined;
+        try {
+          existing = await client.getEntity<Record<string, unknown>>(partitionKey, rowKey);
+        } catch (e) {
+          if (!(e instanceof RestError && e.statusCode === 404)) throw e;
+        }
+        try {
+          if (existing === undefined) {
+            await client.createEntity(entity);
+            return;
+          }
+          if (isVersionEntity(existing) && !isNewer(row, { version: existing.version, updatedOn: existing.updatedOn })) return;
+          await client.updateEntity(entity, "Replace", { etag: existing.etag });
+          return;
+        } catch (e) {
+          if (e instanceof RestError && (e.statusCode === 409 || e.statusCode === 412)) continue;
+          throw e;
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,318 @@
+/**
+ * @module The runtime manager: owns the current runtime, swaps successors in atomically, closes
+ * replaced components once the requests that still use them are done, and runs the refresh paths:
+ * the timer's full refresh, a single secret's change (Event Grid), and the cross-instance coherence
+ * check against the shared version table.
+ */
+import type { RuntimeStatus } from "../api/healthApi";
+import type { RuntimeLease, RuntimeSource } from "../api/router";
+import { isKeyVaultSecretStore } from "../components/secretstores/azure/keyvault/keyVaultSecretStore";
+import { isVersionedSecretStore, type SecretVersionInfo } from "../components/secretstores/secretStore";
+import { describeError, type Logger } from "../observability/logger";
+import { isNewer, type VersionRow, type VersionTable, versionKey } from "./coherence";
+import { closeAll, type LoadedComponent, type Runtime, type SecretDependency } from "./runtime";
+import type { CachedSecretStore } from "./secretCache";
+
+/** What a refresh did; numbers and names only. */
+export interface RefreshSummary {
+  trigger: string;
+  checked: number;
+  changed: string[];
+  rebuilt: string[];
+  failed: string[];
+  tokensChanged: number;
+  errors: string[];
+}
+
+/** Options of the manager. */
+export interface RuntimeManagerOptions {
+  build: () => Promise<Runtime>;
+  logger: Logger;
+  /** How long a replaced caller token stays valid. */
+  tokenGraceInMs: number;
+  /** The shared table of latest versions, when the app has storage for it. */
+  versionTable?: VersionTable;
+  /** Minimum time between coherence reads of the version table. */
+  coherenceIntervalInMs: number;
+  /** Upper bound for waiting on in-flight requests before closing replaced components. */
+  drainTimeoutInMs?: number;
+  now?: () => number;
+}
+
+/** The process's runtime, refreshable. */
+export interface RuntimeManager extends RuntimeSource {
+  start(): Promise<Runtime>;
+  /** The timer's refresh: coherence check, then every secret in use compared with the store. */
+  refresh(trigger: string): Promise<RefreshSummary>;
+  /**
+   * A secret changed in a vault (an event, or another instance said so): drop it from every cache,
+   * rebuild what depends on it, and (unless it came from the shared table) record it there.
+   * @returns whether the vault is one this app uses
+   */
+  secretChanged(vaultUrl: string, secretName: string, options?: { publish?: boolean; trigger?: string }): Promise<RefreshSummary | undefined>;
+  /** Reads the version table if the last read is older than the interval (no-op otherwise). */
+  checkCoherence(force?: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A Key Vault store (component or reference store) and the vault it talks to. */
+interface VaultStore {
+  vaultUrl: string;
+  /** Component name, or undefined for the reference store of that vault. */
+  component: string | undefined;
+  store: CachedSecretStore;
+}
+
+function vaultStores(runtime: Runtime): VaultStore[] {
+  const stores: VaultStore[] = [];
+  for (const c of runtime.components) {
+    if (c.kind === "secretstores" && isKeyVaultSecretStore(c.store.inner)) stores.push({ vaultUrl: c.store.inner.vaultUrl(), component: c.definition.name, store: c.store });
+  }
+  for (const [vaultUrl, store] of runtime.referenceStores()) stores.push({ vaultUrl, component: undefined, store });
+  return stores;
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin.toLowerCase() === new URL(b).origin.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a dependency reads `secret` through `store` (a component store, or the vault's references). */
+function dependsOn(dependency: SecretDependency, store: VaultStore, secret: string): boolean {
+  if (dependency.secret !== secret) return false;
+  if (dependency.kind === "store") return store.component !== undefined && dependency.store === store.component;
+  return !dependency.pinned && sameOrigin(dependency.vaultUrl, store.vaultUrl);
+}
+
+function differs(known: SecretVersionInfo | undefined, current: SecretVersionInfo | undefined): boolean {
+  if (known === undefined) return false;
+  if (current === undefined) return true;
+  if (known.version !== undefined && current.version !== undefined) return known.version !== current.version;
+  return known.updatedOn !== current.updatedOn;
+}
+
+/** Creates the manager; nothing starts until {@link RuntimeManager.start}. */
+export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeManager {
+  const { logger } = options;
+  const now = options.now ?? Date.now;
+  let status: RuntimeStatus = { state: "starting" };
+  let starting: Promise<Runtime> | undefined;
+  let current: Runtime | undefined;
+  const inFlight = new Map<Runtime, number>();
+  const retiring: { runtime: Runtime; components: LoadedComponent[]; deadline: number }[] = [];
+  let queue: Promise<unknown> = Promise.resolve();
+  let lastCoherenceCheck = 0;
+  let coherence: Promise<void> | undefined;
+
+  /** Refresh paths run one at a time, so two rebuilds never race. */
+  const serialize = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+
+  const closeRetired = async (force: boolean): Promise<void> => {
+    for (const item of [...retiring]) {
+      if (!force && (inFlight.get(item.runtime) ?? 0) > 0 && now() < item.deadline) continue;
+      retiring.splice(retiring.indexOf(item), 1);
+      await closeAll(item.components, logger);
+    }
+  };
+
+  const swap = (next: Runtime, replaced: LoadedComponent[]): void => {
+    const previous = current;
+    current = next;
+    status = { state: "ready", runtime: next };
+    if (previous !== undefined && replaced.length > 0) {
+      retiring.push({ runtime: previous, components: replaced, deadline: now() + (options.drainTimeoutInMs ?? 60_000) });
+      void closeRetired(false);
+    }
+  };
+
+  const start = (): Promise<Runtime> => {
+    starting ??= options.build().then(
+      (runtime) => {
+        current = runtime;
+        status = { state: "ready", runtime };
+        return runtime;
+      },
+      (e: unknown) => {
+        status = { state: "failed", reason: describeError(e) };
+        logger.error(`start-up failed: ${describeError(e)}`);
+        throw e;
+      },
+    );
+    return starting;
+  };
+
+  const emptySummary = (trigger: string): RefreshSummary => ({ trigger, checked: 0, changed: [], rebuilt: [], failed: [], tokensChanged: 0, errors: [] });
+
+  /** Rebuilds the components and tokens that depend on the changed secrets, then swaps. */
+  const applyChanges = async (runtime: Runtime, changes: { store: VaultStore; secret: string }[], summary: RefreshSummary): Promise<void> => {
+    const names = runtime.components
+      .filter((c) => c.dependencies.some((d) => changes.some((ch) => dependsOn(d, ch.store, ch.secret))))
+      .map((c) => c.definition.name);
+    const tokens = runtime.callers.some((c) => c.dependency !== undefined && changes.some((ch) => dependsOn(c.dependency as SecretDependency, ch.store, ch.secret)));
+    if (names.length === 0 && !tokens) return;
+    const result = await runtime.rebuild(names, { tokenGraceInMs: options.tokenGraceInMs, now: now() });
+    summary.rebuilt.push(...result.rebuilt);
+    summary.failed.push(...result.failed.map((f) => f.name));
+    summary.tokensChanged += result.tokensChanged;
+    swap(result.runtime, result.replaced);
+  };
+
+  const publish = async (vaultUrl: string, secretName: string, version: SecretVersionInfo | undefined): Promise<void> => {
+    if (options.versionTable === undefined || version?.updatedOn === undefined) return;
+    try {
+      await options.versionTable.publish({ vaultUrl, secretName, version: version.version, updatedOn: version.updatedOn });
+    } catch (e) {
+      logger.warn(`could not record the version of ${secretName} in the shared version table: ${describeError(e)}`);
+    }
+  };
+
+  const secretChangedNow = async (vaultUrl: string, secretName: string, publishChange: boolean, trigger: string): Promise<RefreshSummary | undefined> => {
+    const runtime = current ?? (await start());
+    const stores = vaultStores(runtime).filter((s) => sameOrigin(s.vaultUrl, vaultUrl));
+    if (stores.length === 0) return undefined;
+    const summary = emptySummary(trigger);
+    summary.checked = 1;
+    let fresh: SecretVersionInfo | undefined;
+    for (const s of stores) {
+      s.store.invalidate(secretName);
+      try {
+        // Re-reading warms the cache with the new version and tells us which version that is; an
+        // older duplicate event just reads the same current version again.
+        fresh = (await s.store.getSecret({ name: secretName, metadata: {} })).version ?? fresh;
+      } catch (e) {
+        summary.errors.push(`${secretName}: ${describeError(e)}`);
+      }
+    }
+    summary.changed.push(secretName);
+    await applyChanges(runtime, stores.map((store) => ({ store, secret: secretName })), summary);
+    if (publishChange) await publish(vaultUrl, secretName, fresh);
+    logSummary(summary);
+    return summary;
+  };
+
+  const logSummary = (s: RefreshSummary): void => {
+    logger.info(
+      `refresh (${s.trigger}): ${s.checked} secret(s) checked, ${s.changed.length} changed, ${s.rebuilt.length} component(s) rebuilt` +
+        `${s.failed.length > 0 ? `, ${s.failed.length} rebuild(s) failed (${s.failed.join(", ")})` : ""}` +
+        `${s.tokensChanged > 0 ? `, ${s.tokensChanged} caller token(s) rotated` : ""}${s.errors.length > 0 ? `, ${s.errors.length} error(s)` : ""}`,
+    );
+  };
+
+  const coherenceNow = async (): Promise<void> => {
+    const table = options.versionTable;
+    if (table === undefined || current === undefined) return;
+    lastCoherenceCheck = now();
+    let rows: VersionRow[];
+    try {
+      rows = await table.read();
+    } catch (e) {
+      logger.warn(`could not read the shared version table: ${describeError(e)}`);
+      return;
+    }
+    const runtime = current;
+    const stores = vaultStores(runtime);
+    for (const row of rows) {
+      const matching = stores.filter((s) => sameOrigin(s.vaultUrl, row.vaultUrl));
+      if (matching.length === 0) continue;
+      const known = knownVersion(runtime, matching, row.secretName);
+      // Only a strictly newer version counts, so a stale row never replaces what we already have.
+      if (known !== undefined && isNewer(row, known)) await serialize(() => secretChangedNow(row.vaultUrl, row.secretName, false, "coherence"));
+    }
+  };
+
+  const manager: RuntimeManager = {
+    start,
+    ready: start,
+    status: () => status,
+    async acquire(): Promise<RuntimeLease> {
+      const runtime = current ?? (await start());
+      inFlight.set(runtime, (inFlight.get(runtime) ?? 0) + 1);
+      void manager.checkCoherence();
+      let released = false;
+      return {
+        runtime,
+        release: () => {
+          if (released) return;
+          released = true;
+          const count = (inFlight.get(runtime) ?? 1) - 1;
+          if (count <= 0) inFlight.delete(runtime);
+          else inFlight.set(runtime, count);
+          if (retiring.length > 0) void closeRetired(false);
+        },
+      };
+    },
+    refresh(trigger) {
+      return serialize(async () => {
+        const summary = emptySummary(trigger);
+        const runtime = current ?? (await start());
+        await coherenceNow();
+        const live = current ?? runtime;
+        const changes: { store: VaultStore; secret: string }[] = [];
+        for (const s of vaultStores(live)) {
+          if (!isVersionedSecretStore(s.store.inner)) continue;
+          const inUse = new Set(s.store.cachedNames());
+          for (const c of live.components) for (const d of c.dependencies) if (dependsOn(d, s, d.secret)) inUse.add(d.secret);
+          for (const c of live.callers) if (c.dependency !== undefined && dependsOn(c.dependency, s, c.dependency.secret)) inUse.add(c.dependency.secret);
+          if (inUse.size === 0) continue;
+          let versions: Map<string, SecretVersionInfo>;
+          try {
+            versions = await s.store.inner.currentVersions();
+          } catch (e) {
+            summary.errors.push(`${s.vaultUrl}: ${describeError(e)}`);
+            continue;
+          }
+          for (const name of inUse) {
+            summary.checked++;
+            const known = knownVersion(live, [s], name);
+            if (!differs(known, versions.get(name))) continue;
+            s.store.invalidate(name);
+            changes.push({ store: s, secret: name });
+            if (!summary.changed.includes(name)) summary.changed.push(name);
+            await publish(s.vaultUrl, name, versions.get(name));
+          }
+        }
+        // Always re-resolve tokens too: a `secretstore:` token on a non-versioned store can change.
+        await applyChanges(live, changes, summary);
+        await closeRetired(false);
+        logSummary(summary);
+        return summary;
+      });
+    },
+    secretChanged(vaultUrl, secretName, opts = {}) {
+      return serialize(() => secretChangedNow(vaultUrl, secretName, opts.publish ?? true, opts.trigger ?? "event"));
+    },
+    checkCoherence(force = false) {
+      if (options.versionTable === undefined || current === undefined) return Promise.resolve();
+      if (!force && now() - lastCoherenceCheck < options.coherenceIntervalInMs) return coherence ?? Promise.resolve();
+      coherence ??= coherenceNow().finally(() => {
+        coherence = undefined;
+      });
+      return coherence;
+    },
+    async close() {
+      await closeRetired(true);
+      if (current !== undefined) await current.close();
+    },
+  };
+  return manager;
+}
+
+/** The version this instance last saw of a secret: the cached one, else the one a dependent read. */
+function knownVersion(runtime: Runtime, stores: VaultStore[], secret: string): SecretVersionInfo | undefined {
+  for (const s of stores) {
+    const cached = s.store.cachedVersion(secret);
+    if (cached !== undefined) return cached;
+  }
+  for (const c of runtime.components) for (const d of c.dependencies) if (stores.some((s) => dependsOn(d, s, secret)) && d.version !== undefined) return d.version;
+  for (const c of runtime.callers) if (c.dependency !== undefined && stores.some((s) => dependsOn(c.dependency as SecretDependency, s, secret)) && c.dependency.version !== undefined) return c.dependency.version;
+  return undefined;
+}
+
+export { versionKey };
