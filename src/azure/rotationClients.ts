@@ -1,0 +1,69 @@
+/**
+ * @module Azure clients for secret rotation: the Key Vault client of the rotation identity, the lock
+ * container and the audit table in the app's own storage, and the shared-key Blob client that proves a
+ * candidate storage account key works.
+ *
+ * Built here, next to the other factories, so credentials are still made only in `credential.ts`
+ * (through `storage.ts`); rotation code receives the clients.
+ */
+import type { TableClient } from "@azure/data-tables";
+import type { SecretClient } from "@azure/keyvault-secrets";
+import { BlobServiceClient, type ContainerClient, StorageSharedKeyCredential } from "@azure/storage-blob";
+import { cloudByVaultHost } from "./clouds";
+import { getSecretClient } from "./keyvault";
+import { createBlobServiceClient, createTableClient, type StorageAccountOptions } from "./storage";
+
+/** Default container of the rotation lease blobs. */
+export const DEFAULT_ROTATION_LOCK_CONTAINER = "vaultstate-locks";
+/** Default table of rotation audit rows. */
+export const DEFAULT_ROTATION_AUDIT_TABLE = "vaultstaterotations";
+
+/**
+ * The shared `SecretClient` rotation uses for a vault. Pass the client id of an identity with
+ * "Key Vault Secrets Officer" (rotation writes versions); the app's read path can keep an identity
+ * that is only "Key Vault Secrets User". Challenge verification is skipped, as for the secret store,
+ * only when the host is not a Key Vault host of a known cloud (an emulator, a private DNS name).
+ * @param vaultUrl - e.g. `https://myvault.vault.azure.net`
+ * @param options.clientId - a user-assigned identity; the system-assigned one when omitted
+ * @throws {@link TypeError} when `vaultUrl` is not a URL
+ */
+export function getRotationSecretClient(vaultUrl: string, options: { clientId?: string } = {}): SecretClient {
+  const disableChallengeResourceVerification = cloudByVaultHost(new URL(vaultUrl).hostname) === undefined;
+  return getSecretClient(vaultUrl, { ...(options.clientId === undefined ? {} : { clientId: options.clientId }), disableChallengeResourceVerification });
+}
+
+/**
+ * The container that holds one lease blob per rotated secret. Use the app's storage account (for a
+ * Functions app, the `AzureWebJobsStorage` account) with managed identity: the identity needs
+ * "Storage Blob Data Contributor" on it (leases are writes).
+ * @param options - account and credential, as for the state stores
+ * @param containerName - default {@link DEFAULT_ROTATION_LOCK_CONTAINER}
+ * @throws {@link TypeError} when neither a connection string nor an account name is given
+ */
+export function createRotationLockContainerClient(options: StorageAccountOptions, containerName: string = DEFAULT_ROTATION_LOCK_CONTAINER): ContainerClient {
+  return createBlobServiceClient(options).getContainerClient(containerName);
+}
+
+/**
+ * The table rotation attempts are audited in. The identity needs "Storage Table Data Contributor".
+ * @param options - account and credential, as for the state stores
+ * @param tableName - default {@link DEFAULT_ROTATION_AUDIT_TABLE}
+ * @throws {@link TypeError} when neither a connection string nor an account name is given
+ */
+export function createRotationAuditTableClient(options: StorageAccountOptions, tableName: string = DEFAULT_ROTATION_AUDIT_TABLE): TableClient {
+  return createTableClient({ ...options, tableName });
+}
+
+/**
+ * A Blob service client that signs with one account key, for checking that a candidate key
+ * authenticates. No retries: a refused key is refused again, and a check must answer quickly.
+ * @param accountName - the storage account
+ * @param accountKey - the candidate key (base64)
+ * @param blobServiceUrl - the account's Blob service URL, including the account for path-style endpoints
+ */
+export function createSharedKeyBlobServiceClient(accountName: string, accountKey: string, blobServiceUrl: string): BlobServiceClient {
+  return new BlobServiceClient(blobServiceUrl, new StorageSharedKeyCredential(accountName, accountKey), {
+    retryOptions: { maxTries: 1, tryTimeoutInMs: 10_000 },
+    userAgentOptions: { userAgentPrefix: "vaultstate-rotation" },
+  });
+}
