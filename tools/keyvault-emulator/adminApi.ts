@@ -18,11 +18,23 @@
  * - `POST /tokens {principal? | objectId+clientId, audience?, lifetimeSeconds?, version?, claims?}`
  * - `GET  /token-lifetime` · `PUT /token-lifetime {seconds}`
  * - `GET  /events` · `DELETE /events` (change notifications, newest last)
- * - `GET  /webhooks` · `PUT /webhooks [{url, schema?, eventTypes?, vaults?}]`
+ * - `GET  /events/published` (Event Grid events published, newest last) · `POST /events/check` (expiry check now)
+ * - `GET  /events/deliveries[?eventId=&eventType=&vault=&secret=&version=&status=&webhook=]` · `DELETE /events/deliveries`
+ * - `POST /events/redeliver {eventId, webhook?}` (a duplicate delivery with the same event id)
+ * - `GET  /webhooks` · `PUT /webhooks [{url, schema?, eventTypes?, vaults?, name?, validate?}]` (loopback URLs only)
+ * - `GET  /webhooks/validate?code=` (the validationUrl of the subscription validation handshake)
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ShiftableClock } from "./clock";
 import { isKeyVaultError } from "./errors";
+import {
+  type DeliveryFilter,
+  type DeliveryStatus,
+  type EventGridPublisher,
+  type EventWebhookConfig,
+  parseWebhooks,
+  WebhookValidationError,
+} from "./eventGrid";
 import { type FaultInjector, parseFaultRule, type RequestLog } from "./faults";
 import { isLoopback, parseJsonBody, readBody, sendJson } from "./http";
 import { isRecord, parseSetSecretBody, type SecretVersionRecord } from "./model";
@@ -32,50 +44,8 @@ import { parseSeedDocument, type SeedDocument } from "./seed";
 import type { SecretChangeEvent, VaultStore } from "./store";
 import type { MintedToken } from "./tokens";
 
-/** A webhook the emulator will deliver Event Grid events to (delivery comes in a later issue). */
-export interface EventWebhookConfig {
-  /** e.g. `http://127.0.0.1:7071/runtime/webhooks/eventgrid?functionName=onKeyVaultEvent`. */
-  url: string;
-  /** Default "EventGridSchema". */
-  schema?: "EventGridSchema" | "CloudEventSchemaV1_0";
-  /** Event types to deliver; default all. */
-  eventTypes?: string[];
-  /** Vaults to deliver for; default all. */
-  vaults?: string[];
-}
-
-/**
- * Validates a webhook list.
- * @param input - untrusted JSON
- * @throws TypeError naming the bad entry
- */
-export function parseWebhooks(input: unknown): EventWebhookConfig[] {
-  if (!Array.isArray(input)) throw new TypeError("webhooks must be a list");
-  return input.map((w, i) => {
-    if (!isRecord(w) || typeof w.url !== "string") throw new TypeError(`webhooks[${i}].url is required`);
-    try {
-      new URL(w.url);
-    } catch {
-      throw new TypeError(`webhooks[${i}].url is not a URL`);
-    }
-    if (w.schema !== undefined && w.schema !== "EventGridSchema" && w.schema !== "CloudEventSchemaV1_0") {
-      throw new TypeError(`webhooks[${i}].schema must be EventGridSchema or CloudEventSchemaV1_0`);
-    }
-    const strList = (v: unknown, field: string): string[] | undefined => {
-      if (v === undefined) return undefined;
-      if (!Array.isArray(v) || !v.every((x): x is string => typeof x === "string")) throw new TypeError(`webhooks[${i}].${field} must be a list of strings`);
-      return v;
-    };
-    const eventTypes = strList(w.eventTypes, "eventTypes");
-    const vaults = strList(w.vaults, "vaults");
-    return {
-      url: w.url,
-      ...(w.schema === undefined ? {} : { schema: w.schema }),
-      ...(eventTypes === undefined ? {} : { eventTypes }),
-      ...(vaults === undefined ? {} : { vaults }),
-    };
-  });
-}
+// The webhook type and parser live with the publisher; re-exported for existing importers.
+export { type EventWebhookConfig, parseWebhooks } from "./eventGrid";
 
 /** Options for creating a vault at run time. */
 export interface CreateVaultRequest {
@@ -118,7 +88,10 @@ export interface EmulatorControl {
   events(): SecretChangeEvent[];
   clearEvents(): void;
   webhooks(): EventWebhookConfig[];
-  setWebhooks(webhooks: EventWebhookConfig[]): void;
+  /** Replaces the webhooks (validation handshakes first, where enabled). */
+  setWebhooks(webhooks: EventWebhookConfig[]): Promise<void>;
+  /** Event Grid publishing and delivery. */
+  eventGrid: EventGridPublisher;
 }
 
 class AdminError extends Error {
@@ -165,6 +138,7 @@ export function createAdminHandler(control: EmulatorControl): (req: IncomingMess
       .then(({ status, body }) => sendJson(res, status, body))
       .catch((e: unknown) => {
         if (e instanceof AdminError) sendJson(res, e.status, { error: e.message });
+        else if (e instanceof WebhookValidationError) sendJson(res, 400, { error: e.message });
         else if (isKeyVaultError(e)) sendJson(res, e.status, e.toBody());
         else if (e instanceof TypeError || e instanceof RangeError || e instanceof SyntaxError) sendJson(res, 400, { error: e.message });
         else sendJson(res, 500, { error: e instanceof Error ? e.message : String(e) });
@@ -179,6 +153,13 @@ async function route(control: EmulatorControl, req: IncomingMessage): Promise<{ 
   const body = ["POST", "PUT", "PATCH"].includes(method) ? parseJsonBody(await readBody(req, 4 * 1024 * 1024)) : (req.resume(), undefined);
   const ok = (b: unknown, status = 200): { status: number; body: unknown } => ({ status, body: b });
   const [head, second, third, fourth] = segs;
+  if (head === "events" && second !== undefined) return eventsRoute(control, method, second, url, body);
+  if (head === "webhooks" && second !== undefined) {
+    const code = url.searchParams.get("code");
+    if (second !== "validate" || method !== "GET") throw notFound(`no route ${method} ${url.pathname}`);
+    if (code === null || !control.eventGrid.confirmValidation(code)) throw notFound("no validation handshake is waiting for this code");
+    return ok({ validated: true });
+  }
   const key = `${method} /${head ?? ""}`;
 
   switch (key) {
@@ -223,7 +204,7 @@ async function route(control: EmulatorControl, req: IncomingMessage): Promise<{ 
     case "GET /webhooks":
       return ok({ webhooks: control.webhooks() });
     case "PUT /webhooks":
-      control.setWebhooks(parseWebhooks(body));
+      await control.setWebhooks(parseWebhooks(body));
       return ok({ webhooks: control.webhooks() });
     case "GET /token-lifetime":
       return ok({ seconds: control.tokenLifetimeSeconds() });
@@ -302,6 +283,46 @@ async function route(control: EmulatorControl, req: IncomingMessage): Promise<{ 
     if (third === undefined && method === "GET") return ok(principal);
   }
   throw notFound(`no route ${method} ${url.pathname}`);
+}
+
+const DELIVERY_STATUSES: readonly DeliveryStatus[] = ["pending", "delivered", "failed", "cancelled"];
+
+function eventsRoute(control: EmulatorControl, method: string, sub: string, url: URL, body: unknown): { status: number; body: unknown } {
+  const publisher = control.eventGrid;
+  switch (`${method} ${sub}`) {
+    case "GET published":
+      return { status: 200, body: { events: publisher.published() } };
+    case "POST check":
+      return { status: 200, body: { published: publisher.checkExpiry() } };
+    case "GET deliveries": {
+      const filter: DeliveryFilter = {};
+      for (const field of ["eventId", "eventType", "vault", "secret", "version", "webhook"] as const) {
+        const v = url.searchParams.get(field);
+        if (v !== null) filter[field] = v;
+      }
+      const status = url.searchParams.get("status");
+      if (status !== null) {
+        if (!DELIVERY_STATUSES.includes(status as DeliveryStatus)) throw bad(`status must be one of ${DELIVERY_STATUSES.join(", ")}`);
+        filter.status = status as DeliveryStatus;
+      }
+      return { status: 200, body: { deliveries: publisher.deliveries(filter) } };
+    }
+    case "DELETE deliveries":
+      publisher.clearDeliveries();
+      return { status: 200, body: { ok: true } };
+    case "POST redeliver": {
+      if (!isRecord(body) || typeof body.eventId !== "string") throw bad("expected {eventId, webhook?}");
+      if (body.webhook !== undefined && typeof body.webhook !== "string") throw bad("webhook must be a URL or subscription name");
+      try {
+        return { status: 202, body: { deliveries: publisher.redeliver(body.eventId, body.webhook) } };
+      } catch (e) {
+        if (e instanceof RangeError) throw notFound(e.message);
+        throw e;
+      }
+    }
+    default:
+      throw notFound(`no route ${method} ${url.pathname}`);
+  }
 }
 
 function parseCreateVault(body: unknown): CreateVaultRequest {

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import * as path from "node:path";
+import { type EventDeliveryOptions, parseWebhookSpec } from "./eventGrid";
 import { startKeyVaultEmulator, type KeyVaultEmulatorOptions, type VaultOptions } from "./server";
 
 /** Usage text. */
@@ -23,6 +24,13 @@ export const USAGE = `Usage: node dist/tools/keyvault-emulator/cli.js [options]
   --cert-dir DIR          certificate folder (default <repo>/.vaultstate/certs)
   --token-lifetime SECS   lifetime of issued tokens (default 3600)
   --host 127.0.0.1|localhost  host name used in vault URIs (default 127.0.0.1)
+  --webhook URL[,SCHEMA]  Event Grid webhook (repeatable; loopback http(s) only); SCHEMA is EventGridSchema
+                          (default) or CloudEventSchemaV1_0 (also: eventgrid, cloudevents), e.g.
+                          http://127.0.0.1:7071/runtime/webhooks/eventgrid?functionName=onKeyVaultEvent
+  --validate-webhooks     run the subscription validation handshake when webhooks are registered
+  --event-retry-delays MS[,MS...]  waits between delivery attempts (default 1000,3000,6000,30000)
+  --event-max-attempts N  delivery attempts per event and webhook (default 5)
+  --expiry-check-interval MS  near-expiry/expiry check interval (default 1000)
   --quiet                 do not log requests
   --json                  print the startup information as one JSON line
   --help
@@ -56,6 +64,11 @@ export function parseCliArgs(argv: string[]): { options: KeyVaultEmulatorOptions
       "cert-dir": { type: "string" },
       "token-lifetime": { type: "string" },
       host: { type: "string" },
+      webhook: { type: "string", multiple: true },
+      "validate-webhooks": { type: "boolean" },
+      "event-retry-delays": { type: "string" },
+      "event-max-attempts": { type: "string" },
+      "expiry-check-interval": { type: "string" },
       quiet: { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean" },
@@ -75,6 +88,30 @@ export function parseCliArgs(argv: string[]): { options: KeyVaultEmulatorOptions
   if (host !== undefined && host !== "127.0.0.1" && host !== "localhost") throw new RangeError("--host must be 127.0.0.1 or localhost");
   const lifetime = values["token-lifetime"] === undefined ? undefined : Number(values["token-lifetime"]);
   if (lifetime !== undefined && !(lifetime > 0)) throw new RangeError("--token-lifetime must be a positive number of seconds");
+  const eventWebhooks = (values.webhook ?? []).map((spec) => {
+    try {
+      return parseWebhookSpec(spec);
+    } catch (e) {
+      throw new TypeError(`--webhook ${spec}: ${e instanceof Error ? e.message.replace(/^webhooks\[0\]\./, "") : String(e)}`);
+    }
+  });
+  const eventDelivery: EventDeliveryOptions = {};
+  if (values["validate-webhooks"]) eventDelivery.validateWebhooks = true;
+  if (values["event-retry-delays"] !== undefined) {
+    const delays = values["event-retry-delays"].split(",").map((d) => Number(d.trim()));
+    if (delays.length === 0 || !delays.every((d) => Number.isFinite(d) && d >= 0)) throw new RangeError("--event-retry-delays must be non-negative ms, comma-separated");
+    eventDelivery.retryDelaysMs = delays;
+  }
+  const positive = (v: string | undefined, flag: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`${flag} must be a positive integer`);
+    return n;
+  };
+  const maxAttempts = positive(values["event-max-attempts"], "--event-max-attempts");
+  if (maxAttempts !== undefined) eventDelivery.maxAttempts = maxAttempts;
+  const checkInterval = positive(values["expiry-check-interval"], "--expiry-check-interval");
+  if (checkInterval !== undefined) eventDelivery.expiryCheckIntervalMs = checkInterval;
   const identityPort = port(values["identity-port"], "--identity-port");
   const adminPort = port(values["admin-port"], "--admin-port");
   const options: KeyVaultEmulatorOptions = {
@@ -89,6 +126,8 @@ export function parseCliArgs(argv: string[]): { options: KeyVaultEmulatorOptions
     ...(values["cert-dir"] ? { certDir: path.resolve(values["cert-dir"]) } : {}),
     ...(lifetime === undefined ? {} : { tokenLifetimeSeconds: lifetime }),
     ...(host === undefined ? {} : { vaultHost: host }),
+    ...(eventWebhooks.length > 0 ? { eventWebhooks } : {}),
+    ...(Object.keys(eventDelivery).length > 0 ? { eventDelivery } : {}),
     ...(values.quiet ? {} : { logger: (line: string) => console.log(line) }),
   };
   return { options, json: values.json ?? false, help: values.help ?? false };
@@ -118,6 +157,7 @@ async function main(): Promise<void> {
     console.log(`NODE_EXTRA_CA_CERTS=${info.caCertPath}`);
     console.log(`admin: ${info.adminUrl}`);
     console.log(`tenant: ${info.tenantId}; OIDC issuer: ${info.oidcIssuer}`);
+    for (const w of info.eventWebhooks) console.log(`event webhook (${w.schema ?? "EventGridSchema"}): ${w.url}`);
     console.log("clients: new SecretClient(<vault uri>, credential, { disableChallengeResourceVerification: true })");
   }
   let stopping = false;

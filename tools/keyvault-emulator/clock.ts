@@ -18,6 +18,12 @@ export interface ShiftableClock extends Clock {
   advance(deltaMs: number): void;
   /** Drops the offset. */
   reset(): void;
+  /**
+   * Subscribes to shift changes (setShift, advance, reset), e.g. to re-check expiry-driven events at once.
+   * @param listener - called synchronously with the new shift after every change
+   * @returns a function that unsubscribes
+   */
+  onShift(listener: (shiftMs: number) => void): () => void;
 }
 
 /** The wall clock. */
@@ -29,6 +35,10 @@ export const systemClock: Clock = { now: () => Date.now() };
  */
 export function createShiftableClock(base: Clock = systemClock): ShiftableClock {
   let shiftMs = 0;
+  const listeners = new Set<(shiftMs: number) => void>();
+  const changed = (): void => {
+    for (const l of listeners) l(shiftMs);
+  };
   return {
     now: () => base.now() + shiftMs,
     get shiftMs() {
@@ -37,13 +47,22 @@ export function createShiftableClock(base: Clock = systemClock): ShiftableClock 
     setShift(value: number) {
       if (!Number.isFinite(value)) throw new RangeError("clock shift must be a finite number of ms");
       shiftMs = value;
+      changed();
     },
     advance(deltaMs: number) {
       if (!Number.isFinite(deltaMs)) throw new RangeError("clock advance must be a finite number of ms");
       shiftMs += deltaMs;
+      changed();
     },
     reset() {
       shiftMs = 0;
+      changed();
+    },
+    onShift(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * @module tools/keyvault-emulator: public entry of the Key Vault emulator (server, certificates, seed format).
+ * @module tools/keyvault-emulator: public entry of the Key Vault emulator (server, certificates, seed format, Event Grid events).
  */
 export { ensureDevCertificates, type DevCertificatePaths } from "./certs";
 export {
@@ -11,7 +11,25 @@ export {
   type VaultOptions,
   type EmulatorStateInfo,
 } from "./server";
-export type { EventWebhookConfig, MintTokenRequest } from "./adminApi";
+export type { MintTokenRequest } from "./adminApi";
+export {
+  SECRET_EVENT_TYPES,
+  WebhookValidationError,
+  parseWebhooks,
+  toCloudEvent,
+  toEventGridSchema,
+  type CloudEventSchemaEvent,
+  type DeliveryFilter,
+  type DeliveryRecord,
+  type DeliveryStatus,
+  type EventDeliveryOptions,
+  type EventDeliverySchema,
+  type EventGridSchemaEvent,
+  type EventWebhookConfig,
+  type KeyVaultSecretEventData,
+  type PublishedEvent,
+  type SecretEventType,
+} from "./eventGrid";
 export type { SecretChangeEvent, SecretChangeType } from "./store";
 export type { SeedDocument } from "./seed";
 export type { PrincipalInput } from "./principals";

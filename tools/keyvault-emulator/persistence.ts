@@ -18,6 +18,8 @@ export interface PersistedState {
   format: typeof PERSISTENCE_FORMAT;
   savedAt: string;
   vaults: Record<string, VaultSnapshot>;
+  /** Event Grid state: the (vault, version, event type) keys already published, so restarts never publish them again. */
+  eventGrid?: { published: string[] };
 }
 
 /**
@@ -69,6 +71,10 @@ export function parsePersistedState(raw: unknown): PersistedState {
     if (!deleted.every((d) => isRecord(d) && typeof d.deletedDate === "number" && typeof d.scheduledPurgeDate === "number")) {
       throw new TypeError(`vault ${name}: deleted secrets need deletedDate and scheduledPurgeDate`);
     }
+  }
+  if (raw.eventGrid !== undefined) {
+    const published = isRecord(raw.eventGrid) ? raw.eventGrid.published : undefined;
+    if (!Array.isArray(published) || !published.every((k) => typeof k === "string")) throw new TypeError("eventGrid.published must be a list of strings");
   }
   return raw as unknown as PersistedState;
 }

@@ -25,10 +25,15 @@
  *   - name: rotator                  # user-assigned, selected with client_id
  *     clientId: 11111111-2222-3333-4444-555555555555
  *     roles: { "*": [Key Vault Secrets Officer] }
+ * webhooks:                          # Event Grid targets (loopback only), added to the configured ones
+ *   - url: http://127.0.0.1:7071/runtime/webhooks/eventgrid?functionName=onKeyVaultEvent
+ *     schema: EventGridSchema        # or CloudEventSchemaV1_0
+ *     eventTypes: [SecretNewVersionCreated, SecretNearExpiry]
  * ```
  */
 import { promises as fs } from "node:fs";
 import { parse as parseYaml } from "yaml";
+import { type EventWebhookConfig, parseWebhooks } from "./eventGrid";
 import { isRecord, isValidVaultName, type SetSecretInput, SECRET_NAME_PATTERN, parseTags } from "./model";
 import { type PrincipalInput, parsePrincipalInput } from "./principals";
 import type { PermissionModel } from "./rbac";
@@ -49,6 +54,8 @@ export interface SeedDocument {
   tenantId?: string;
   vaults: Record<string, SeedVault>;
   principals: PrincipalInput[];
+  /** Event Grid webhooks to add. */
+  webhooks?: EventWebhookConfig[];
 }
 
 /**
@@ -166,6 +173,7 @@ export function parseSeedDocument(input: unknown, nowMs: number): SeedDocument {
     if (!Array.isArray(input.principals)) throw new TypeError("principals must be a list");
     doc.principals = input.principals.map((p) => parsePrincipalInput(p));
   }
+  if (input.webhooks !== undefined) doc.webhooks = parseWebhooks(input.webhooks);
   return doc;
 }
 

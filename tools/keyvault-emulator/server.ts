@@ -11,17 +11,20 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { promises as fs } from "node:fs";
 import { randomBytes } from "node:crypto";
-import {
-  createAdminHandler,
-  type CreateVaultRequest,
-  type EmulatorControl,
-  type EventWebhookConfig,
-  type MintTokenRequest,
-  parseWebhooks,
-} from "./adminApi";
+import { createAdminHandler, type CreateVaultRequest, type EmulatorControl, type MintTokenRequest } from "./adminApi";
 import { backupKeyFor } from "./backup";
 import { ensureDevCertificates } from "./certs";
 import { type Clock, createShiftableClock, type ShiftableClock, systemClock } from "./clock";
+import {
+  type DeliveryFilter,
+  type DeliveryRecord,
+  type EventDeliveryOptions,
+  EventGridPublisher,
+  type EventWebhookConfig,
+  parseWebhooks,
+  type PublishedEvent,
+  resolveDeliveryOptions,
+} from "./eventGrid";
 import { FaultInjector, RequestLog } from "./faults";
 import { closeServer, listen } from "./http";
 import { createIdentityHandler, IMDS_TOKEN_PATH, MSI_TOKEN_PATH } from "./identityEndpoint";
@@ -69,8 +72,13 @@ export interface KeyVaultEmulatorOptions {
   tenantId?: string;
   /** Principals and their roles (added to the seed file's). Default when none at all: a system-assigned identity with Key Vault Secrets Officer on every vault. */
   principals?: PrincipalInput[];
-  /** Event Grid webhooks (stored in config; delivery comes later). */
+  /**
+   * Event Grid webhooks (loopback http(s) URLs only); the seed file's `webhooks` are added. Each gets
+   * SecretNewVersionCreated, SecretNearExpiry and SecretExpired events in its schema.
+   */
   eventWebhooks?: EventWebhookConfig[];
+  /** Event Grid delivery settings: retries, timeouts, expiry scheduling, validation handshake. */
+  eventDelivery?: EventDeliveryOptions;
   /** `resource` advertised in the challenge and expected as token audience. Default "https://vault.azure.net". */
   challengeResource?: string;
   /** How expired tokens are challenged ("cae": CAE claims challenge so the SDK re-acquires; "plain"); see vaultApi. Default "cae". */
@@ -137,6 +145,26 @@ export interface KeyVaultEmulator {
   readonly principals: PrincipalDirectory;
   /** Configured webhooks. */
   readonly eventWebhooks: readonly EventWebhookConfig[];
+  /**
+   * Replaces the webhooks (loopback URLs only); runs the validation handshake first where enabled.
+   * @throws TypeError for an invalid list, WebhookValidationError when a handshake fails
+   */
+  setWebhooks(webhooks: EventWebhookConfig[]): Promise<void>;
+  /** The Event Grid delivery log, oldest first (names, versions, statuses; never values). */
+  deliveries(filter?: DeliveryFilter): DeliveryRecord[];
+  /** Event Grid events published so far, oldest first (up to 1000). */
+  publishedEvents(): PublishedEvent[];
+  /**
+   * Delivers a published event again with the same event id (Event Grid is at-least-once).
+   * @param eventId - a published event id
+   * @param webhook - only this webhook (URL or subscription name); default the webhooks that got it
+   * @throws RangeError for an unknown event id or no matching webhook
+   */
+  redeliver(eventId: string, webhook?: string): DeliveryRecord[];
+  /** Runs the near-expiry/expiry check now (it also runs on an interval and after clock shifts). */
+  checkExpiry(): PublishedEvent[];
+  /** Resolves once no Event Grid delivery is pending (retries included). */
+  deliveriesSettled(): Promise<void>;
   /** A vault's store, for direct seeding and assertions in tests. */
   store(vault: string): VaultStore;
   /** Creates a vault at run time; resolves to its URI. */
@@ -205,7 +233,8 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
   const identityHeader = options.identityHeader ?? randomBytes(16).toString("hex");
   let tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
   if (!(tokenLifetimeSeconds > 0)) throw new RangeError("tokenLifetimeSeconds must be positive");
-  let webhooks = parseWebhooks(options.eventWebhooks ?? []);
+  const initialWebhooks = mergeWebhooks([], [...parseWebhooks(options.eventWebhooks ?? []), ...seeds.flatMap((d) => d.webhooks ?? [])]);
+  resolveDeliveryOptions(options.eventDelivery); // fail on bad settings before anything listens
 
   const certs = await ensureDevCertificates(options.certDir);
   const [tlsCert, tlsKey] = await Promise.all([fs.readFile(certs.certPath), fs.readFile(certs.keyPath)]);
@@ -219,17 +248,25 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
   const listeners = new Set<(event: SecretChangeEvent) => void>();
   let events: SecretChangeEvent[] = [];
   const servers: Server[] = [];
+  // Assigned once the startup seed is in: seeding at startup is setup, not a change to announce.
+  let publisher: EventGridPublisher | undefined = undefined;
 
   const writer = options.persistenceFile ? new CoalescingWriter((data) => writeJsonAtomic(options.persistenceFile as string, data)) : undefined;
   const snapshotAll = (): PersistedState => ({
     format: PERSISTENCE_FORMAT,
     savedAt: new Date(clock.now()).toISOString(),
     vaults: Object.fromEntries([...vaults.values()].map((v) => [v.name, v.store.snapshot()])),
+    eventGrid: { published: publisher ? publisher.publishedKeys() : (persisted?.eventGrid?.published ?? []) },
   });
   const onStoreChange = (event: SecretChangeEvent): void => {
     events.push(event);
     if (events.length > MAX_EVENTS) events = events.slice(-MAX_EVENTS);
     writer?.schedule(snapshotAll);
+    try {
+      publisher?.handleChange(event);
+    } catch (e) {
+      logger?.(`[kv-emulator] event publishing failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
     for (const l of listeners) {
       try {
         l(event);
@@ -325,6 +362,22 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
     throw e;
   }
 
+  let adminUrl = "";
+  const eventGrid = new EventGridPublisher({
+    clock,
+    vaults: () => [...vaults.values()].map((v) => ({ name: v.name, uri: v.uri, store: v.store })),
+    vaultUri: (name) => findVault(name)?.uri,
+    topicFor: (name) =>
+      `/subscriptions/${azure.subscriptionId}/resourceGroups/${azure.resourceGroup}/providers/Microsoft.KeyVault/vaults/${findVault(name)?.name ?? name}`,
+    validationUrlBase: () => `${adminUrl}/webhooks/validate`,
+    ...(options.eventDelivery ? { options: options.eventDelivery } : {}),
+    ...(persisted?.eventGrid ? { published: persisted.eventGrid.published } : {}),
+    onPublished: () => writer?.schedule(snapshotAll),
+    ca: await fs.readFile(certs.caCertPath),
+    ...(logger ? { logger } : {}),
+  });
+  publisher = eventGrid;
+
   // Identity endpoint and OIDC issuer.
   const identityServer = createHttpServer();
   let identityBase = "";
@@ -359,7 +412,6 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
     return v.uri;
   };
   const vaultMap = (): Record<string, string> => Object.fromEntries([...vaults.values()].map((v) => [v.name, v.uri]));
-  let adminUrl = "";
   const stateInfo = (): EmulatorStateInfo => ({
     pid: process.pid,
     vaults: vaultMap(),
@@ -372,7 +424,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
     oidcIssuer: issuer.v2Issuer ?? "",
     jwksUri: `${identityBase}/${tenantId}/discovery/v2.0/keys`,
     challengeResource,
-    eventWebhooks: webhooks,
+    eventWebhooks: eventGrid.webhooks(),
   });
 
   const mintToken: KeyVaultEmulator["mintToken"] = (request) => {
@@ -421,6 +473,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
         });
       }
       applySeed(doc);
+      if (doc.webhooks && doc.webhooks.length > 0) await eventGrid.setWebhooks(mergeWebhooks(eventGrid.webhooks(), doc.webhooks));
       if (options.stateFile) await writeJsonAtomic(options.stateFile, stateInfo(), 0o600);
     },
     parseSeed: (input) => parseSeedDocument(input, clock.now()),
@@ -433,10 +486,9 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
     clearEvents: () => {
       events = [];
     },
-    webhooks: () => webhooks,
-    setWebhooks: (w) => {
-      webhooks = w;
-    },
+    webhooks: () => eventGrid.webhooks(),
+    setWebhooks: (w) => eventGrid.setWebhooks(w),
+    eventGrid,
   };
 
   const adminServer = createHttpServer();
@@ -445,12 +497,16 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
     const adminPort = await listen(adminServer, options.adminPort ?? 0);
     servers.push(adminServer);
     adminUrl = `http://127.0.0.1:${adminPort}`;
+    // Handshakes (when enabled) need the admin URL for their validationUrl.
+    await eventGrid.setWebhooks(initialWebhooks);
     if (writer) await writeJsonAtomic(options.persistenceFile as string, snapshotAll());
     if (options.stateFile) await writeJsonAtomic(options.stateFile, stateInfo(), 0o600);
   } catch (e) {
+    await eventGrid.close();
     await Promise.all([...servers, adminServer].map(closeServer));
     throw e;
   }
+  eventGrid.start();
 
   let closed: Promise<void> | undefined;
   const handle: KeyVaultEmulator = {
@@ -472,8 +528,14 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
     requestLog,
     principals,
     get eventWebhooks() {
-      return webhooks;
+      return eventGrid.webhooks();
     },
+    setWebhooks: async (w) => eventGrid.setWebhooks(parseWebhooks(w)),
+    deliveries: (filter) => eventGrid.deliveries(filter),
+    publishedEvents: () => eventGrid.published(),
+    redeliver: (eventId, webhook) => eventGrid.redeliver(eventId, webhook),
+    checkExpiry: () => eventGrid.checkExpiry(),
+    deliveriesSettled: () => eventGrid.settled(),
     store(name) {
       const v = findVault(name);
       if (!v) throw new RangeError(`no vault named '${name}'`);
@@ -494,6 +556,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
     stateInfo,
     close() {
       closed ??= (async () => {
+        await eventGrid.close();
         await Promise.all(servers.map(closeServer));
         await writer?.flush();
         if (options.stateFile) await removeStateFile(options.stateFile);
@@ -503,6 +566,14 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
   };
   logger?.(`[kv-emulator] identity endpoint ${handle.identityEndpoint} (IMDS ${identityBase}${IMDS_TOKEN_PATH}); admin ${adminUrl}`);
   return handle;
+}
+
+/** `current` plus the webhooks of `added` whose (URL, schema) is not there yet. */
+function mergeWebhooks(current: EventWebhookConfig[], added: EventWebhookConfig[]): EventWebhookConfig[] {
+  const key = (w: EventWebhookConfig): string => `${w.schema ?? "EventGridSchema"} ${w.url}`;
+  const out = [...current];
+  for (const w of added) if (!out.some((x) => key(x) === key(w))) out.push(w);
+  return out;
 }
 
 /** Removes the state file only if it is still ours (another emulator may have replaced it). */

@@ -2,7 +2,7 @@
  * @module tools/keyvault-emulator/store: one vault's secrets with the service's semantics, in memory.
  *
  * Pure apart from the injected clock and version-id generator: no HTTP, no files. Every mutation emits a
- * {@link SecretChangeEvent} so persistence and (later) Event Grid delivery can hang off one hook.
+ * {@link SecretChangeEvent} so persistence and Event Grid delivery (eventGrid.ts) can hang off one hook.
  */
 import { type Clock, toUnixSeconds } from "./clock";
 import { kvErrors } from "./errors";
