@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { copyFile, mkdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { startAzurite, type AzuriteInstance } from "./azurite";
+import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, startAzurite, type AzuriteInstance } from "./azurite";
 import { ensureDevCertificates } from "./keyvault-emulator/certs";
 import { startKeyVaultEmulator, type KeyVaultEmulator } from "./keyvault-emulator/server";
 
@@ -16,13 +16,25 @@ export const REPO_ROOT = path.resolve(__dirname, "..", __dirname.includes(`${pat
 
 /** The vault the sample components use. */
 export const DEV_VAULT = "vaultstate-dev";
+/** The seed's rotation identity (Key Vault Secrets Officer). */
+export const DEV_ROTATOR_CLIENT_ID = "6f1c2b7e-3a4d-4e5f-9a8b-7c6d5e4f3a2b";
+/**
+ * The second key of Azurite's development account, so the storage key can rotate between two valid
+ * keys locally (the first is Azurite's documented well-known key).
+ */
+export const DEV_ACCOUNT_SECOND_KEY = "a2V5Mi1mb3ItdmF1bHRzdGF0ZS1kZXYtcm90YXRpb24tZGVtby0wMDAwMDAwMDAwMDA=";
 
 /** What to start. */
 export interface DevEnvironmentOptions {
   /** Host port; 0 picks a free one. Default 7071. */
   port?: number;
-  /** Extra environment for the host (wins over everything else). */
-  env?: Record<string, string>;
+  /**
+   * Extra environment for the host (wins over everything else); a function gets the started
+   * services, for values that depend on their ports.
+   */
+  env?: Record<string, string> | ((services: { emulator: KeyVaultEmulator | undefined; azurite: AzuriteInstance | undefined }) => Record<string, string>);
+  /** Point the emulator's Event Grid deliveries at the host (default true). */
+  eventWebhooks?: boolean;
   /** Start the Key Vault emulator (default true). */
   keyVault?: boolean;
   /** Start Azurite (default true). */
@@ -134,9 +146,12 @@ export async function startDevEnvironment(options: DevEnvironmentOptions = {}): 
     const hostEnv: Record<string, string> = { NODE_EXTRA_CA_CERTS: caCertPath };
     let azurite: AzuriteInstance | undefined;
     if (options.azurite !== false) {
-      azurite = await startAzurite({});
+      const accounts = `${DEV_ACCOUNT_NAME}:${DEV_ACCOUNT_KEY}:${DEV_ACCOUNT_SECOND_KEY}`;
+      azurite = await startAzurite({ accounts });
       const started = azurite;
       stack.push(() => started.stop());
+      hostEnv.ROTATION_AZURITE_ACCOUNTS = accounts;
+      hostEnv.ROTATION_AZURITE_BLOB_ENDPOINT = new URL(azurite.blobEndpoint).origin;
       hostEnv.STORAGE_BLOB_ENDPOINT = new URL(azurite.blobEndpoint).origin;
       hostEnv.STORAGE_TABLE_ENDPOINT = new URL(azurite.tableEndpoint).origin;
       hostEnv.AzureWebJobsStorage = azurite.connectionString;
@@ -150,15 +165,17 @@ export async function startDevEnvironment(options: DevEnvironmentOptions = {}): 
       });
       const started = emulator;
       stack.push(() => started.close());
-      Object.assign(hostEnv, emulator.identityEnvironment(), { KEYVAULT_URI: emulator.vaultUri(DEV_VAULT) });
+      Object.assign(hostEnv, emulator.identityEnvironment(), { KEYVAULT_URI: emulator.vaultUri(DEV_VAULT), ROTATION_CLIENT_ID: DEV_ROTATOR_CLIENT_ID });
     }
-    Object.assign(hostEnv, options.env);
+    Object.assign(hostEnv, typeof options.env === "function" ? options.env({ emulator, azurite }) : options.env);
 
     const first = await spawnHost({ port: options.port ?? 7071, env: hostEnv, onOutput: options.onHostOutput, readyTimeoutInMs: options.readyTimeoutInMs });
     stack.push(first.stop);
     const url = first.url;
     const actualPort = first.port;
     const host = first.process;
+    // Event Grid delivers to one instance of the app; the version table tells the others.
+    if (options.eventWebhooks !== false) await emulator?.setWebhooks([{ url: `${url}/runtime/webhooks/eventgrid?functionName=onKeyVaultEvent`, schema: "EventGridSchema", name: "vaultstate" }]);
     let stopped: Promise<void> | undefined;
     return {
       url,

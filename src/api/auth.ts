@@ -1,57 +1,132 @@
 /**
- * @module Caller authentication (first form): the `dapr-api-token` header against configured tokens.
+ * @module Caller authentication and authorisation: API tokens (`dapr-api-token` or
+ * `Authorization: Bearer`), Microsoft Entra ID access tokens, roles, and anonymous local access.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { EntraIdValidator } from "./entraId";
+import { looksLikeJwt } from "./entraId";
 import { ApiError, invalidApiToken } from "./errors";
 
-/** A configured caller token and the app-id it acts as. */
+/** What a caller may do; each role includes the ones before it. */
+export type CallerRole = "reader" | "writer" | "admin";
+
+const ROLE_RANK: Readonly<Record<CallerRole, number>> = { reader: 0, writer: 1, admin: 2 };
+
+/** A configured caller token and the app-id and role it acts as. */
 export interface CallerCredential {
   appId: string;
+  role?: CallerRole;
   token: string;
   /** A rotated-out token is accepted until this time (ms since the epoch). */
   notAfter?: number;
 }
 
-/** Who is calling: the app-id every scope and key prefix derives from. */
-export interface Caller {
+/** A caller identified by an Entra ID token's `oid` or client id (`azp`/`appid`). */
+export interface EntraCallerCredential {
   appId: string;
-  /** How the caller proved itself. */
-  via: "token" | "anonymous";
+  role: CallerRole;
+  objectIds: readonly string[];
+  clientIds: readonly string[];
 }
 
-/** How requests without a valid token are treated. */
+/** Who is calling: the app-id every scope and key prefix derives from, and its role. */
+export interface Caller {
+  appId: string;
+  role: CallerRole;
+  /** How the caller proved itself. */
+  via: "token" | "entraId" | "anonymous";
+}
+
+/** Everything authentication needs. */
 export interface AuthPolicy {
   callers: readonly CallerCredential[];
-  /** Serve unauthenticated callers as `anonymousAppId` (only when no tokens are configured). */
+  entraCallers?: readonly EntraCallerCredential[];
+  entraId?: EntraIdValidator;
+  /** Serve unauthenticated loopback callers as `anonymousAppId` (only when no caller is configured). */
   allowAnonymous: boolean;
   anonymousAppId: string;
+}
+
+/** The parts of a request authentication reads. */
+export interface AuthRequest {
+  headers: { get(name: string): string | null };
+  /** The request URL (absolute), to tell loopback requests apart. */
+  url: string;
 }
 
 function digest(value: string): Buffer {
   return createHash("sha256").update(value, "utf8").digest();
 }
 
-/**
- * Authenticates a request by its `dapr-api-token` header. Every configured token is compared, in
- * constant time over equal-length digests, so timing reveals neither which token nor how much matched.
- * @throws PlainTextError 401 `invalid api token` (as daprd) when the token is missing or wrong
- * @throws {@link ApiError} 503 `ERR_NO_CALLERS_CONFIGURED` when no caller is configured at all
- */
-export function authenticate(policy: AuthPolicy, presented: string | null, now: number = Date.now()): Caller {
-  if (policy.callers.length === 0) {
-    if (policy.allowAnonymous) return { appId: policy.anonymousAppId, via: "anonymous" };
-    throw new ApiError(
-      "ERR_NO_CALLERS_CONFIGURED",
-      "no caller is configured: set API_TOKEN (or ALLOW_ANONYMOUS=true for local development) and restart",
-    );
+/** Whether a request was addressed to a loopback host (the local host only listens there). */
+export function isLoopbackRequest(request: AuthRequest): boolean {
+  if (request.headers.get("x-forwarded-for") !== null || request.headers.get("x-forwarded-host") !== null) return false;
+  try {
+    const host = new URL(request.url).hostname;
+    return host === "127.0.0.1" || host === "localhost" || host === "[::1]" || host === "::1";
+  } catch {
+    return false;
   }
-  if (presented === null || presented === "") throw invalidApiToken();
+}
+
+/** The credential presented: `dapr-api-token` wins (what the Dapr SDKs send), then a bearer token. */
+export function presentedCredential(headers: AuthRequest["headers"]): string | null {
+  const daprToken = headers.get("dapr-api-token");
+  if (daprToken !== null) return daprToken;
+  const authorization = headers.get("authorization");
+  const match = authorization === null ? null : /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  return match?.[1] ?? null;
+}
+
+/** Finds the token caller in constant time over every configured token. */
+function matchToken(callers: readonly CallerCredential[], presented: string, now: number): CallerCredential | undefined {
   const presentedDigest = digest(presented);
   let match: CallerCredential | undefined;
-  for (const caller of policy.callers) {
+  for (const caller of callers) {
     const valid = caller.notAfter === undefined || caller.notAfter > now;
     if (timingSafeEqual(presentedDigest, digest(caller.token)) && valid && match === undefined) match = caller;
   }
-  if (match === undefined) throw invalidApiToken();
-  return { appId: match.appId, via: "token" };
+  return match;
+}
+
+/**
+ * Authenticates a request.
+ * @throws PlainTextError 401 `invalid api token` (as daprd) for a missing, wrong, expired or forged credential
+ * @throws {@link ApiError} 403 `ERR_PERMISSION_DENIED` for a valid Entra ID token of an unknown principal
+ * @throws {@link ApiError} 503 `ERR_NO_CALLERS_CONFIGURED` when no caller is configured at all
+ */
+export async function authenticate(policy: AuthPolicy, request: AuthRequest, now: number = Date.now()): Promise<Caller> {
+  const entraCallers = policy.entraCallers ?? [];
+  const presented = presentedCredential(request.headers);
+  if (policy.callers.length === 0 && entraCallers.length === 0) {
+    if (policy.allowAnonymous && presented === null && isLoopbackRequest(request)) return { appId: policy.anonymousAppId, role: "writer", via: "anonymous" };
+    throw new ApiError("ERR_NO_CALLERS_CONFIGURED", "no caller is configured: set API_TOKEN or add Caller documents (ALLOW_ANONYMOUS=true serves loopback requests in local development)");
+  }
+  if (presented === null || presented === "") throw invalidApiToken();
+  const token = matchToken(policy.callers, presented, now);
+  if (token !== undefined) return { appId: token.appId, role: token.role ?? "writer", via: "token" };
+  if (policy.entraId !== undefined && entraCallers.length > 0 && looksLikeJwt(presented)) {
+    let identity;
+    try {
+      identity = await policy.entraId.validate(presented);
+    } catch {
+      throw invalidApiToken();
+    }
+    const caller = entraCallers.find(
+      (c) => (identity.objectId !== undefined && c.objectIds.includes(identity.objectId)) || (identity.clientId !== undefined && c.clientIds.includes(identity.clientId)),
+    );
+    if (caller === undefined) throw new ApiError("ERR_PERMISSION_DENIED", "no caller is configured for this Entra ID identity");
+    return { appId: caller.appId, role: caller.role, via: "entraId" };
+  }
+  throw invalidApiToken();
+}
+
+/**
+ * Checks a caller's role against what a route needs.
+ * @throws {@link ApiError} 403 `ERR_PERMISSION_DENIED`
+ */
+export function authorize(caller: Caller, needed: CallerRole, action: string): void {
+  if (ROLE_RANK[caller.role] < ROLE_RANK[needed]) {
+    throw new ApiError("ERR_PERMISSION_DENIED", `caller ${caller.appId} (role ${caller.role}) may not ${action}: it needs role ${needed}`);
+  }
 }

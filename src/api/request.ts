@@ -9,7 +9,7 @@ export interface ApiRequest {
   method: string;
   /** The URL as the client sent it: absolute or origin-form, still percent-encoded. */
   url: string;
-  headers: { get(name: string): string | null };
+  headers: { get(name: string): string | null; forEach?(callback: (value: string, key: string) => void): void };
   /** Reads the body; called at most once. */
   body(): Promise<Uint8Array>;
 }

@@ -4,7 +4,8 @@
  */
 import type { Runtime } from "../runtime/runtime";
 import { describeError, type Logger } from "../observability/logger";
-import { authenticate, type AuthPolicy, type Caller } from "./auth";
+import { authenticate, authorize, type AuthPolicy, type Caller, type CallerRole } from "./auth";
+import { createRateLimiter, type RateLimitOptions } from "./rateLimit";
 import { ApiError, type ApiResponse, toHttpResponse } from "./errors";
 import { healthz, healthzOutbound, metadata, type ExtendedProvider, type RuntimeStatus } from "./healthApi";
 import { type ApiRequest, checkOptionalObjectBody, decodeParam, splitUrl } from "./request";
@@ -31,6 +32,9 @@ export interface RouteContext {
 export interface Route {
   method: string;
   pattern: string;
+  /** The least role that may call it (default `reader`), and what it does, for the 403 message. */
+  role?: CallerRole;
+  action?: string;
   /** Headers every response of this route carries, errors included. */
   headers?: Record<string, string>;
   handle(ctx: RouteContext): Promise<ApiResponse> | ApiResponse;
@@ -69,7 +73,18 @@ export interface ApiOptions {
   routes?: readonly Route[];
   /** Request body limit in bytes (daprd's `--max-body-size`, 4 MiB by default). */
   maxBodyBytes?: number;
+  /** Longest accepted request URL (path and query), in characters. */
+  maxUrlLength?: number;
+  /** Largest accepted total of header names and values, in bytes. */
+  maxHeaderBytes?: number;
+  /** Per-caller rate limit; off when absent or 0. */
+  rateLimit?: RateLimitOptions;
 }
+
+/** Default URL limit: generous for Dapr routes, small enough to refuse abuse early. */
+export const DEFAULT_MAX_URL_LENGTH = 8 * 1024;
+/** Default header limit, Node's own default `maxHeaderSize`. */
+export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 
 /** daprd's default `--max-body-size`. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -92,6 +107,8 @@ function stateRoutes(): Route[] {
     {
       method: "DELETE",
       pattern: "/v1.0/state/:store/:key",
+      role: "writer",
+      action: "delete state",
       handle: (c) =>
         deleteState(stateContext(c), store(c), c.params.key ?? "", {
           ifMatch: c.request.headers.get("if-match"),
@@ -103,9 +120,15 @@ function stateRoutes(): Route[] {
   ];
   for (const method of ["POST", "PUT"]) {
     routes.push(
-      { method, pattern: "/v1.0/state/:store", handle: async (c) => saveState(stateContext(c), store(c), await c.body(), c.metadata) },
+      { method, pattern: "/v1.0/state/:store", role: "writer", action: "save state", handle: async (c) => saveState(stateContext(c), store(c), await c.body(), c.metadata) },
       { method, pattern: "/v1.0/state/:store/bulk", handle: async (c) => bulkGetState(stateContext(c), store(c), await c.body(), c.metadata) },
-      { method, pattern: "/v1.0/state/:store/transaction", handle: async (c) => transactState(stateContext(c), store(c), await c.body(), c.metadata) },
+      {
+        method,
+        pattern: "/v1.0/state/:store/transaction",
+        role: "writer",
+        action: "run state transactions",
+        handle: async (c) => transactState(stateContext(c), store(c), await c.body(), c.metadata),
+      },
       { method, pattern: "/v1.0-alpha1/state/:store/query", handle: (c) => queryState(stateContext(c), store(c)) },
     );
   }
@@ -175,12 +198,16 @@ export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
 export function createApi(options: ApiOptions): ApiHandler {
   const routes = [...builtInRoutes(options.extended ?? (() => ({}))), ...(options.routes ?? [])];
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxUrlLength = options.maxUrlLength ?? DEFAULT_MAX_URL_LENGTH;
+  const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+  const limiter = options.rateLimit === undefined ? undefined : createRateLimiter(options.rateLimit);
   const logUnexpected = (e: unknown): void => options.logger.error(`unexpected error while serving a request: ${describeError(e)}`);
 
   return async (request) => {
     let routeHeaders: Record<string, string> = {};
     let release = (): void => {};
     try {
+      checkLimits(request, maxUrlLength, maxHeaderBytes);
       const { path: rawPath, query: rawQuery } = splitUrl(request.url);
       const path = routingPath(rawPath);
       const method = request.method.toUpperCase();
@@ -195,13 +222,19 @@ export function createApi(options: ApiOptions): ApiHandler {
       const lease = await acquireRuntime(options.runtime);
       release = lease.release;
       const runtime = lease.runtime;
-      const caller = authenticate(options.authPolicy(runtime), request.headers.get("dapr-api-token"));
+      const caller = await authenticate(options.authPolicy(runtime), request);
+      const decision = limiter?.take(caller.appId);
+      if (decision !== undefined && !decision.allowed) {
+        routeHeaders = { "retry-after": String(decision.retryAfterSeconds) };
+        throw new ApiError("ERR_TOO_MANY_REQUESTS", `rate limit exceeded for caller ${caller.appId}; retry after ${decision.retryAfterSeconds} s`);
+      }
 
       for (const route of routes) {
         if (route.method !== method) continue;
         const rawParams = matchPattern(route.pattern, path);
         if (rawParams === undefined) continue;
         routeHeaders = route.headers ?? {};
+        authorize(caller, route.role ?? "reader", route.action ?? "call this route");
         const params: Record<string, string> = {};
         for (const [k, v] of Object.entries(rawParams)) params[k] = decodeParam(v);
         let body: Promise<Uint8Array> | undefined;
@@ -219,6 +252,22 @@ export function createApi(options: ApiOptions): ApiHandler {
       release();
     }
   };
+}
+
+/**
+ * Refuses oversized URLs (414) and headers (431) before any other work.
+ * @throws {@link ApiError}
+ */
+function checkLimits(request: ApiRequest, maxUrlLength: number, maxHeaderBytes: number): void {
+  const { path, query } = splitUrl(request.url);
+  if (path.length + query.length + 1 > maxUrlLength) throw new ApiError("ERR_URL_TOO_LONG", `the request URL is longer than ${maxUrlLength} characters`);
+  if (request.headers.forEach !== undefined) {
+    let bytes = 0;
+    request.headers.forEach((value, key) => {
+      bytes += Buffer.byteLength(key) + Buffer.byteLength(value) + 4;
+    });
+    if (bytes > maxHeaderBytes) throw new ApiError("ERR_HEADERS_TOO_LARGE", `the request headers are larger than ${maxHeaderBytes} bytes`);
+  }
 }
 
 async function readLimitedBody(request: ApiRequest, limit: number): Promise<Uint8Array> {

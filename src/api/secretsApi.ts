@@ -3,8 +3,15 @@
  *
  * Check order as daprd (`pkg/api/universal/secrets.go`): no stores → 500, unknown store → 401 (sic),
  * denied by scope → 403 (bulk filters instead), store error → 500, success → 200 JSON.
+ *
+ * Two hardenings for a public endpoint: a denied secret name is denied in every letter case (Key Vault
+ * names are case-insensitive, so `STORAGE-ACCOUNT-KEY` is the same secret as a denied
+ * `storage-account-key`), and per-request metadata the store rejects (`metadata.maxresults=abc`) is a
+ * 400 `ERR_SECRET_GET` instead of daprd's 500.
  */
+import { isMetadataError } from "../components/metadata";
 import type { SecretStore } from "../components/secretstores/secretStore";
+import type { SecretScope } from "../runtime/componentFiles";
 import type { Runtime } from "../runtime/runtime";
 import { isSecretAllowed, secretScopeFor } from "../runtime/secretScopes";
 import type { Caller } from "./auth";
@@ -26,6 +33,24 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : "unknown error";
 }
 
+/** 400 when the store refused the request's own metadata, else daprd's 500. */
+function storeErrorStatus(e: unknown): number | undefined {
+  return isMetadataError(e) ? 400 : undefined;
+}
+
+/**
+ * Dapr's scope check, plus: a name in `deniedSecrets` is denied whatever its letter case. Dapr compares
+ * exactly, which lets `GET /secrets/kv/STORAGE-ACCOUNT-KEY` read a denied Key Vault secret (Key Vault
+ * and Windows environment variables ignore case). Only the deny list is widened, so this never allows
+ * more than Dapr does.
+ */
+export function isSecretAllowedAnyCase(scope: SecretScope | undefined, key: string): boolean {
+  if (!isSecretAllowed(scope, key)) return false;
+  if (scope === undefined || scope.allowedSecrets.length > 0) return true;
+  const lowered = key.toLowerCase();
+  return !scope.deniedSecrets.some((denied) => denied.toLowerCase() === lowered);
+}
+
 /** A single secret read. */
 export interface GetSecretInput {
   storeName: string;
@@ -37,14 +62,14 @@ export interface GetSecretInput {
 export async function getSecret(runtime: Runtime, caller: Caller, input: GetSecretInput, abortSignal?: AbortSignal): Promise<ApiResponse> {
   const store = lookupStore(runtime, caller, input.storeName);
   const scope = secretScopeFor(runtime.configuration(caller.appId), input.storeName);
-  if (!isSecretAllowed(scope, input.key)) {
+  if (!isSecretAllowedAnyCase(scope, input.key)) {
     throw new ApiError("ERR_PERMISSION_DENIED", `access denied by policy to get ${JSON.stringify(input.key)} from ${JSON.stringify(input.storeName)}`);
   }
   let data: Record<string, string>;
   try {
     ({ data } = await store.getSecret({ name: input.key, metadata: input.metadata }, { abortSignal }));
   } catch (e) {
-    throw new ApiError("ERR_SECRET_GET", `failed getting secret with key ${input.key} from secret store ${input.storeName}: ${errorText(e)}`, { cause: e });
+    throw new ApiError("ERR_SECRET_GET", `failed getting secret with key ${input.key} from secret store ${input.storeName}: ${errorText(e)}`, { status: storeErrorStatus(e), cause: e });
   }
   return json(200, data, { shape: "map", headers: NO_STORE });
 }
@@ -62,10 +87,10 @@ export async function bulkGetSecret(runtime: Runtime, caller: Caller, input: Bul
   try {
     ({ data } = await store.bulkGetSecret({ metadata: input.metadata }, { abortSignal }));
   } catch (e) {
-    throw new ApiError("ERR_SECRET_GET", `failed getting secrets from secret store ${input.storeName}: ${errorText(e)}`, { cause: e });
+    throw new ApiError("ERR_SECRET_GET", `failed getting secrets from secret store ${input.storeName}: ${errorText(e)}`, { status: storeErrorStatus(e), cause: e });
   }
   const scope = secretScopeFor(runtime.configuration(caller.appId), input.storeName);
   const filtered: Record<string, Record<string, string>> = {};
-  for (const [name, value] of Object.entries(data)) if (isSecretAllowed(scope, name)) filtered[name] = value;
+  for (const [name, value] of Object.entries(data)) if (isSecretAllowedAnyCase(scope, name)) filtered[name] = value;
   return json(200, filtered, { shape: "map", headers: NO_STORE });
 }

@@ -3,8 +3,12 @@
  *
  * Order of checks and error shapes follow daprd (`pkg/api/http/http.go`, `pkg/api/errors/state.go`):
  * the store lookup happens before the body is read; rich (kit) errors where daprd sends them.
- * Two deliberate differences, both bad input answered with a 4xx instead of daprd's 500: an invalid
- * `ttlInSeconds` and an unknown `concurrency`/`consistency` (400 `ERR_STATE_SAVE`/`ERR_STATE_DELETE`).
+ * Deliberate differences, all bad input answered with a 4xx instead of daprd's 500: an invalid
+ * `ttlInSeconds` and an unknown `concurrency`/`consistency` (400 `ERR_STATE_SAVE`/`ERR_STATE_DELETE`),
+ * and a key or metadata value the provider cannot represent (it throws a `RangeError`, e.g. a `/` in an
+ * Azure Table key; 400 with the operation's code). Bodies are decoded with {@link decodeJson} (nesting
+ * limit, no `Infinity`), and one request never runs more than {@link STORE_CONCURRENCY} store calls at
+ * once, however many items it carries.
  */
 import { isETagError, isTransactionalStateStore, type StateOptions, type StateStore, type TransactionOperation } from "../components/state/stateStore";
 import { parseTtlInSeconds } from "../components/state/ttl";
@@ -12,7 +16,28 @@ import type { Caller } from "./auth";
 import { ApiError, type ApiResponse, type ErrorDetail } from "./errors";
 import { empty } from "./responses";
 import { isIllegalKey, type KeyPrefixStrategy, prefixKey } from "./stateKeys";
-import { goMarshal } from "./wire";
+import { decodeJson, goMarshal, JsonDecodeError } from "./wire";
+
+/**
+ * The most store calls one request runs at once (save items, bulk-get keys). A 4 MiB body can carry
+ * ~380k items; running them all in parallel exhausted sockets and file descriptors (EMFILE) and
+ * starved every other request, so writes and reads are queued behind this bound.
+ */
+export const STORE_CONCURRENCY = 16;
+
+/** How many distinct store error messages a failed multi-item save lists before summarising. */
+const MAX_LISTED_ERRORS = 10;
+
+/**
+ * Whether a store error means "this input cannot be stored" rather than "the store failed": providers
+ * throw `RangeError` for keys and metadata they cannot represent (table keys with `/`, a bad
+ * `contentMD5`, an out-of-range TTL) and a `URIError` for text that cannot be URL-encoded. A stack
+ * overflow is also a `RangeError` but is a server fault.
+ */
+function isInvalidInputError(e: unknown): boolean {
+  if (e instanceof URIError) return true;
+  return e instanceof RangeError && !/call stack/i.test(e.message);
+}
 
 /** A state store as the API sees it: the provider and its key prefix strategy. */
 export interface StateComponent {
@@ -87,10 +112,10 @@ function parseJsonBody(body: Uint8Array, prefix: string): unknown {
   const text = Buffer.from(body).toString("utf8");
   if (text.trim() === "") throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}EOF`);
   try {
-    return JSON.parse(text);
-  } catch {
-    // JSON.parse's message quotes the body; say where without echoing it.
-    throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}invalid character in JSON body`);
+    return decodeJson(text);
+  } catch (e) {
+    if (e instanceof JsonDecodeError) throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}${e.message}`);
+    throw e;
   }
 }
 
@@ -187,7 +212,8 @@ function parseSaveItem(raw: unknown, storeName: string, queryMetadata: Record<st
 
 /**
  * Maps a store error on save/delete as daprd's `stateErrorResponse`: etag mismatch 409, invalid etag
- * 400, anything else 500.
+ * 400, input the store cannot represent 400 (when every failure is one), anything else 500. The
+ * message lists distinct errors, at most {@link MAX_LISTED_ERRORS} of them.
  */
 function storeError(errorCode: "ERR_STATE_SAVE" | "ERR_STATE_DELETE", prefix: string, errors: readonly unknown[]): ApiError {
   const etagErrors = errors.filter(isETagError);
@@ -195,8 +221,11 @@ function storeError(errorCode: "ERR_STATE_SAVE" | "ERR_STATE_DELETE", prefix: st
   const invalid = etagErrors.find((e) => e.kind === "invalid");
   const chosen = mismatch ?? invalid;
   if (chosen !== undefined) return new ApiError(errorCode, `${prefix}: ${chosen.message}`, { status: chosen.kind === "mismatch" ? 409 : 400, cause: chosen });
-  const text = errors.map((e) => (e instanceof Error ? e.message : "unknown error")).join("\n");
-  return new ApiError(errorCode, `${prefix}: ${text}`, { cause: errors[0] });
+  const messages = [...new Set(errors.map((e) => (e instanceof Error ? e.message : "unknown error")))];
+  const listed = messages.slice(0, MAX_LISTED_ERRORS);
+  if (messages.length > listed.length) listed.push(`(and ${messages.length - listed.length} more distinct errors)`);
+  const status = errors.every(isInvalidInputError) ? 400 : undefined;
+  return new ApiError(errorCode, `${prefix}: ${listed.join("\n")}`, { status, cause: errors[0] });
 }
 
 /** Handles `POST|PUT /v1.0/state/{store}`. */
@@ -206,9 +235,9 @@ export async function saveState(ctx: StateContext, storeName: string, body: Uint
   if (!Array.isArray(parsed)) throw typeError(parsed, "[]state.SetRequest");
   const items = parsed.map((raw) => parseSaveItem(raw, storeName, queryMetadata));
   const keyCtx = { appId: ctx.caller.appId, storeName, namespace: ctx.namespace };
-  // Items are written in parallel and not atomically, as daprd's BulkSet.
-  const results = await Promise.allSettled(
-    items.map((item) =>
+  // Items are written in parallel (bounded) and not atomically, as daprd's BulkSet.
+  const results = await mapLimited(items, STORE_CONCURRENCY, (item) =>
+    settle(
       component.store.set(
         { key: prefixKey(component.keyPrefix, keyCtx, item.key), value: item.value, etag: item.etag, metadata: item.metadata, options: item.options },
         { abortSignal: ctx.abortSignal },
@@ -242,7 +271,8 @@ export async function getState(ctx: StateContext, storeName: string, key: string
       { abortSignal: ctx.abortSignal },
     );
   } catch (e) {
-    throw new ApiError("ERR_STATE_GET", `fail to get ${key} from state store ${storeName}: ${e instanceof Error ? e.message : "unknown error"}`, { cause: e });
+    const status = isInvalidInputError(e) ? 400 : undefined;
+    throw new ApiError("ERR_STATE_GET", `fail to get ${key} from state store ${storeName}: ${e instanceof Error ? e.message : "unknown error"}`, { status, cause: e });
   }
   if (item === undefined) return empty();
   const headers: Record<string, string> = { "content-type": "application/json" };
@@ -251,9 +281,17 @@ export async function getState(ctx: StateContext, storeName: string, key: string
   return { status: 200, headers, body: item.data };
 }
 
-/** Runs tasks with at most `limit` in flight (`limit <= 0`: all at once), keeping result order. */
+/** A promise's outcome without rejecting, like one entry of `Promise.allSettled`. */
+function settle<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return promise.then(
+    (value) => ({ status: "fulfilled", value }),
+    (reason: unknown) => ({ status: "rejected", reason }),
+  );
+}
+
+/** Runs tasks with at most `limit` in flight, keeping result order. */
 async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  if (limit <= 0 || limit >= items.length) return Promise.all(items.map(fn));
+  if (limit >= items.length) return Promise.all(items.map(fn));
   const results: R[] = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -284,7 +322,9 @@ export async function bulkGetState(ctx: StateContext, storeName: string, body: U
   const metadata = { ...stringMap(field(parsed, "metadata"), "map[string]string"), ...queryMetadata };
   for (const key of keys) if (isIllegalKey(key)) throw illegalKey(key, storeName);
   const keyCtx = { appId: ctx.caller.appId, storeName, namespace: ctx.namespace };
-  const items = await mapLimited(keys, parallelism, async (key) => {
+  // daprd's `parallelism <= 0` means unlimited; here it is bounded like every other multi-key call.
+  const limit = parallelism <= 0 ? STORE_CONCURRENCY : Math.min(parallelism, STORE_CONCURRENCY);
+  const items = await mapLimited(keys, limit, async (key) => {
     try {
       const item = await component.store.get({ key: prefixKey(component.keyPrefix, keyCtx, key), metadata, options: {} }, { abortSignal: ctx.abortSignal });
       if (item === undefined) return `{"key":${goMarshal(key)}}`;
@@ -399,8 +439,9 @@ export async function transactState(ctx: StateContext, storeName: string, body: 
   try {
     await store.transact({ operations, metadata }, { abortSignal: ctx.abortSignal });
   } catch (e) {
-    // Every transaction failure is a 500, etag conflicts included, as daprd.
-    throw new ApiError("ERR_STATE_TRANSACTION", `error while executing state transaction: ${e instanceof Error ? e.message : "unknown error"}`, { cause: e });
+    // Every store failure is a 500, etag conflicts included, as daprd; input the store cannot represent is a 400.
+    const status = isInvalidInputError(e) ? 400 : undefined;
+    throw new ApiError("ERR_STATE_TRANSACTION", `error while executing state transaction: ${e instanceof Error ? e.message : "unknown error"}`, { status, cause: e });
   }
   return empty();
 }

@@ -127,3 +127,95 @@ function sortKeys(value: unknown): unknown {
   }
   return value;
 }
+
+/**
+ * Thrown by {@link decodeJson} for text Go's `encoding/json` would refuse; the message is Go's wording
+ * where there is one. Never echoes the input.
+ */
+export class JsonDecodeError extends Error {
+  override readonly name = "JsonDecodeError";
+}
+
+/**
+ * The deepest nesting {@link decodeJson} accepts. Go's decoder stops at 10000 levels, but V8's
+ * recursive `JSON.stringify` (used to re-encode stored values) overflows the stack at a few thousand,
+ * which used to turn one crafted body into a 500; 1000 is far beyond any real state value.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** Replaces unpaired UTF-16 surrogates by U+FFFD, as Go does when it decodes `"\ud800"`. */
+function wellFormed(s: string): string {
+  return s.replace(LONE_SURROGATE, "\ufffd");
+}
+
+/** Whether JSON text nests deeper than `maxDepth` (one pass, no recursion, strings skipped). */
+function nestsDeeperThan(text: string, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/**
+ * Decodes JSON text with the outcomes Go's `encoding/json` gives daprd, safely for a public endpoint:
+ * nesting deeper than `maxDepth` is refused (`exceeded max depth`, checked before parsing and without
+ * recursion), numbers outside float64 (`1e400`) are refused instead of becoming `Infinity` (which would
+ * be stored as `null`), and unpaired surrogate escapes become U+FFFD in strings and object keys (a lone
+ * surrogate cannot be URL-encoded, so providers would otherwise fail with a 500).
+ * @throws {@link JsonDecodeError} for invalid syntax, excessive depth or an out-of-range number
+ */
+export function decodeJson(text: string, maxDepth: number = MAX_JSON_DEPTH): unknown {
+  if (nestsDeeperThan(text, maxDepth)) throw new JsonDecodeError("exceeded max depth");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // JSON.parse's message quotes the input; say what is wrong without echoing it.
+    throw new JsonDecodeError("invalid character in JSON body");
+  }
+  return sanitize(value);
+}
+
+/** Walks a parsed value without recursion: refuses non-finite numbers, repairs lone surrogates. */
+function sanitize(root: unknown): unknown {
+  const fix = (v: unknown): unknown => {
+    if (typeof v === "number" && !Number.isFinite(v)) throw new JsonDecodeError("json: cannot unmarshal number into Go value of type float64");
+    return typeof v === "string" ? wellFormed(v) : v;
+  };
+  const top = fix(root);
+  const pending: unknown[] = [top];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        node[i] = fix(node[i]);
+        if (typeof node[i] === "object" && node[i] !== null) pending.push(node[i]);
+      }
+    } else if (typeof node === "object" && node !== null) {
+      const obj = node as Record<string, unknown>;
+      for (const key of Object.keys(obj)) {
+        const value = fix(obj[key]);
+        const fixedKey = wellFormed(key);
+        if (fixedKey !== key) delete obj[key];
+        // defineProperty, not assignment: an own "__proto__" key from JSON.parse must stay a plain key.
+        if (fixedKey !== key || value !== obj[key]) Object.defineProperty(obj, fixedKey, { value, enumerable: true, writable: true, configurable: true });
+        if (typeof value === "object" && value !== null) pending.push(value);
+      }
+    }
+  }
+  return top;
+}

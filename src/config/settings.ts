@@ -38,6 +38,23 @@ export interface Settings {
   appStorage: { connectionString?: string; accountName?: string; tableEndpoint?: string; blobEndpoint?: string; clientId?: string } | undefined;
   /** Name of the shared version table (`VERSION_TABLE_NAME`). */
   versionTableName: string;
+  /** Secret rotation: the identity with Key Vault Secrets Officer, where locks and audit rows live. */
+  rotation: {
+    clientId: string | undefined;
+    lockContainer: string;
+    auditTable: string;
+    leaseSeconds: number;
+    /** Local only: dual-key Azurite accounts (`name:key1:key2;…`) and their blob endpoint. */
+    azuriteAccounts: string | undefined;
+    azuriteBlobEndpoint: string | undefined;
+  };
+  /** Microsoft Entra ID callers: accepted issuers and audiences (both required to turn it on). */
+  entraId: { issuers: string[]; audiences: string[]; algorithms: string[]; clockSkewSeconds: number } | undefined;
+  /** Per-caller rate limit (`RATE_LIMIT_PER_SECOND`, `RATE_LIMIT_BURST`); 0 turns it off. */
+  rateLimit: { ratePerSecond: number; burst: number };
+  /** Longest request URL (`MAX_URL_LENGTH`) and header block (`MAX_HEADER_BYTES`). */
+  maxUrlLength: number | undefined;
+  maxHeaderBytes: number | undefined;
   /** Request body limit in bytes (`MAX_REQUEST_BODY_BYTES`, default daprd's 4 MiB). */
   maxBodyBytes: number | undefined;
   /** Secret cache tuning, in milliseconds (settings are in seconds). */
@@ -72,6 +89,21 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     // WEBSITE_INSTANCE_ID is set on every Azure App Service / Functions worker and never by Core Tools.
     inAzure: Boolean(env.WEBSITE_INSTANCE_ID),
     maxBodyBytes: positiveInteger(env, "MAX_REQUEST_BODY_BYTES"),
+    maxUrlLength: positiveInteger(env, "MAX_URL_LENGTH"),
+    maxHeaderBytes: positiveInteger(env, "MAX_HEADER_BYTES"),
+    rotation: {
+      clientId: env.ROTATION_CLIENT_ID?.trim() || undefined,
+      lockContainer: env.ROTATION_LOCK_CONTAINER?.trim() || "vaultstate-locks",
+      auditTable: env.ROTATION_AUDIT_TABLE?.trim() || "vaultstaterotations",
+      leaseSeconds: positiveInteger(env, "ROTATION_LEASE_SECONDS") ?? 60,
+      azuriteAccounts: env.ROTATION_AZURITE_ACCOUNTS?.trim() || undefined,
+      azuriteBlobEndpoint: env.ROTATION_AZURITE_BLOB_ENDPOINT?.trim() || undefined,
+    },
+    entraId: parseEntraId(env),
+    rateLimit: {
+      ratePerSecond: nonNegativeInteger(env, "RATE_LIMIT_PER_SECOND") ?? 500,
+      burst: positiveInteger(env, "RATE_LIMIT_BURST") ?? Math.max(1, 2 * (nonNegativeInteger(env, "RATE_LIMIT_PER_SECOND") ?? 500)),
+    },
     refreshSchedule: env.REFRESH_SCHEDULE?.trim() || "0 */5 * * * *",
     refreshOnStartup: env.REFRESH_ON_STARTUP?.trim().toLowerCase() === "true" && !env.WEBSITE_INSTANCE_ID,
     tokenGraceInMs: (positiveInteger(env, "TOKEN_GRACE_SECONDS") ?? 900) * 1000,
@@ -100,6 +132,27 @@ function positiveInteger(env: Readonly<Record<string, string | undefined>>, name
     throw new SettingError(`setting ${name} must be a positive whole number, got "${raw}"`);
   }
   return Number(raw);
+}
+
+function nonNegativeInteger(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === "0") return 0;
+  return positiveInteger(env, name);
+}
+
+/**
+ * Entra ID settings: `ENTRA_ISSUERS` (comma list; `ENTRA_TENANT_ID` alone gives the v2 and v1 issuers
+ * of that tenant), `ENTRA_AUDIENCES`, `ENTRA_ALGORITHMS` (default RS256), `ENTRA_CLOCK_SKEW_SECONDS`.
+ */
+function parseEntraId(env: Readonly<Record<string, string | undefined>>): Settings["entraId"] {
+  const tenant = env.ENTRA_TENANT_ID?.trim();
+  const issuers = splitList(env.ENTRA_ISSUERS);
+  if (issuers.length === 0 && tenant) issuers.push(`https://login.microsoftonline.com/${tenant}/v2.0`, `https://sts.windows.net/${tenant}/`);
+  const audiences = splitList(env.ENTRA_AUDIENCES);
+  if (issuers.length === 0 && audiences.length === 0) return undefined;
+  if (issuers.length === 0 || audiences.length === 0) throw new SettingError("Entra ID callers need both ENTRA_ISSUERS (or ENTRA_TENANT_ID) and ENTRA_AUDIENCES");
+  const algorithms = splitList(env.ENTRA_ALGORITHMS);
+  return { issuers, audiences, algorithms: algorithms.length > 0 ? algorithms : ["RS256"], clockSkewSeconds: nonNegativeInteger(env, "ENTRA_CLOCK_SKEW_SECONDS") ?? 60 };
 }
 
 function seconds(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {

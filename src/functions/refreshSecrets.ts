@@ -9,8 +9,9 @@ import { refreshSecrets, refreshTimer } from "../app";
 export async function refreshSecretsHandler(timer: Timer, context: InvocationContext): Promise<void> {
   const summary = await refreshSecrets(timer.isPastDue ? "timer (past due)" : "timer");
   context.log(
-    `refreshSecrets: ${summary.checked} checked, ${summary.changed.length} changed, ${summary.rebuilt.length} rebuilt, ${summary.failed.length} failed, ${summary.tokensChanged} token(s) rotated`,
+    `refreshSecrets: ${summary.checked} checked, ${summary.changed.length} changed, ${summary.rebuilt.length} rebuilt, ${summary.failed.length} failed, ${summary.tokensChanged} token(s) rotated, ${summary.rotations.length} rotation attempt(s)`,
   );
+  for (const line of summary.rotations) context.log(`refreshSecrets: ${line}`);
 }
 
 app.timer("refreshSecrets", { schedule: refreshTimer.schedule, runOnStartup: refreshTimer.runOnStartup, handler: refreshSecretsHandler });

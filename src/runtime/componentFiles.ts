@@ -52,10 +52,29 @@ export interface ConfigurationDefinition {
   secretScopes: SecretScope[];
 }
 
+/** What a caller may do: `reader` reads secrets and state, `writer` also writes state, `admin` also manages. */
+export type CallerRole = "reader" | "writer" | "admin";
+
+/** One API token of a caller: a literal (or Key Vault reference), or a `secretKeyRef`. */
+export type CallerTokenSource = { kind: "value"; value: string } | { kind: "secretKeyRef"; secretKeyRef: SecretKeyRef };
+
+/** A validated vaultstate `Caller`: who may call, how they prove it, what they may do. */
+export interface CallerDefinition {
+  file: string;
+  /** `metadata.name`: the app-id the caller acts as. */
+  appId: string;
+  role: CallerRole;
+  tokens: CallerTokenSource[];
+  /** Microsoft Entra ID principals: matched by `oid`, or by `azp`/`appid` for client ids. */
+  entraId: { objectIds: string[]; clientIds: string[] } | undefined;
+  secretStore: string | undefined;
+}
+
 /** The documents found in the components folder. */
 export interface Resources {
   components: ComponentDefinition[];
   configurations: ConfigurationDefinition[];
+  callers: CallerDefinition[];
 }
 
 /** A component or configuration file is invalid; the message names the file and the field. */
@@ -198,18 +217,73 @@ function parseConfiguration(file: string, doc: Json): ConfigurationDefinition {
   return { file, name, scopes: stringList(file, `${where}: scopes`, doc.scopes), secretScopes };
 }
 
+const CALLER_API_VERSION = "vaultstate.io/v1alpha1";
+const ROLES: readonly CallerRole[] = ["reader", "writer", "admin"];
+
+function parseCaller(file: string, doc: Json): CallerDefinition {
+  const meta = isObject(doc.metadata) ? doc.metadata : undefined;
+  if (meta === undefined) throw new ResourceFileError(file, "metadata", "is required");
+  const appId = stringField(file, "metadata.name", meta.name, true) ?? "";
+  if (!NAME_PATTERN.test(appId)) throw new ResourceFileError(file, "metadata.name", `"${appId}" is not a valid app-id`);
+  const where = `caller ${appId}`;
+  const spec = isObject(doc.spec) ? doc.spec : undefined;
+  if (spec === undefined) throw new ResourceFileError(file, `${where}: spec`, "is required");
+  const role = ROLES.find((r) => r === spec.role);
+  if (role === undefined) throw new ResourceFileError(file, `${where}: spec.role`, `must be one of ${ROLES.join(", ")}`);
+  const rawTokens = spec.tokens ?? [];
+  if (!Array.isArray(rawTokens)) throw new ResourceFileError(file, `${where}: spec.tokens`, "must be a list");
+  const tokens = rawTokens.map((item, i): CallerTokenSource => {
+    const field = `${where}: spec.tokens[${i}]`;
+    if (!isObject(item)) throw new ResourceFileError(file, field, "must be a mapping with value or secretKeyRef");
+    if (item.value !== undefined && item.secretKeyRef !== undefined) throw new ResourceFileError(file, field, "set only one of value, secretKeyRef");
+    if (isObject(item.secretKeyRef)) {
+      const name = stringField(file, `${field}.secretKeyRef.name`, item.secretKeyRef.name, true) ?? "";
+      const key = stringField(file, `${field}.secretKeyRef.key`, item.secretKeyRef.key, false);
+      return { kind: "secretKeyRef", secretKeyRef: { name, key: key === undefined || key === "" ? name : key } };
+    }
+    const value = stringField(file, `${field}.value`, item.value, true) ?? "";
+    return { kind: "value", value };
+  });
+  let entraId: CallerDefinition["entraId"];
+  if (spec.entraId !== undefined) {
+    if (!isObject(spec.entraId)) throw new ResourceFileError(file, `${where}: spec.entraId`, "must be a mapping with objectIds and/or clientIds");
+    entraId = {
+      objectIds: stringList(file, `${where}: spec.entraId.objectIds`, spec.entraId.objectIds),
+      clientIds: stringList(file, `${where}: spec.entraId.clientIds`, spec.entraId.clientIds),
+    };
+    if (entraId.objectIds.length + entraId.clientIds.length === 0) throw new ResourceFileError(file, `${where}: spec.entraId`, "needs at least one objectId or clientId");
+  }
+  if (tokens.length === 0 && entraId === undefined) throw new ResourceFileError(file, `${where}: spec`, "needs tokens or entraId");
+  let secretStore: string | undefined;
+  if (doc.auth !== undefined) {
+    if (!isObject(doc.auth)) throw new ResourceFileError(file, `${where}: auth`, "must be a mapping");
+    const key = Object.keys(doc.auth).find((k) => k.toLowerCase() === "secretstore");
+    secretStore = key === undefined ? undefined : stringField(file, `${where}: auth.secretStore`, doc.auth[key], true);
+  }
+  if (secretStore === undefined && tokens.some((t) => t.kind === "secretKeyRef")) {
+    throw new ResourceFileError(file, `${where}: auth.secretStore`, "is required when a token uses secretKeyRef");
+  }
+  return { file, appId, role, tokens, entraId, secretStore };
+}
+
 /**
  * Parses the YAML documents of one file (pure). Documents of other kinds (e.g. Subscription) are
  * ignored, as daprd's disk loader ignores them.
  * @throws {@link ResourceFileError} naming the file and field
  */
 export function parseResourceDocuments(file: string, text: string): Resources {
-  const resources: Resources = { components: [], configurations: [] };
+  const resources: Resources = { components: [], configurations: [], callers: [] };
   for (const document of parseAllDocuments(text)) {
     if (document.errors.length > 0) {
       throw new ResourceFileError(file, "yaml", document.errors[0]?.message.split("\n")[0] ?? "invalid YAML");
     }
-    const doc: unknown = document.toJS();
+    let doc: unknown;
+    try {
+      // toJS resolves aliases; yaml caps their expansion (maxAliasCount), so an alias bomb fails here.
+      doc = document.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      throw new ResourceFileError(file, "yaml", e instanceof Error ? (e.message.split("\n")[0] ?? "invalid YAML") : "invalid YAML");
+    }
     if (doc === null || doc === undefined) continue;
     if (!isObject(doc)) throw new ResourceFileError(file, "document", "must be a mapping");
     if (doc.kind === "Component") {
@@ -218,6 +292,11 @@ export function parseResourceDocuments(file: string, text: string): Resources {
     } else if (doc.kind === "Configuration") {
       checkApiVersion(file, doc);
       resources.configurations.push(parseConfiguration(file, doc));
+    } else if (doc.kind === "Caller") {
+      if (doc.apiVersion !== CALLER_API_VERSION) {
+        throw new ResourceFileError(file, "apiVersion", `a Caller must be "${CALLER_API_VERSION}", got ${JSON.stringify(doc.apiVersion ?? null)}`);
+      }
+      resources.callers.push(parseCaller(file, doc));
     }
   }
   return resources;
@@ -241,12 +320,13 @@ export async function loadResources(folder: string, options: { namespace?: strin
   } catch (e) {
     throw new ResourceFileError(folder, "COMPONENTS_PATH", `cannot read the folder (${(e as NodeJS.ErrnoException).code ?? "error"})`);
   }
-  const all: Resources = { components: [], configurations: [] };
+  const all: Resources = { components: [], configurations: [], callers: [] };
   for (const entry of entries) {
     const file = path.join(folder, entry);
     const parsed = parseResourceDocuments(file, await readFile(file, "utf8"));
     all.components.push(...parsed.components);
     all.configurations.push(...parsed.configurations);
+    all.callers.push(...parsed.callers);
   }
   return selectResources(all, options.namespace);
 }
@@ -275,5 +355,11 @@ export function selectResources(all: Resources, namespace: string | undefined): 
       scopeOwners.set(appId, config);
     }
   }
-  return { components, configurations: all.configurations };
+  const callers = new Map<string, CallerDefinition>();
+  for (const caller of all.callers) {
+    const previous = callers.get(caller.appId);
+    if (previous !== undefined) throw new ResourceFileError(caller.file, "metadata.name", `caller "${caller.appId}" is also defined in ${previous.file}`);
+    callers.set(caller.appId, caller);
+  }
+  return { components, configurations: all.configurations, callers: all.callers };
 }

@@ -106,13 +106,18 @@ export type NearExpiryHandler = (event: SecretEvent) => Promise<string>;
  */
 export async function handleKeyVaultEvent(
   event: unknown,
-  deps: { manager: RuntimeManager; logger: Logger; counters: EventCounters; onNearExpiry?: NearExpiryHandler },
+  deps: { manager: RuntimeManager; logger: Logger; counters: EventCounters; onNearExpiry?: NearExpiryHandler; ignoreSecret?: (name: string) => boolean },
 ): Promise<string> {
   deps.counters.received++;
   const parsed = parseSecretEvent(event);
   if (parsed === undefined) {
     deps.counters.ignored++;
     return "ignored: not a Key Vault secret event";
+  }
+  // Rotation's staging secrets change on every rotation and are never read by the app.
+  if (deps.ignoreSecret?.(parsed.secretName) === true) {
+    deps.counters.ignored++;
+    return `ignored: ${parsed.secretName} is internal to rotation`;
   }
   const label = `${parsed.type} for ${parsed.vaultName}/${parsed.secretName}${parsed.version !== undefined ? ` (version ${parsed.version})` : ""}`;
   switch (parsed.type) {

@@ -13,7 +13,7 @@ import { getProperty, isMetadataError } from "../components/metadata";
 import type { StateComponent } from "../api/stateApi";
 import { type KeyPrefixStrategy, parseKeyPrefix } from "../api/stateKeys";
 import { describeError, type Logger } from "../observability/logger";
-import { type ComponentDefinition, type ConfigurationDefinition, type Resources, ResourceFileError } from "./componentFiles";
+import { type CallerDefinition, type CallerRole, type ComponentDefinition, type ConfigurationDefinition, type Resources, ResourceFileError } from "./componentFiles";
 import { type CachedSecretStore, createCachingSecretStore, createCounters, type SecretCacheCounters, type SecretCacheOptions } from "./secretCache";
 import { createKeyVaultReferenceResolver, isKeyVaultReference, type KeyVaultReferenceResolver } from "./keyVaultReferences";
 import { configurationFor } from "./secretScopes";
@@ -37,8 +37,15 @@ export type LoadedComponent = (
   dependencies: readonly SecretDependency[];
 };
 
-/** What a caller may do. */
-export type CallerRole = "reader" | "writer" | "admin";
+export type { CallerRole };
+
+/** A caller that proves itself with a Microsoft Entra ID access token. */
+export interface EntraCaller {
+  appId: string;
+  role: CallerRole;
+  objectIds: readonly string[];
+  clientIds: readonly string[];
+}
 
 /** A caller credential: an API token, the app-id and role it acts as, and where it came from. */
 export interface CallerToken {
@@ -58,6 +65,8 @@ export interface Runtime {
   readonly appId: string;
   readonly components: readonly LoadedComponent[];
   readonly callers: readonly CallerToken[];
+  /** Callers identified by Entra ID access tokens. */
+  readonly entraCallers: readonly EntraCaller[];
   /** Secret stores visible to an app-id, by name. */
   secretStores(appId: string): ReadonlyMap<string, CachedSecretStore>;
   /** State stores visible to an app-id, by name, with their key prefix strategy. */
@@ -191,7 +200,7 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   let callers: CallerToken[];
   try {
-    callers = await resolveCallerTokens(options.apiTokens, options.appId, loaded, ctx.references);
+    callers = await resolveAllCallers(ctx, loaded);
   } catch (e) {
     await closeAll([...loaded.values()], logger);
     await ctx.references.close();
@@ -211,6 +220,9 @@ function createRuntime(ctx: RuntimeContext, components: LoadedComponent[], calle
     namespace: options.namespace,
     components,
     callers,
+    entraCallers: options.resources.callers.flatMap((c) =>
+      c.entraId === undefined ? [] : [{ appId: c.appId, role: c.role, objectIds: c.entraId.objectIds, clientIds: c.entraId.clientIds }],
+    ),
     secretStores(caller) {
       let stores = secretStoreCache.get(caller);
       if (stores === undefined) {
@@ -286,7 +298,7 @@ async function rebuildRuntime(
   const now = options.now ?? Date.now();
   let callers = previous.callers.filter((c) => c.notAfter === undefined || c.notAfter > now);
   try {
-    const fresh = await resolveCallerTokens(ctx.options.apiTokens, ctx.options.appId, current, ctx.references);
+    const fresh = await resolveAllCallers(ctx, current);
     const currentTokens = callers.filter((c) => c.notAfter === undefined);
     const changed = fresh.filter((f) => !currentTokens.some((c) => c.entry === f.entry && c.token === f.token));
     if (changed.length > 0) {
@@ -414,6 +426,69 @@ async function resolveMetadata(
     }
   }
   return { values, dependencies };
+}
+
+/**
+ * Every token caller: `API_TOKEN` entries, then `Caller` documents.
+ * @throws {@link ComponentInitError} when two callers share a token (it would be ambiguous who calls)
+ */
+async function resolveAllCallers(ctx: RuntimeContext, loaded: ReadonlyMap<string, LoadedComponent>): Promise<CallerToken[]> {
+  const fromSetting = await resolveCallerTokens(ctx.options.apiTokens, ctx.options.appId, loaded, ctx.references);
+  const fromDocuments: CallerToken[] = [];
+  for (const caller of ctx.options.resources.callers) fromDocuments.push(...(await resolveCallerDocument(caller, loaded, ctx.references)));
+  const all = [...fromSetting, ...fromDocuments];
+  for (const [i, a] of all.entries()) {
+    const clash = all.slice(i + 1).find((b) => b.token === a.token && (b.appId !== a.appId || b.role !== a.role));
+    if (clash !== undefined) {
+      throw new ComponentInitError(`callers ${a.appId} (${a.role}) and ${clash.appId} (${clash.role}) use the same token; every caller needs its own`);
+    }
+  }
+  return all;
+}
+
+/**
+ * Resolves a `Caller` document's tokens: literals, Key Vault references, or `secretKeyRef`s through
+ * its `auth.secretStore`.
+ * @throws {@link ComponentInitError} naming the file and token (never a value)
+ */
+async function resolveCallerDocument(caller: CallerDefinition, loaded: ReadonlyMap<string, LoadedComponent>, references: KeyVaultReferenceResolver): Promise<CallerToken[]> {
+  const tokens: CallerToken[] = [];
+  for (const [i, source] of caller.tokens.entries()) {
+    const where = `${caller.file}: caller ${caller.appId}: spec.tokens[${i}]`;
+    const entry = `caller:${caller.appId}#${i}`;
+    if (source.kind === "value" && isKeyVaultReference(source.value)) {
+      try {
+        const resolved = await references.resolve(source.value);
+        const { reference } = resolved;
+        tokens.push({
+          appId: caller.appId,
+          role: caller.role,
+          entry,
+          token: resolved.value,
+          dependency: { kind: "reference", vaultUrl: reference.vaultUrl, secret: reference.secretName, pinned: reference.version !== undefined, version: resolved.version },
+        });
+      } catch (e) {
+        throw new ComponentInitError(`${where}: cannot resolve the Key Vault reference: ${describeError(e)}`, { cause: e });
+      }
+    } else if (source.kind === "value") {
+      tokens.push({ appId: caller.appId, role: caller.role, entry, token: source.value });
+    } else {
+      const storeName = caller.secretStore ?? "";
+      const store = loaded.get(storeName);
+      if (store === undefined || store.kind !== "secretstores") throw new ComponentInitError(`${where}: auth.secretStore "${storeName}" is not a loaded secret store`);
+      let data: Record<string, string>;
+      let version: SecretVersionInfo | undefined;
+      try {
+        ({ data, version } = await store.store.getSecret({ name: source.secretKeyRef.name, metadata: {} }));
+      } catch (e) {
+        throw new ComponentInitError(`${where}: cannot read secret "${source.secretKeyRef.name}" from "${storeName}": ${describeError(e)}`, { cause: e });
+      }
+      const token = data[source.secretKeyRef.key];
+      if (token === undefined || token === "") throw new ComponentInitError(`${where}: secret "${source.secretKeyRef.name}" has no value for key "${source.secretKeyRef.key}"`);
+      tokens.push({ appId: caller.appId, role: caller.role, entry, token, dependency: { kind: "store", store: storeName, secret: source.secretKeyRef.name, version } });
+    }
+  }
+  return tokens;
 }
 
 const SECRET_REFERENCE = /^secretstore:([^/]+)\/([^/]+)(?:\/(.+))?$/;

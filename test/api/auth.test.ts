@@ -1,24 +1,80 @@
 import { describe, expect, it } from "vitest";
-import { authenticate } from "../../src/api/auth";
+import { authenticate, authorize, isLoopbackRequest, presentedCredential } from "../../src/api/auth";
+import { allowedAlgorithms, looksLikeJwt } from "../../src/api/entraId";
+import { createRateLimiter } from "../../src/api/rateLimit";
+
+const req = (headers: Record<string, string>, url = "http://127.0.0.1:7071/v1.0/metadata") => ({ headers: new Headers(headers), url });
 
 describe("authenticate", () => {
   const policy = {
     callers: [
-      { appId: "a", token: "current-token" },
-      { appId: "a", token: "previous-token", notAfter: 2_000 },
-      { appId: "b", token: "other" },
+      { appId: "a", role: "writer" as const, token: "current-token" },
+      { appId: "a", role: "writer" as const, token: "previous-token", notAfter: 2_000 },
+      { appId: "b", role: "reader" as const, token: "other" },
     ],
     allowAnonymous: false,
     anonymousAppId: "x",
   };
-  it("maps a token to its app-id", () => {
-    expect(authenticate(policy, "other", 1_000)).toEqual({ appId: "b", via: "token" });
+  it("maps a token to its app-id and role, from dapr-api-token or a bearer header", async () => {
+    expect(await authenticate(policy, req({ "dapr-api-token": "other" }), 1_000)).toEqual({ appId: "b", role: "reader", via: "token" });
+    expect(await authenticate(policy, req({ authorization: "Bearer other" }), 1_000)).toEqual({ appId: "b", role: "reader", via: "token" });
   });
-  it("accepts a rotated-out token until its notAfter, then rejects it as daprd rejects any bad token", () => {
-    expect(authenticate(policy, "previous-token", 1_999).appId).toBe("a");
-    expect(() => authenticate(policy, "previous-token", 2_000)).toThrow("invalid api token");
+  it("accepts a rotated-out token until its notAfter, then rejects it as daprd rejects any bad token", async () => {
+    expect((await authenticate(policy, req({ "dapr-api-token": "previous-token" }), 1_999)).appId).toBe("a");
+    await expect(authenticate(policy, req({ "dapr-api-token": "previous-token" }), 2_000)).rejects.toThrow("invalid api token");
   });
-  it("rejects missing, empty and partial tokens", () => {
-    for (const t of [null, "", "current", "current-token "]) expect(() => authenticate(policy, t, 0)).toThrow("invalid api token");
+  it("rejects missing, empty and partial tokens", async () => {
+    const cases: Record<string, string>[] = [{}, { "dapr-api-token": "" }, { "dapr-api-token": "current" }, { authorization: "Basic current-token" }];
+    for (const headers of cases) {
+      await expect(authenticate(policy, req(headers), 0)).rejects.toThrow("invalid api token");
+    }
+  });
+  it("anonymous access is for loopback requests without credentials, and only when no caller exists", async () => {
+    const open = { callers: [], allowAnonymous: true, anonymousAppId: "dev" };
+    expect(await authenticate(open, req({}))).toEqual({ appId: "dev", role: "writer", via: "anonymous" });
+    await expect(authenticate(open, req({}, "http://vaultstate.example.com/v1.0/metadata"))).rejects.toThrow(/no caller is configured/);
+    await expect(authenticate(open, req({ "x-forwarded-for": "203.0.113.9" }))).rejects.toThrow(/no caller is configured/);
+    await expect(authenticate({ ...open, allowAnonymous: false }, req({}))).rejects.toThrow(/no caller is configured/);
+  });
+});
+
+describe("authorize", () => {
+  it("lets higher roles do what lower ones may, and refuses the rest with 403", () => {
+    expect(() => authorize({ appId: "a", role: "admin", via: "token" }, "writer", "save state")).not.toThrow();
+    expect(() => authorize({ appId: "r", role: "reader", via: "token" }, "writer", "save state")).toThrow("caller r (role reader) may not save state: it needs role writer");
+  });
+});
+
+describe("helpers", () => {
+  it("presentedCredential prefers dapr-api-token", () => {
+    expect(presentedCredential(new Headers({ "dapr-api-token": "a", authorization: "Bearer b" }))).toBe("a");
+    expect(presentedCredential(new Headers({ authorization: "bearer  b " }))).toBe("b");
+  });
+  it("isLoopbackRequest", () => {
+    expect(isLoopbackRequest(req({}, "http://localhost:7071/"))).toBe(true);
+    expect(isLoopbackRequest(req({}, "https://app.azurewebsites.net/"))).toBe(false);
+  });
+  it("only asymmetric algorithms are ever allowed; JWT shape detection", () => {
+    expect(allowedAlgorithms(["RS256", "HS256", "none", "ES384", "PS512"])).toEqual(["RS256", "ES384", "PS512"]);
+    expect(allowedAlgorithms(undefined)).toEqual(["RS256"]);
+    expect(looksLikeJwt("aaa.bbb.ccc")).toBe(true);
+    expect(looksLikeJwt("dev-token")).toBe(false);
+  });
+});
+
+describe("rate limiter", () => {
+  it("allows a burst, then refills at the rate and says when to retry", () => {
+    let now = 0;
+    const limiter = createRateLimiter({ ratePerSecond: 2, burst: 3, now: () => now });
+    expect([1, 2, 3].map(() => limiter.take("a").allowed)).toEqual([true, true, true]);
+    expect(limiter.take("a")).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    expect(limiter.take("b").allowed).toBe(true);
+    now = 500;
+    expect(limiter.take("a").allowed).toBe(true);
+    expect(limiter.take("a").allowed).toBe(false);
+  });
+  it("a rate of 0 turns limiting off", () => {
+    const limiter = createRateLimiter({ ratePerSecond: 0, burst: 0 });
+    expect(Array.from({ length: 100 }, () => limiter.take("a").allowed).every(Boolean)).toBe(true);
   });
 });

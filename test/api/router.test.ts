@@ -212,7 +212,7 @@ describe("API token", () => {
     expect(closed.status).toBe(503);
     expect(JSON.parse(closed.text).errorCode).toBe("ERR_NO_CALLERS_CONFIGURED");
     expect((await call("GET", "/v1.0/healthz", {}, undefined, open(false))).status).toBe(204);
-    const anonymous = await call("GET", "/v1.0/secrets/envsecretstore/greeting", {}, undefined, open(true));
+    const anonymous = await call("GET", "http://127.0.0.1:7071/v1.0/secrets/envsecretstore/greeting", {}, undefined, open(true));
     expect(JSON.parse(anonymous.text)).toEqual({ greeting: "hi" });
   });
 });

@@ -2,16 +2,18 @@
  * @module Shared end-to-end environment: one local topology (Azurite, Key Vault emulator, local
  * Functions host with the sample components) per test file, with the host's output captured.
  */
-import { startDevEnvironment, type DevEnvironment } from "../../tools/devEnvironment";
+import { type DevEnvironmentOptions, startDevEnvironment, type DevEnvironment } from "../../tools/devEnvironment";
 
 /** The sample caller. */
 export const TOKEN = "dev-token";
 /** Environment the e2e host gets on top of the sample's own settings. */
 export const E2E_ENV = {
   APP_ID: "demo",
-  API_TOKEN: `demo=${TOKEN},reader=reader-token`,
+  API_TOKEN: `demo=${TOKEN}`,
   DEMO_SECRET_greeting: "hello-from-env",
   ALLOW_ANONYMOUS: "false",
+  // Load tests below send hundreds of requests a second from one caller.
+  RATE_LIMIT_PER_SECOND: "0",
 };
 
 /** A started environment plus everything the host printed. */
@@ -20,12 +22,16 @@ export interface E2eEnvironment extends DevEnvironment {
 }
 
 /** Starts the environment on a free port. */
-export async function startE2eEnvironment(env: Record<string, string> = {}, options: { seedFile?: string } = {}): Promise<E2eEnvironment> {
+export async function startE2eEnvironment(
+  env: DevEnvironmentOptions["env"] = {},
+  options: { seedFile?: string; eventWebhooks?: boolean } = {},
+): Promise<E2eEnvironment> {
   let output = "";
   const started = await startDevEnvironment({
     port: 0,
     seedFile: options.seedFile,
-    env: { ...E2E_ENV, ...env },
+    eventWebhooks: options.eventWebhooks,
+    env: (services) => ({ ...E2E_ENV, ...(typeof env === "function" ? env(services) : env) }),
     onHostOutput: (chunk) => {
       output += chunk;
     },
@@ -38,7 +44,7 @@ export async function startE2eEnvironment(env: Record<string, string> = {}, opti
  * store's values, the Key Vault seed, the env secret, the caller tokens and the identity header.
  */
 export function knownSecretValues(env: E2eEnvironment, fileSecrets: Record<string, unknown>): string[] {
-  const values = new Set<string>([TOKEN, "reader-token", "hello-from-env", "hello-from-key-vault"]);
+  const values = new Set<string>([TOKEN, "reader-token", "ops-token", "hello-from-env", "hello-from-key-vault"]);
   const walk = (v: unknown): void => {
     if (typeof v === "string") values.add(v);
     else if (typeof v === "object" && v !== null) Object.values(v).forEach(walk);

@@ -34,7 +34,8 @@ beforeAll(async () => {
       // The first host only learns through events (its timer runs once a year).
       REFRESH_SCHEDULE: "0 0 0 1 1 *",
     },
-    { seedFile },
+    // Deliveries are sent by the tests, so they control when the app learns about a change.
+    { seedFile, eventWebhooks: false },
   );
   const emulator = env.emulator;
   if (emulator === undefined) throw new Error("emulator missing");

@@ -136,7 +136,7 @@ describe("raw HTTP through the Functions host", () => {
     expect(body.components.map((c) => c.name).sort()).toEqual(["envsecretstore", "localsecretstore", "memstore", "secretstore", "statestore", "tablestore"]);
     expect(typeof body.extended.secretCacheHits).toBe("number");
     const reader = (await (await get("/v1.0/metadata", { "dapr-api-token": "reader-token" })).json()) as { id: string };
-    expect(reader.id).toBe("reader");
+    expect(reader.id).toBe("reader-app");
   });
 });
 

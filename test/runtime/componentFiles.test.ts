@@ -41,6 +41,7 @@ scopes: [demo, other]
 `);
     expect(parseResourceDocuments("/c/state.yaml", text)).toEqual({
       configurations: [],
+      callers: [],
       components: [
         {
           file: "/c/state.yaml",
@@ -129,16 +130,17 @@ describe("selectResources", () => {
         { ...base, name: "c", namespace: undefined },
       ],
       configurations: [],
+      callers: [],
     };
     expect(selectResources(all, "ns1").components.map((c) => c.name)).toEqual(["a", "c"]);
     expect(selectResources(all, undefined).components.map((c) => c.name)).toEqual(["a", "b", "c"]);
   });
   it("rejects duplicate component names and two configurations for one app-id", () => {
-    expect(() => selectResources({ components: [{ ...base, name: "a", namespace: undefined }, { ...base, file: "g", name: "a", namespace: undefined }], configurations: [] }, undefined)).toThrow(
+    expect(() => selectResources({ components: [{ ...base, name: "a", namespace: undefined }, { ...base, file: "g", name: "a", namespace: undefined }], configurations: [], callers: [] }, undefined)).toThrow(
       /g: metadata.name: component "a" is also defined in f/,
     );
     const cfg = { file: "f", name: "c1", scopes: ["demo"], secretScopes: [] };
-    expect(() => selectResources({ components: [], configurations: [cfg, { ...cfg, name: "c2" }] }, undefined)).toThrow(/app-id demo already has configuration c1/);
+    expect(() => selectResources({ components: [], configurations: [cfg, { ...cfg, name: "c2" }], callers: [] }, undefined)).toThrow(/app-id demo already has configuration c1/);
   });
 });
 
