@@ -222,7 +222,19 @@ export function createApi(options: ApiOptions): ApiHandler {
       const lease = await acquireRuntime(options.runtime);
       release = lease.release;
       const runtime = lease.runtime;
-      const caller = await authenticate(options.authPolicy(runtime), request);
+      let caller: Caller;
+      try {
+        caller = await authenticate(options.authPolicy(runtime), request);
+      } catch (e) {
+        // Failed sign-ins are throttled per client address, so guessing tokens is slow; callers
+        // that authenticate are never affected by someone else's failures.
+        const failure = limiter?.take(`unauthenticated:${clientAddress(request)}`);
+        if (failure !== undefined && !failure.allowed) {
+          routeHeaders = { "retry-after": String(failure.retryAfterSeconds) };
+          throw new ApiError("ERR_TOO_MANY_REQUESTS", `too many failed authentication attempts; retry after ${failure.retryAfterSeconds} s`);
+        }
+        throw e;
+      }
       const decision = limiter?.take(caller.appId);
       if (decision !== undefined && !decision.allowed) {
         routeHeaders = { "retry-after": String(decision.retryAfterSeconds) };
@@ -252,6 +264,12 @@ export function createApi(options: ApiOptions): ApiHandler {
       release();
     }
   };
+}
+
+/** The client's address as the Azure front end reports it, or "unknown" (one shared bucket). */
+function clientAddress(request: ApiRequest): string {
+  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  return request.headers.get("x-azure-clientip")?.trim() || forwarded || "unknown";
 }
 
 /**

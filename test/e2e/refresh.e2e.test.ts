@@ -11,7 +11,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, type RunningHost } from "../../tools/devEnvironment";
 import type { VaultStore } from "../../tools/keyvault-emulator/store";
-import { startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
+import { knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
 
 const GRACE_SECONDS = 3;
 let env: E2eEnvironment;
@@ -160,5 +160,15 @@ describe("near expiry and expiry", () => {
     const meta = (await (await fetch(`${env.url}/v1.0/metadata`, { headers: { "dapr-api-token": TOKEN } })).json()) as { extended: Record<string, number> };
     expect(meta.extended.keyVaultSecretsExpired).toBe(1);
     expect(env.output()).toContain("Key Vault secret expired: SecretExpired for vaultstate-dev/demo-secret");
+  });
+});
+
+describe("secret hygiene", () => {
+  it("no secret value or token appears in anything the host logged during this file's tests", () => {
+    const output = env.output();
+    expect(output).toContain("Host listening on");
+    for (const value of [...knownSecretValues(env, {}), "first-caller-t0ken", "second-caller-t0ken", "second-version", "third-version", "watched-v1", "watched-v2", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="]) {
+      expect(output.includes(value), `log contains a secret (${value.length} chars)`).toBe(false);
+    }
   });
 });

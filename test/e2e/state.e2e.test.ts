@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { CommunicationProtocolEnum, DaprClient, StateConcurrencyEnum, StateConsistencyEnum } from "@dapr/dapr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
+import { knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
 
 let env: E2eEnvironment;
 let client: DaprClient;
@@ -122,5 +122,15 @@ describe.each(["tablestore", "memstore"] as const)("@dapr/dapr transactions on %
 describe("transactions on a store without them", () => {
   it("statestore (blob) rejects with 500 ERR_STATE_STORE_NOT_SUPPORTED, which the SDK throws", async () => {
     await expect(client.state.transaction("statestore", [{ operation: "upsert", request: { key: "x", value: 1 } }])).rejects.toThrow(/ERR_STATE_STORE_NOT_SUPPORTED/);
+  });
+});
+
+describe("secret hygiene", () => {
+  it("no secret value or token appears in anything the host logged during this file's tests", () => {
+    const output = env.output();
+    expect(output).toContain("Host listening on");
+    for (const value of [...knownSecretValues(env, {}), "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="]) {
+      expect(output.includes(value), `log contains a secret (${value.length} chars)`).toBe(false);
+    }
   });
 });

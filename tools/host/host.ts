@@ -41,6 +41,7 @@ import { BodyTooLargeError, delay, readRequestBody, sendSimple, settleWithin } f
 import { describeError, runInvocation } from "./invocation";
 import { formatLogRecord, shouldEmit, type LogRecord } from "./logging";
 import { parseNCrontab, resolveAppSettingReferences, type NCrontabSchedule } from "./ncrontab";
+import { checkRequestLine, isClientAbortError } from "./requestChecks";
 import { buildRouteTemplate, parseRouteTemplate, selectRoute, sortRoutes, type RouteEntry, type RouteTemplate } from "./routes";
 import { proxyToLibrary } from "./streamProxy";
 import { TimerRunner } from "./timers";
@@ -447,7 +448,15 @@ class LocalServer {
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const method = req.method ?? "GET";
-    const rawTarget = req.url ?? "/";
+    // Request-line checks Kestrel makes before routing (absolute-form targets, duplicate Host, HTTP version).
+    const line = checkRequestLine(method, req.url ?? "/", req.httpVersion, req.rawHeaders);
+    if (!line.ok) {
+      req.resume();
+      res.shouldKeepAlive = false;
+      sendSimple(res, line.status);
+      return;
+    }
+    const rawTarget = line.target;
     const queryIndex = rawTarget.indexOf("?");
     const rawPath = queryIndex >= 0 ? rawTarget.slice(0, queryIndex) : rawTarget;
 
@@ -484,6 +493,11 @@ class LocalServer {
     try {
       body = await readRequestBody(req, MAX_REQUEST_BODY_BYTES);
     } catch (err) {
+      if (isClientAbortError(err)) {
+        // The body never arrived (client gone, or a framing error Node already answered with 400).
+        res.destroy();
+        return;
+      }
       if (!(err instanceof BodyTooLargeError)) throw err;
       res.shouldKeepAlive = false;
       req.resume();

@@ -70,6 +70,18 @@ export function parseKeyVaultMetadata(properties: ComponentProperties): KeyVault
   return { vaultUrl: `https://${name}.${cloud.keyVaultSuffix}`, ...identity, disableChallengeResourceVerification: false };
 }
 
+/**
+ * Per-request `version_id` (pure): Key Vault versions are 32 hex characters; anything with other
+ * characters (`..`, `/`) would change the request path, so it is refused.
+ * @throws {@link MetadataError}
+ */
+export function parseVersionId(metadata: Readonly<Record<string, string>>): string | undefined {
+  const raw = metadata.version_id;
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^[0-9a-zA-Z]{1,64}$/.test(raw)) throw new MetadataError("version_id", "metadata.version_id must be a Key Vault version id (letters and digits)");
+  return raw;
+}
+
 /** Per-request metadata: `version_id` on get, `maxresults` on bulk (the only ones Dapr's AKV reads). */
 export function parseMaxResults(metadata: Readonly<Record<string, string>>): number | undefined {
   const raw = metadata.maxresults;
@@ -173,8 +185,8 @@ export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps = {}): K
       return [];
     },
     async getSecret(request: GetSecretRequest, options?: OperationOptions): Promise<GetSecretResponse> {
-      const version = request.metadata.version_id;
-      const read = await readValue(request.name, version === "" ? undefined : version, options);
+      const version = parseVersionId(request.metadata);
+      const read = await readValue(request.name, version, options);
       return { data: { [request.name]: read.value }, version: read.version };
     },
     async bulkGetSecret(request: BulkGetSecretRequest, options?: OperationOptions): Promise<BulkGetSecretResponse> {

@@ -87,13 +87,23 @@ export function blobNameV2(key: string): string {
   return key;
 }
 
+/** Azure's limit on blob name length. */
+const MAX_BLOB_NAME_LENGTH = 1024;
+
 /**
  * The blob name for a state key under a naming scheme.
- * @throws {@link RangeError} when the name would be empty (e.g. `app||` in v1), which Azure rejects
+ * @throws {@link RangeError} when the name would be empty (e.g. `app||` in v1), longer than Azure
+ *   allows, or has a `.`/`..` path segment: the SDK keeps `/` in blob names and URL parsing then
+ *   resolves dot segments, which would let a key escape its prefix and even its container.
  */
 export function blobNameFor(naming: BlobKeyNaming, key: string): string {
   const name = naming === "v1" ? blobNameV1(key) : blobNameV2(key);
   if (name === "") throw new RangeError("the state key maps to an empty blob name");
+  if (name.length > MAX_BLOB_NAME_LENGTH) throw new RangeError(`the state key is longer than the ${MAX_BLOB_NAME_LENGTH} characters a blob name may have`);
+  // Backslashes count as separators too: WHATWG URL parsing treats them as "/" in http(s) URLs.
+  if (name.split(/[/\\]/).some((segment) => segment === "." || segment === ".." || /^(%2e|\.){1,2}$/i.test(segment))) {
+    throw new RangeError("the state key has a '.' or '..' path segment, which a blob name may not have");
+  }
   return name;
 }
 

@@ -84,8 +84,16 @@ export function tableKeysFor(key: string, cosmosDbMode = false): TableKeys {
   if (!isValidTableKey(partitionKey) || !isValidTableKey(rowKey)) {
     throw new RangeError("the state key contains a character Azure Table Storage forbids in keys (/ \\ # ? or a control character)");
   }
+  // Azure caps each key at 1 KiB, counted in UTF-16 (2 bytes per code unit); longer keys would be
+  // a 400 from the service, reported without a useful message.
+  if (partitionKey.length * 2 > MAX_TABLE_KEY_BYTES || rowKey.length * 2 > MAX_TABLE_KEY_BYTES) {
+    throw new RangeError(`the state key is longer than Azure Table Storage allows (${MAX_TABLE_KEY_BYTES} bytes per PartitionKey or RowKey)`);
+  }
   return { partitionKey, rowKey };
 }
+
+/** Azure's size limit for PartitionKey and RowKey. */
+const MAX_TABLE_KEY_BYTES = 1024;
 
 /** Azure Tables forbid `/ \ # ?` and control characters in PartitionKey and RowKey. */
 export function isValidTableKey(part: string): boolean {
