@@ -9,6 +9,7 @@
  * await azurite.stop();                            // kills the process, removes the folder
  * ```
  */
+import { parseDualKeyAccounts } from "../src/rotation/keyPairSources";
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -78,15 +79,7 @@ export interface AzuriteAccount {
  * @throws {@link RangeError} when an entry has no name or key
  */
 export function parseAzuriteAccounts(accounts: string): AzuriteAccount[] {
-  return accounts
-    .split(";")
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== "")
-    .map((entry) => {
-      const [name = "", key = ""] = entry.split(":");
-      if (name === "" || key === "") throw new RangeError(`invalid AZURITE_ACCOUNTS entry "${name}:…": expected name:key`);
-      return { name, key };
-    });
+  return parseDualKeyAccounts(accounts).map(({ name, key1 }) => ({ name, key: key1 }));
 }
 
 /** The Azurite services whose "listening" line we wait for. */

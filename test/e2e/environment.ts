@@ -2,6 +2,7 @@
  * @module Shared end-to-end environment: one local topology (Azurite, Key Vault emulator, local
  * Functions host with the sample components) per test file, with the host's output captured.
  */
+import { CommunicationProtocolEnum, DaprClient } from "@dapr/dapr";
 import { type DevEnvironmentOptions, startDevEnvironment, type DevEnvironment } from "../../tools/devEnvironment";
 
 /** The sample caller. */
@@ -54,4 +55,9 @@ export function knownSecretValues(env: E2eEnvironment, fileSecrets: Record<strin
   if (env.hostEnv.IDENTITY_HEADER !== undefined) values.add(env.hostEnv.IDENTITY_HEADER);
   // Short or generic strings would match unrelated text; every sample secret is longer than this.
   return [...values].filter((v) => v.length >= 8);
+}
+
+/** The official client, unmodified, pointed at the environment's host as a caller with `token`. */
+export function daprClient(env: DevEnvironment, token: string = TOKEN): DaprClient {
+  return new DaprClient({ daprHost: "127.0.0.1", daprPort: String(env.port), daprApiToken: token, communicationProtocol: CommunicationProtocolEnum.HTTP });
 }

@@ -4,10 +4,10 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { CommunicationProtocolEnum, DaprClient } from "@dapr/dapr";
+import type { DaprClient } from "@dapr/dapr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../tools/devEnvironment";
-import { knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
+import { daprClient, knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
 
 let env: E2eEnvironment;
 let client: DaprClient;
@@ -15,7 +15,7 @@ const fileSecrets = JSON.parse(readFileSync(path.join(REPO_ROOT, "components", "
 
 beforeAll(async () => {
   env = await startE2eEnvironment();
-  client = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(env.port), daprApiToken: TOKEN, communicationProtocol: CommunicationProtocolEnum.HTTP });
+  client = daprClient(env);
 });
 afterAll(async () => {
   await client?.stop();

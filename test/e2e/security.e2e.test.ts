@@ -7,12 +7,11 @@ import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { TableClient } from "@azure/data-tables";
-import { CommunicationProtocolEnum, DaprClient } from "@dapr/dapr";
 import { auditPartitionKey } from "../../src/rotation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../tools/devEnvironment";
 import type { KeyVaultEmulator } from "../../tools/keyvault-emulator/server";
-import { knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
+import { daprClient, knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
 
 const AUDIENCE = "api://vaultstate";
 const ENTRA_OBJECT_ID = "3d9f8e7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a";
@@ -45,8 +44,8 @@ const call = (method: string, p: string, token: string | undefined, body?: unkno
 
 describe("isolation between callers", () => {
   it("the writer demo and the reader reader-app see their own state, through @dapr/dapr", async () => {
-    const demo = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(env.port), daprApiToken: TOKEN, communicationProtocol: CommunicationProtocolEnum.HTTP });
-    const reader = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(env.port), daprApiToken: "reader-token", communicationProtocol: CommunicationProtocolEnum.HTTP });
+    const demo = daprClient(env);
+    const reader = daprClient(env, "reader-token");
     const key = randomUUID();
     expect((await demo.state.save("memstore", [{ key, value: "demo's" }])).error).toBeUndefined();
     expect(await demo.state.get("memstore", key)).toBe("demo's");

@@ -5,16 +5,16 @@
  */
 import { randomUUID } from "node:crypto";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { CommunicationProtocolEnum, DaprClient, StateConcurrencyEnum, StateConsistencyEnum } from "@dapr/dapr";
+import { type DaprClient, StateConcurrencyEnum, StateConsistencyEnum } from "@dapr/dapr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
+import { daprClient, knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
 
 let env: E2eEnvironment;
 let client: DaprClient;
 
 beforeAll(async () => {
   env = await startE2eEnvironment();
-  client = new DaprClient({ daprHost: "127.0.0.1", daprPort: String(env.port), daprApiToken: TOKEN, communicationProtocol: CommunicationProtocolEnum.HTTP });
+  client = daprClient(env);
 });
 afterAll(async () => {
   await client?.stop();

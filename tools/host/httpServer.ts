@@ -2,33 +2,7 @@
 
 import type * as http from "node:http";
 
-/** The request body exceeded the host's limit. */
-export class BodyTooLargeError extends Error {}
-
-/** Reads the whole request body, rejecting with {@link BodyTooLargeError} past `limit` bytes. */
-export function readRequestBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on("data", (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        reject(new BodyTooLargeError(`Request body larger than ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => {
-      if (!failed) resolve(Buffer.concat(chunks));
-    });
-    req.on("error", (err) => {
-      if (!failed) reject(err);
-    });
-  });
-}
+export { BodyTooLargeError, readRequestBody } from "../shared/requestBody";
 
 /**
  * Writes a complete small response; once headers are out (a failure mid-stream) the only honest signal left

@@ -1,6 +1,7 @@
 /**
  * @module tools/keyvault-emulator/http: small node:http helpers shared by the emulator's listeners.
  */
+import { readRequestBody } from "../shared/requestBody";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -15,28 +16,12 @@ export class BodyError extends Error {
  * @param limitBytes - maximum size
  * @throws BodyError when the body is larger than `limitBytes`
  */
-export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on("data", (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limitBytes) {
-        failed = true;
-        reject(new BodyError(`request body larger than ${limitBytes} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => {
-      if (!failed) resolve(Buffer.concat(chunks));
-    });
-    req.on("error", (e) => {
-      if (!failed) reject(new BodyError(e.message));
-    });
-  });
+export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  try {
+    return await readRequestBody(req, limitBytes);
+  } catch (e) {
+    throw new BodyError(e instanceof Error ? e.message : "request body could not be read");
+  }
 }
 
 /**
