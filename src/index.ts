@@ -4,9 +4,16 @@
  */
 import { app } from "@azure/functions";
 import { runtime } from "./app";
+import { isStartupConfigurationError } from "./runtime/manager";
 
 app.hook.appStart(async () => {
-  await runtime.start();
+  try {
+    await runtime.start();
+  } catch (e) {
+    // A broken configuration will not fix itself: fail start-up loudly. Anything else (a vault or
+    // storage account unreachable at cold start) is retried by the next request.
+    if (isStartupConfigurationError(e)) throw e;
+  }
 });
 
 app.hook.appTerminate(async () => {

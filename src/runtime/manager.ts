@@ -13,6 +13,11 @@ import { isNewer, type VersionRow, type VersionTable, versionKey } from "./coher
 import { closeAll, type LoadedComponent, type Runtime, type SecretDependency } from "./runtime";
 import type { CachedSecretStore } from "./secretCache";
 
+/** Whether a start-up failure is a configuration mistake (file/field or setting) rather than an outage. */
+export function isStartupConfigurationError(e: unknown): boolean {
+  return e instanceof Error && (e.name === "ResourceFileError" || e.name === "SettingError" || e.name === "MetadataError");
+}
+
 /** What a refresh did; numbers and names only. */
 export interface RefreshSummary {
   trigger: string;
@@ -36,6 +41,8 @@ export interface RuntimeManagerOptions {
   coherenceIntervalInMs: number;
   /** Upper bound for waiting on in-flight requests before closing replaced components. */
   drainTimeoutInMs?: number;
+  /** After a failed start, how long until a request may try again (default 10 s). */
+  startRetryIntervalInMs?: number;
   now?: () => number;
 }
 
@@ -132,7 +139,14 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     }
   };
 
+  let failedAt: number | undefined;
   const start = (): Promise<Runtime> => {
+    // A failed start is tried again (at most every retry interval) by the next request: a vault or
+    // storage account that was unreachable at cold start must not leave the instance broken for good.
+    if (failedAt !== undefined && now() - failedAt >= (options.startRetryIntervalInMs ?? 10_000)) {
+      starting = undefined;
+      failedAt = undefined;
+    }
     starting ??= options.build().then(
       (runtime) => {
         current = runtime;
@@ -141,6 +155,7 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
       },
       (e: unknown) => {
         status = { state: "failed", reason: describeError(e) };
+        failedAt = now();
         logger.error(`start-up failed: ${describeError(e)}`);
         throw e;
       },
