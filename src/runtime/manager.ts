@@ -293,7 +293,8 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
             await publish(s.vaultUrl, name, versions.get(name));
           }
         }
-        // Always re-resolve tokens too: a `secretstore:` token on a non-versioned store can change.
+        // Components and caller tokens that read a changed secret are rebuilt (stores without versions,
+        // such as local files, are not compared: they change only with a redeploy).
         await applyChanges(live, changes, summary);
         await closeRetired(false);
         logSummary(summary);
