@@ -412,19 +412,19 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
     return v.uri;
   };
   const vaultMap = (): Record<string, string> => Object.fromEntries([...vaults.values()].map((v) => [v.name, v.uri]));
-  /** Addresses and ids fixed once the listeners are up: shared by the state file and the handle. */
-  const endpoints = {
+  /** Addresses and ids, read once every listener is up (the admin URL comes last): for the state file and the handle. */
+  const endpoints = () => ({
     identityEndpoint: `${identityBase}${MSI_TOKEN_PATH}`,
     identityHeader,
     imdsAuthorityHost: identityBase,
     tenantId,
     adminUrl,
     caCertPath: certs.caCertPath,
-    oidcIssuer: issuer.v2Issuer,
+    oidcIssuer: issuer.v2Issuer ?? "",
     jwksUri: `${identityBase}/${tenantId}/discovery/v2.0/keys`,
     challengeResource,
-  };
-  const stateInfo = (): EmulatorStateInfo => ({ pid: process.pid, vaults: vaultMap(), ...endpoints, eventWebhooks: eventGrid.webhooks() });
+  });
+  const stateInfo = (): EmulatorStateInfo => ({ pid: process.pid, vaults: vaultMap(), ...endpoints(), eventWebhooks: eventGrid.webhooks() });
 
   const mintToken: KeyVaultEmulator["mintToken"] = (request) => {
     let objectId = request.objectId;
@@ -513,7 +513,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
     get vaults() {
       return vaultMap();
     },
-    ...endpoints,
+    ...endpoints(),
     clock,
     faults,
     requestLog,
