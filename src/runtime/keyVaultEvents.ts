@@ -19,6 +19,8 @@ export interface SecretEvent {
   version: string | undefined;
   /** Expiry of that version in ms since the epoch, when the event carries it. */
   expiresOn: number | undefined;
+  /** When the event happened (ms since the epoch), which orders versions an instance did not read. */
+  time: number | undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -70,6 +72,7 @@ export function parseSecretEvent(event: unknown): SecretEvent | undefined {
   const secretName = text(dataField(data, "ObjectName")) ?? fromId.name ?? text(event.subject);
   if (vaultName === undefined || secretName === undefined) return undefined;
   const exp = Number(text(dataField(data, "EXP")));
+  const time = Date.parse(text(event.eventTime) ?? text(event.time) ?? "");
   return {
     id: text(event.id) ?? "",
     type: match[1] as SecretEventType,
@@ -78,6 +81,7 @@ export function parseSecretEvent(event: unknown): SecretEvent | undefined {
     secretName,
     version: text(dataField(data, "Version")) ?? fromId.version,
     expiresOn: Number.isFinite(exp) && exp > 0 ? exp * 1000 : undefined,
+    time: Number.isNaN(time) ? undefined : time,
   };
 }
 
@@ -122,7 +126,7 @@ export async function handleKeyVaultEvent(
   const label = `${parsed.type} for ${parsed.vaultName}/${parsed.secretName}${parsed.version !== undefined ? ` (version ${parsed.version})` : ""}`;
   switch (parsed.type) {
     case "SecretNewVersionCreated": {
-      const summary = await deps.manager.secretChanged(parsed.vaultUrl, parsed.secretName, { trigger: "event" });
+      const summary = await deps.manager.secretChanged(parsed.vaultUrl, parsed.secretName, { trigger: "event", hint: { version: parsed.version, updatedOn: parsed.time } });
       if (summary === undefined) {
         deps.counters.ignored++;
         return `ignored: ${label}: vault not used by this app`;

@@ -53,10 +53,11 @@ export interface RuntimeManager extends RuntimeSource {
   refresh(trigger: string): Promise<RefreshSummary>;
   /**
    * A secret changed in a vault (an event, or another instance said so): drop it from every cache,
-   * rebuild what depends on it, and (unless it came from the shared table) record it there.
+   * rebuild what depends on it, and (unless it came from the shared table) record it there. `hint` is
+   * the version the event named, recorded when this instance does not read the secret itself.
    * @returns whether the vault is one this app uses
    */
-  secretChanged(vaultUrl: string, secretName: string, options?: { publish?: boolean; trigger?: string }): Promise<RefreshSummary | undefined>;
+  secretChanged(vaultUrl: string, secretName: string, options?: { publish?: boolean; trigger?: string; hint?: SecretVersionInfo }): Promise<RefreshSummary | undefined>;
   /** Reads the version table if the last read is older than the interval (no-op otherwise). */
   checkCoherence(force?: boolean): Promise<void>;
   close(): Promise<void>;
@@ -188,14 +189,17 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     }
   };
 
-  const secretChangedNow = async (vaultUrl: string, secretName: string, publishChange: boolean, trigger: string): Promise<RefreshSummary | undefined> => {
+  const secretChangedNow = async (vaultUrl: string, secretName: string, publishChange: boolean, trigger: string, hint?: SecretVersionInfo): Promise<RefreshSummary | undefined> => {
     const runtime = current ?? (await start());
     const stores = vaultStores(runtime).filter((s) => sameOrigin(s.vaultUrl, vaultUrl));
     if (stores.length === 0) return undefined;
     const summary = emptySummary(trigger);
     summary.checked = 1;
     let fresh: SecretVersionInfo | undefined;
-    for (const s of stores) {
+    // Only secrets this instance uses are re-read: a change to any other secret of the vault costs no
+    // Key Vault call and no value ever passes through memory (it is still recorded for the others).
+    const inUse = stores.filter((s) => s.store.cachedNames().includes(secretName) || runtime.components.some((c) => c.dependencies.some((d) => dependsOn(d, s, secretName))) || runtime.callers.some((c) => c.dependency !== undefined && dependsOn(c.dependency, s, secretName)));
+    for (const s of inUse) {
       s.store.invalidate(secretName);
       try {
         // Re-reading warms the cache with the new version and tells us which version that is; an
@@ -205,9 +209,9 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
         summary.errors.push(`${secretName}: ${describeError(e)}`);
       }
     }
-    summary.changed.push(secretName);
-    await applyChanges(runtime, stores.map((store) => ({ store, secret: secretName })), summary);
-    if (publishChange) await publish(vaultUrl, secretName, fresh);
+    if (inUse.length > 0) summary.changed.push(secretName);
+    await applyChanges(runtime, inUse.map((store) => ({ store, secret: secretName })), summary);
+    if (publishChange) await publish(vaultUrl, secretName, fresh ?? hint);
     logSummary(summary);
     return summary;
   };
@@ -302,7 +306,7 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
       });
     },
     secretChanged(vaultUrl, secretName, opts = {}) {
-      return serialize(() => secretChangedNow(vaultUrl, secretName, opts.publish ?? true, opts.trigger ?? "event"));
+      return serialize(() => secretChangedNow(vaultUrl, secretName, opts.publish ?? true, opts.trigger ?? "event", opts.hint));
     },
     checkCoherence(force = false) {
       if (options.versionTable === undefined || current === undefined) return Promise.resolve();

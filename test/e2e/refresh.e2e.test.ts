@@ -98,6 +98,21 @@ describe("SecretNewVersionCreated", () => {
     expect(peerOutput).toContain("refresh (coherence)");
   });
 
+  it("an event about a secret the receiving instance does not use costs it no Key Vault read, yet reaches an instance that does", async () => {
+    const emulator = env.emulator;
+    if (emulator === undefined) throw new Error("emulator missing");
+    vault.set("peer-only", { value: "peer-v1" });
+    expect(await secret(peerHost.url, "peer-only")).toBe("peer-v1");
+    const reads = (): number => emulator.requestLog.list({ operation: "getSecret" }).filter((e) => e.secretName === "peer-only").length;
+    const before = reads();
+    const v2 = vault.set("peer-only", { value: "peer-v2" }).version.version;
+    expect(await deliver([newVersionEvent("peer-only", v2)])).toBe(202);
+    // The peer only looks at the version table when it serves a request, so nothing has read it yet.
+    expect(reads()).toBe(before);
+    await expect.poll(() => secret(peerHost.url, "peer-only"), { timeout: 10_000, interval: 250 }).toBe("peer-v2");
+    expect(reads()).toBe(before + 1);
+  });
+
   it("events for vaults the app does not use are ignored", async () => {
     const foreign = { ...(newVersionEvent("demo-secret", "0".repeat(32)) as Record<string, unknown>), data: { Id: "https://elsewhere.vault.azure.net/secrets/demo-secret/abc", VaultName: "elsewhere", ObjectType: "Secret", ObjectName: "demo-secret", Version: "abc" } };
     expect(await deliver([foreign])).toBe(202);
@@ -167,7 +182,7 @@ describe("secret hygiene", () => {
   it("no secret value or token appears in anything the host logged during this file's tests", () => {
     const output = env.output();
     expect(output).toContain("Host listening on");
-    for (const value of [...knownSecretValues(env, {}), "first-caller-t0ken", "second-caller-t0ken", "second-version", "third-version", "watched-v1", "watched-v2", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="]) {
+    for (const value of [...knownSecretValues(env, {}), "first-caller-t0ken", "second-caller-t0ken", "second-version", "third-version", "watched-v1", "watched-v2", "peer-v1", "peer-v2", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="]) {
       expect(output.includes(value), `log contains a secret (${value.length} chars)`).toBe(false);
     }
   });
