@@ -118,9 +118,13 @@ describe("raw HTTP through the Functions host", () => {
     expect(await bad.text()).toBe('invalid URL escape "%zz"\n');
   });
 
-  it("unmatched routes and methods get 404 ERR_DIRECT_INVOKE", async () => {
+  it("unmatched Dapr routes and methods get 404 ERR_DIRECT_INVOKE; other paths the host's own 404", async () => {
+    const outside = await fetch(`${env.url}/foo`, { headers: { "dapr-api-token": TOKEN } });
+    expect(outside.status).toBe(404);
+    expect(await outside.text()).toBe("");
     for (const [method, p] of [
-      ["GET", "/foo"],
+      ["GET", "/v1.0/foo"],
+      ["POST", "/v1.0-alpha1/foo"],
       ["POST", "/v1.0/secrets/localsecretstore/demo-secret"],
       ["GET", "/v1.0/state/memstore"],
     ]) {

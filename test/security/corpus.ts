@@ -87,6 +87,12 @@ const okJson = { status: 200, contentType: JSON_CT } as const;
 const badToken = { status: 401, contentType: TEXT_CT, bodyIncludes: ["invalid api token"] } as const;
 const badEscape = { status: 400, contentType: TEXT_CT, bodyIncludes: ["invalid URL escape"] } as const;
 const notFound = { status: 404, errorCode: "ERR_DIRECT_INVOKE" } as const;
+/**
+ * Paths outside `/v1.0/` and `/v1.0-alpha1/` never reach the app: the Dapr fallback functions are scoped
+ * to those prefixes (src/functions/fallback.ts), so the Functions host answers its own empty 404.
+ */
+const hostNotFound = { status: 404, contentType: null } as const;
+const REF_HOST_404 = "src/functions/fallback.ts: the fallback covers the Dapr prefixes only";
 const malformed = { status: 400, errorCode: "ERR_MALFORMED_REQUEST" } as const;
 const saveError400 = { status: 400, errorCode: "ERR_STATE_SAVE" } as const;
 /** A 400 (or other status) written by Node's HTTP parser itself: no body, no content type. */
@@ -173,7 +179,7 @@ export function buildCorpus(): CorpusCase[] {
   }
   add({ name: "health with a wrong token is still served", method: "GET", path: "/v1.0/healthz", token: "wrong", expect: noContent, ref: "§5.3" });
   add({ name: "health with another app-id", method: "GET", path: "/v1.0/healthz?appid=someone-else", token: null, expect: { status: 500, errorCode: "ERR_HEALTH_APPID_NOT_MATCH" }, ref: "§5.1 documented 500" });
-  add({ name: "health with a backslash path (WHATWG turns \\ into /)", method: "GET", path: "/v1.0\\healthz", token: null, expect: noContent, ref: REF_WWW });
+  add({ name: "health with a backslash path is no Dapr route", method: "GET", path: "/v1.0\\healthz", token: null, expect: hostNotFound, ref: REF_HOST_404 });
 
   // ---- 2. caller isolation ----
   add({ name: "isolation: other reads its own seed-a in memstore, never demo's", method: "GET", path: "/v1.0/state/memstore/seed-a", token: OTHER_TOKEN, expect: { ...okJson, bodyIncludes: ["other-value"], bodyExcludes: ["demo"] }, ref: "§4.1 appid key prefix" });
@@ -261,7 +267,16 @@ export function buildCorpus(): CorpusCase[] {
     ["GET", "/v1.0/state/memstore/seed-a/extra"],
     ["OPTIONS", "/"],
   ] as const) {
-    add({ name: `unknown route: ${method} ${path}`, method, path, headers: method === "POST" ? [["dapr-app-id", "other"]] : [], body: method === "POST" ? "{}" : undefined, expect: notFound, ref: REF_ROUTING });
+    const outsideDapr = !/^\/v1\.0(-alpha1)?(\/|$)/.test(path);
+    add({
+      name: `unknown route: ${method} ${path}`,
+      method,
+      path,
+      headers: method === "POST" ? [["dapr-app-id", "other"]] : [],
+      body: method === "POST" ? "{}" : undefined,
+      expect: outsideDapr ? hostNotFound : notFound,
+      ref: outsideDapr ? REF_HOST_404 : REF_ROUTING,
+    });
   }
   add({ name: "event grid webhook: unknown function", method: "POST", path: "/runtime/webhooks/eventgrid?functionName=nope", token: null, body: "[]", expect: { status: 404, contentType: TEXT_CT }, ref: "Functions host Event Grid webhook" });
   add({ name: "event grid webhook: invalid JSON", method: "POST", path: "/runtime/webhooks/eventgrid?functionName=onKeyVaultEvent", token: null, headers: [["aeg-event-type", "Notification"]], body: "{not json", expect: { status: 400, contentType: TEXT_CT }, ref: "Functions host Event Grid webhook" });
@@ -271,7 +286,7 @@ export function buildCorpus(): CorpusCase[] {
   const pathCases: [string, string, CorpusCase["expect"], string][] = [
     ["traversal resolved inside the API", "/v1.0/../v1.0/secrets/localsecretstore/demo-secret", { ...okJson, bodyIncludes: ["s3cr3t-from-file"] }, REF_ROUTING],
     ["traversal out of /v1.0", "/v1.0/../secrets/localsecretstore/demo-secret", notFound, REF_ROUTING],
-    ["deep traversal above the root", "/../../../../etc/passwd", notFound, REF_ROUTING],
+    ["deep traversal above the root", "/../../../../etc/passwd", hostNotFound, REF_HOST_404],
     ["encoded dot-dot segment is a dot segment", "/v1.0/secrets/localsecretstore/%2e%2e", notFound, REF_WWW],
     ["upper-case encoded dot-dot", "/v1.0/state/memstore/%2E%2E/seed-a", notFound, REF_WWW],
     ["mixed encoded dot-dot", "/v1.0/state/memstore/.%2e/seed-a", notFound, REF_WWW],
@@ -283,7 +298,7 @@ export function buildCorpus(): CorpusCase[] {
     ["trailing dot segment", "/v1.0/state/memstore/seed-a/.", okJson, REF_ROUTING],
     ["trailing dot-dot removes the key", "/v1.0/state/memstore/seed-a/..", notFound, REF_ROUTING],
     ["backslash traversal (WHATWG)", "/v1.0/state/memstore/..\\seed-a", notFound, REF_WWW],
-    ["backslashes as separators (WHATWG)", "/v1.0\\state\\memstore\\seed-a", okJson, REF_WWW],
+    ["backslashes are not separators for the host's routes", "/v1.0\\state\\memstore\\seed-a", hostNotFound, REF_HOST_404],
     ["encoded backslashes stay in the key", "/v1.0/state/memstore/%5C..%5Cseed-a", noContent, REF_ROUTING],
     ["encoded slash stays in one segment", "/v1.0/state/memstore%2Fseed-a", notFound, REF_ROUTING],
     ["key with an encoded trailing slash", "/v1.0/state/memstore/seed-a%2F", noContent, REF_ROUTING],
@@ -339,10 +354,10 @@ export function buildCorpus(): CorpusCase[] {
   add({ name: "path: absolute-form target to a secret", method: "GET", path: "http://127.0.0.1/v1.0/secrets/localsecretstore/demo-secret", transport: "socket", expect: { ...okJson, bodyIncludes: ["s3cr3t-from-file"] }, ref: "RFC 9112 §3.2.2 servers MUST accept absolute-form (fixed in tools/host)" });
   add({ name: "path: absolute-form target to health", method: "GET", path: "http://localhost:1/v1.0/healthz", token: null, transport: "socket", expect: noContent, ref: "RFC 9112 §3.2.2 (fixed in tools/host)" });
   add({ name: "path: absolute-form target of another scheme", method: "GET", path: "ftp://127.0.0.1/v1.0/healthz", token: null, transport: "socket", expect: { status: 400, contentType: null }, ref: "RFC 9112 §3.2.2 (fixed in tools/host)" });
-  add({ name: "path: asterisk-form OPTIONS", method: "OPTIONS", path: "*", transport: "socket", expect: notFound, ref: "RFC 9112 §3.2.4 (fixed in tools/host)" });
+  add({ name: "path: asterisk-form OPTIONS", method: "OPTIONS", path: "*", transport: "socket", expect: hostNotFound, ref: "RFC 9112 §3.2.4 (fixed in tools/host)" });
   add({ name: "path: asterisk-form GET", method: "GET", path: "*", transport: "socket", expect: { status: 400, contentType: null }, ref: "RFC 9112 §3.2.4 (fixed in tools/host)" });
   add({ name: "path: relative target (parser)", method: "GET", path: "v1.0/healthz", token: null, transport: "socket", expect: parserReject, ref: REF_HTTP });
-  add({ name: "path: authority-looking path stays a path", method: "GET", path: "//evil.example/v1.0/secrets/localsecretstore/demo-secret", expect: notFound, ref: REF_ROUTING });
+  add({ name: "path: authority-looking path stays a path", method: "GET", path: "//evil.example/v1.0/secrets/localsecretstore/demo-secret", expect: hostNotFound, ref: REF_HOST_404 });
   for (const [name, raw] of [
     ["raw NUL", "/v1.0/state/memstore/a\u0000b"],
     ["raw CR", "/v1.0/state/memstore/a\rb"],
