@@ -18,29 +18,9 @@ EVENT_TYPES="Microsoft.KeyVault.SecretNewVersionCreated Microsoft.KeyVault.Secre
 MAX_ATTEMPTS=40
 DELAY_SECONDS=15
 
-log() { printf 'postdeploy: %s\n' "$*" >&2; }
-
-# An azd environment value: azd exports them to hooks; `azd env get-value` covers a manual run.
-azd_value() {
-  eval "value=\${$1:-}"
-  if [ -z "$value" ] && command -v azd >/dev/null 2>&1; then
-    value=$(azd env get-value "$1" 2>/dev/null || true)
-  fi
-  if [ -z "$value" ]; then
-    log "$1 is not set; run this through azd (azd deploy) or set it in the environment"
-    exit 1
-  fi
-  printf '%s' "$value"
-}
-
-if ! command -v az >/dev/null 2>&1; then
-  log "the Azure CLI (az) is required: https://learn.microsoft.com/cli/azure/install-azure-cli"
-  exit 1
-fi
-if ! az account show --output none 2>/dev/null; then
-  log "the Azure CLI is not signed in; run 'az login' (azd and az keep separate sign-ins)"
-  exit 1
-fi
+HOOK_NAME=postdeploy
+HOOK_COMMAND="azd deploy"
+. "$(dirname "$0")/common.sh"
 
 SUBSCRIPTION=$(azd_value AZURE_SUBSCRIPTION_ID)
 RESOURCE_GROUP=$(azd_value AZURE_RESOURCE_GROUP)

@@ -17,50 +17,12 @@ $CallerTokenSecrets = @('caller-reader-token', 'caller-ops-token')
 $MaxAttempts = 20
 $DelaySeconds = 15
 
-function Write-Log([string] $Message) {
-    [Console]::Error.WriteLine("postprovision: $Message")
-}
-
-# An azd environment value: azd exports them to hooks; `azd env get-value` covers a manual run.
-function Get-AzdValue([string] $Name) {
-    $value = [Environment]::GetEnvironmentVariable($Name)
-    if ([string]::IsNullOrEmpty($value) -and (Get-Command azd -ErrorAction SilentlyContinue)) {
-        $value = & azd env get-value $Name 2>$null
-        if ($LASTEXITCODE -ne 0) { $value = $null }
-    }
-    if ([string]::IsNullOrEmpty($value)) {
-        Write-Log "$Name is not set; run this through azd (azd provision) or set it in the environment"
-        exit 1
-    }
-    return "$value".Trim()
-}
-
-# Runs az with the given arguments; returns its exit code and combined output. Native stderr must not
-# become a terminating error here: "not found" is an expected answer.
-function Invoke-Az([string[]] $Arguments) {
-    $previous = $ErrorActionPreference
-    $ErrorActionPreference = 'Continue'
-    try {
-        $output = & az @Arguments 2>&1 | ForEach-Object { "$_" }
-        $code = $LASTEXITCODE
-    }
-    finally {
-        $ErrorActionPreference = $previous
-    }
-    return [pscustomobject]@{ ExitCode = $code; Output = ($output -join [Environment]::NewLine) }
-}
+$HookName = 'postprovision'
+$HookCommand = 'azd provision'
+. "$PSScriptRoot/common.ps1"
 
 function Get-FirstLines([string] $Text) {
     return (($Text -split "`r?`n") | Select-Object -First 5) -join [Environment]::NewLine
-}
-
-if (-not (Get-Command az -ErrorAction SilentlyContinue)) {
-    Write-Log 'the Azure CLI (az) is required: https://learn.microsoft.com/cli/azure/install-azure-cli'
-    exit 1
-}
-if ((Invoke-Az @('account', 'show', '--output', 'none')).ExitCode -ne 0) {
-    Write-Log "the Azure CLI is not signed in; run 'az login' (azd and az keep separate sign-ins)"
-    exit 1
 }
 
 $Subscription = Get-AzdValue 'AZURE_SUBSCRIPTION_ID'
