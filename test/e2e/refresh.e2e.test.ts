@@ -13,7 +13,7 @@ import { REPO_ROOT, type RunningHost } from "../../tools/devEnvironment";
 import type { VaultStore } from "../../tools/keyvault-emulator/store";
 import { knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
 
-const GRACE_SECONDS = 3;
+const GRACE_SECONDS = 5;
 let env: E2eEnvironment;
 let vault: VaultStore;
 let seedDir: string;

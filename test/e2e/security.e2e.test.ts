@@ -130,13 +130,16 @@ describe("rate limiting", () => {
   it("answers 429 with Retry-After once a caller's burst is spent", async () => {
     const limited = await env.startAnotherHost({ RATE_LIMIT_PER_SECOND: "1", RATE_LIMIT_BURST: "2" }, () => {});
     const statuses: { status: number; retryAfter: string | null }[] = [];
-    for (let i = 0; i < 4; i++) {
+    // More requests than the burst can hold even if a token refills on a slow machine.
+    for (let i = 0; i < 8; i++) {
       const r = await fetch(`${limited.url}/v1.0/metadata`, { headers: { "dapr-api-token": TOKEN } });
       statuses.push({ status: r.status, retryAfter: r.headers.get("retry-after") });
     }
     expect(statuses.slice(0, 2).map((s) => s.status)).toEqual([200, 200]);
-    expect(statuses[2]?.status).toBe(429);
-    expect(Number(statuses[2]?.retryAfter)).toBeGreaterThanOrEqual(1);
+    const limitedResponses = statuses.filter((s) => s.status === 429);
+    expect(limitedResponses.length).toBeGreaterThanOrEqual(1);
+    expect(statuses.every((s) => s.status === 200 || s.status === 429)).toBe(true);
+    expect(limitedResponses.every((s) => Number(s.retryAfter) >= 1)).toBe(true);
     // Another caller has its own bucket.
     expect((await fetch(`${limited.url}/v1.0/metadata`, { headers: { "dapr-api-token": "reader-token" } })).status).toBe(200);
     await limited.stop();
