@@ -6,13 +6,14 @@ import { createEntraIdValidator, type EntraIdValidator } from "./api/entraId";
 import type { RotationPort } from "./api/rotationApi";
 import { rotateSecret } from "./api/rotationApi";
 import { createApi } from "./api/router";
-import { createRotationAuditTableClient, createRotationLockContainerClient, getRotationSecretClient } from "./azure/rotationClients";
+import { createRotationAuditTableClient, createRotationLockContainerClient, createStorageAccountKeysClient, getRotationSecretClient } from "./azure/rotationClients";
 import { createTableClient, type StorageAccountOptions } from "./azure/storage";
 import { createTableVersionTable } from "./azure/versionTable";
 import { isKeyVaultSecretStore } from "./components/secretstores/azure/keyvault/keyVaultSecretStore";
 import { APP_ROOT, settings } from "./config/settings";
 import { consoleLogger, describeError } from "./observability/logger";
 import {
+  createArmKeyPairSource,
   createAzuriteKeyPairSource,
   createBlobLeaseLock,
   createRotationService,
@@ -66,10 +67,16 @@ function rotationService(): RotationService | undefined {
   }
   try {
     const blobStorage = { ...storage, endpoint: config.appStorage?.blobEndpoint };
-    const keyPairSources: Record<string, KeyPairSource> =
-      config.rotation.azuriteAccounts !== undefined && config.rotation.azuriteBlobEndpoint !== undefined
-        ? { azurite: createAzuriteKeyPairSource({ accounts: config.rotation.azuriteAccounts, blobEndpoint: config.rotation.azuriteBlobEndpoint }) }
-        : {};
+    const keyPairSources: Record<string, KeyPairSource> = {};
+    if (config.rotation.azuriteAccounts !== undefined && config.rotation.azuriteBlobEndpoint !== undefined) {
+      keyPairSources.azurite = createAzuriteKeyPairSource({ accounts: config.rotation.azuriteAccounts, blobEndpoint: config.rotation.azuriteBlobEndpoint });
+    }
+    if (config.rotation.armSubscriptionId !== undefined && config.rotation.armResourceGroup !== undefined) {
+      keyPairSources.arm = createArmKeyPairSource({
+        resourceGroup: config.rotation.armResourceGroup,
+        client: createStorageAccountKeysClient(config.rotation.armSubscriptionId, { clientId: config.rotation.clientId }),
+      });
+    }
     return createRotationService({
       getSecretClient: (vaultUrl) => getRotationSecretClient(vaultUrl, { clientId: config.rotation.clientId }),
       lock: createBlobLeaseLock(createRotationLockContainerClient(blobStorage, config.rotation.lockContainer), { leaseDurationInSeconds: config.rotation.leaseSeconds, logger }),

@@ -8,7 +8,10 @@
  */
 import type { TableClient } from "@azure/data-tables";
 import type { SecretClient } from "@azure/keyvault-secrets";
+import { StorageManagementClient } from "@azure/arm-storage";
 import { BlobServiceClient, type ContainerClient, StorageSharedKeyCredential } from "@azure/storage-blob";
+import type { StorageAccountKeysClient } from "../rotation/armKeyPairSource";
+import { getCredential } from "./credential";
 import { cloudByVaultHost } from "./clouds";
 import { getSecretClient } from "./keyvault";
 import { createBlobServiceClient, createTableClient, type StorageAccountOptions } from "./storage";
@@ -66,4 +69,18 @@ export function createSharedKeyBlobServiceClient(accountName: string, accountKey
     retryOptions: { maxTries: 1, tryTimeoutInMs: 10_000 },
     userAgentOptions: { userAgentPrefix: "vaultstate-rotation" },
   });
+}
+
+/**
+ * The ARM client the `arm` key-pair source lists and regenerates storage account keys with, as the
+ * rotation identity (it needs "Storage Account Key Operator Service Role" on the accounts).
+ * @param subscriptionId - the subscription of the storage accounts
+ */
+export function createStorageAccountKeysClient(subscriptionId: string, options: { clientId?: string } = {}): StorageAccountKeysClient {
+  const client = new StorageManagementClient(getCredential(options.clientId === undefined ? {} : { clientId: options.clientId }), subscriptionId);
+  return {
+    listKeys: (resourceGroup, accountName, callOptions) => client.storageAccounts.listKeys(resourceGroup, accountName, { abortSignal: callOptions?.abortSignal }),
+    regenerateKey: (resourceGroup, accountName, parameters, callOptions) =>
+      client.storageAccounts.regenerateKey(resourceGroup, accountName, { keyName: parameters.keyName }, { abortSignal: callOptions?.abortSignal }),
+  };
 }

@@ -46,6 +46,9 @@ export interface Settings {
     leaseSeconds: number;
     /** Local only: dual-key Azurite accounts (`name:key1:key2;…`) and their blob endpoint. */
     azuriteAccounts: string | undefined;
+    /** The `arm` key-pair source: subscription and resource group of the storage accounts it rotates. */
+    armSubscriptionId: string | undefined;
+    armResourceGroup: string | undefined;
     azuriteBlobEndpoint: string | undefined;
   };
   /** Microsoft Entra ID callers: accepted issuers and audiences (both required to turn it on). */
@@ -98,6 +101,8 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
       leaseSeconds: positiveInteger(env, "ROTATION_LEASE_SECONDS") ?? 60,
       azuriteAccounts: env.ROTATION_AZURITE_ACCOUNTS?.trim() || undefined,
       azuriteBlobEndpoint: env.ROTATION_AZURITE_BLOB_ENDPOINT?.trim() || undefined,
+      armSubscriptionId: env.ROTATION_ARM_SUBSCRIPTION_ID?.trim() || undefined,
+      armResourceGroup: env.ROTATION_ARM_RESOURCE_GROUP?.trim() || undefined,
     },
     entraId: parseEntraId(env),
     rateLimit: {
