@@ -4,27 +4,20 @@
  * Rows hold versions, outcomes and reasons, never a value.
  */
 import { odata, type TableClient } from "@azure/data-tables";
-import type { RotationErrorCode, RotationOutcome, RotationTarget, RotationTrigger } from "./types";
+import type { RotationErrorCode, RotationOutcome, RotationResult, RotationTarget, RotationTrigger } from "./types";
 
-/** One attempt, as audited. */
-export interface RotationAuditEntry {
-  /** The RowKey: a UUID v7. */
-  attemptId: string;
-  target: RotationTarget;
+/**
+ * One attempt, as audited: the result's versions, outcome and reasons (never a value), with the full
+ * trigger (source, observed version) and the start time instead of the result's follow-up fields.
+ */
+export type RotationAuditEntry = Pick<
+  RotationResult,
+  "attemptId" | "target" | "outcome" | "oldVersion" | "newVersion" | "generator" | "description" | "errorCode" | "error" | "durationInMs"
+> & {
   trigger: RotationTrigger;
-  outcome: RotationOutcome;
-  oldVersion?: string;
-  newVersion?: string;
-  generator?: string;
-  /** What was generated (never the value). */
-  description?: string;
-  errorCode?: RotationErrorCode;
-  /** Reason text; already redacted by the service. */
-  error?: string;
   /** When the attempt started. */
   time: Date;
-  durationInMs: number;
-}
+};
 
 /** Where attempts are recorded. */
 export interface RotationAudit {

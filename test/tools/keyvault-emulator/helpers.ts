@@ -2,6 +2,7 @@
  * @module test/tools/keyvault-emulator/helpers: raw HTTP(S) calls to the emulator for wire-level assertions.
  */
 import { readFileSync } from "node:fs";
+import { KeyVaultError } from "../../../tools/keyvault-emulator/errors";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 
@@ -102,4 +103,15 @@ export async function catchError(fn: () => Promise<unknown>): Promise<Error & { 
     return e as Error & { statusCode?: number; code?: string };
   }
   throw new Error("expected the call to fail");
+}
+
+/** Runs `fn` and returns the {@link KeyVaultError} it throws (anything else is rethrown). */
+export function thrown(fn: () => unknown): KeyVaultError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof KeyVaultError) return e;
+    throw e;
+  }
+  throw new Error("expected a KeyVaultError");
 }

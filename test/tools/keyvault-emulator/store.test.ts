@@ -3,7 +3,7 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { createShiftableClock, type ShiftableClock } from "../../../tools/keyvault-emulator/clock";
-import { KeyVaultError } from "../../../tools/keyvault-emulator/errors";
+import { thrown } from "./helpers";
 import { type SecretChangeEvent, VaultStore } from "../../../tools/keyvault-emulator/store";
 
 const T0 = Date.UTC(2030, 0, 1, 0, 0, 0);
@@ -12,16 +12,6 @@ const T0S = T0 / 1000;
 function versions(): () => string {
   let n = 0;
   return () => (++n).toString(16).padStart(32, "0");
-}
-
-function thrown(fn: () => unknown): KeyVaultError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KeyVaultError) return e;
-    throw e;
-  }
-  throw new Error("expected a KeyVaultError");
 }
 
 describe("VaultStore", () => {

@@ -3,22 +3,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { backupKeyFor, decodeBackup, encodeBackup } from "../../../tools/keyvault-emulator/backup";
-import { KeyVaultError } from "../../../tools/keyvault-emulator/errors";
+import { thrown } from "./helpers";
 import { isLoopback } from "../../../tools/keyvault-emulator/http";
 import { parseSetSecretBody, parseUpdateSecretBody } from "../../../tools/keyvault-emulator/model";
 import { decodeSkipToken, encodeSkipToken, paginate, parseMaxResults } from "../../../tools/keyvault-emulator/paging";
 import { checkApiVersion, matchRoute } from "../../../tools/keyvault-emulator/vaultApi";
 import { toDeletedSecretBundle, toSecretBundle, toSecretItem, type WireContext } from "../../../tools/keyvault-emulator/wire";
-
-function thrown(fn: () => unknown): KeyVaultError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KeyVaultError) return e;
-    throw e;
-  }
-  throw new Error("expected a KeyVaultError");
-}
 
 describe("matchRoute", () => {
   it.each([
