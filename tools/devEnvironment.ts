@@ -93,28 +93,81 @@ export async function spawnHost(options: { port: number; env: Record<string, str
       clearTimeout(timer);
     }
   };
-  let output = "";
   const onOutput = options.onOutput ?? ((chunk: string) => process.stdout.write(chunk));
+  const watcher = new ListeningWatcher();
+  let watching = true;
+  let listened: (port: number) => void = () => {};
+  const listening = new Promise<number>((resolve, reject) => {
+    listened = resolve;
+    host.once("exit", (code) => reject(new Error(`the local Functions host exited (code ${code ?? "signal"}) before listening:\n${watcher.tail()}`)));
+  });
+  const onData = (chunk: string): void => {
+    onOutput(chunk);
+    if (!watching) return;
+    const port = watcher.push(chunk);
+    if (port !== undefined) listened(port);
+  };
+  for (const stream of [host.stdout, host.stderr]) {
+    stream?.setEncoding("utf8");
+    stream?.on("data", onData);
+  }
   try {
-    const listening = new Promise<number>((resolve, reject) => {
-      const watch = (data: Buffer): void => {
-        const chunk = data.toString("utf8");
-        output += chunk;
-        onOutput(chunk);
-        const match = /Host listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-        if (match !== null) resolve(Number(match[1]));
-      };
-      host.stdout?.on("data", watch);
-      host.stderr?.on("data", watch);
-      host.once("exit", (code) => reject(new Error(`the local Functions host exited (code ${code ?? "signal"}) before listening:\n${output}`)));
-    });
     const port = await listening;
     const url = `http://127.0.0.1:${port}`;
-    await waitHealthy(url, options.readyTimeoutInMs ?? 60_000, () => output);
+    await waitHealthy(url, options.readyTimeoutInMs ?? 60_000, () => watcher.tail());
+    // From here on the host's output is only forwarded, never scanned or kept.
+    watching = false;
     return { url, port, process: host, stop };
   } catch (e) {
     await stop();
     throw e;
+  }
+}
+
+/**
+ * Finds the host's "Host listening" line in its start-up output with O(1) work per chunk: only the
+ * unfinished last line is carried over, and a bounded tail is kept for error messages. (Scanning the
+ * whole accumulated output on every chunk cost the host measurable CPU under load.)
+ */
+export class ListeningWatcher {
+  private static readonly LISTENING = /Host listening on http:\/\/127\.0\.0\.1:(\d+)/;
+  /** Longest unfinished line carried into the next chunk; the listening line is far shorter. */
+  private static readonly CARRY_LIMIT = 512;
+  private carry = "";
+  private readonly chunks: string[] = [];
+  private kept = 0;
+  private port: number | undefined;
+
+  constructor(private readonly tailLimit = 64 * 1024) {}
+
+  /** Adds a chunk; returns the port once the listening line has been seen (and on every chunk after). */
+  push(chunk: string): number | undefined {
+    this.keep(chunk);
+    if (this.port !== undefined) return this.port;
+    const text = this.carry + chunk;
+    const match = ListeningWatcher.LISTENING.exec(text);
+    if (match !== null) {
+      this.carry = "";
+      return (this.port = Number(match[1]));
+    }
+    const lineStart = text.lastIndexOf("\n") + 1;
+    this.carry = text.length - lineStart > ListeningWatcher.CARRY_LIMIT ? text.slice(-ListeningWatcher.CARRY_LIMIT) : text.slice(lineStart);
+    return undefined;
+  }
+
+  /** The last output (at most the tail limit), for error messages. */
+  tail(): string {
+    return this.chunks.join("");
+  }
+
+  private keep(chunk: string): void {
+    const piece = chunk.length > this.tailLimit ? chunk.slice(-this.tailLimit) : chunk;
+    this.chunks.push(piece);
+    this.kept += piece.length;
+    for (let first = this.chunks[0]; first !== undefined && this.kept - first.length >= this.tailLimit; first = this.chunks[0]) {
+      this.chunks.shift();
+      this.kept -= first.length;
+    }
   }
 }
 
