@@ -62,13 +62,20 @@ param maximumInstanceCount int = 100
 ])
 param instanceMemoryMB int = 2048
 
-@description('Write storage-account-name, storage-account-key and storage-container for the sample state stores into Key Vault on every provision. Set false once operators manage those secrets themselves.')
-param seedStateStorageSecrets bool = true
+@description('Automatic rotation of the state account key (rotation-key-source: arm) and of any other secret with a rotation policy. True grants the rotation identity Key Vault Secrets Officer on the vault and Storage Account Key Operator Service Role on the state account only, and sets ROTATION_ARM_SUBSCRIPTION_ID/ROTATION_ARM_RESOURCE_GROUP. False: no write role at all, and a secret with a rotation policy reports its rotation as failed.')
+param rotationEnabled bool = false
+
+@description('Key Vault purge protection. On (the default) nobody can purge a deleted vault or secret before the retention period ends, and it can never be turned off again; the vault name then stays blocked for keyVaultSoftDeleteRetentionInDays after `azd down`. Off only for throwaway environments.')
+param purgeProtection bool = true
 
 @description('Key Vault soft-delete retention. It cannot change after the vault exists, and with purge protection a deleted vault blocks its name for this long.')
 @minValue(7)
 @maxValue(90)
 param keyVaultSoftDeleteRetentionInDays int = 90
+
+@description('Appended to the Key Vault name (letters, digits, hyphens; at most 8). Empty keeps kv-<token>. Set a new one to redeploy an environment while its old vault is still soft-deleted and purge-protected.')
+@maxLength(8)
+param keyVaultNameSuffix string = ''
 
 var abbrs = loadJsonContent('abbreviations.json')
 // One token per subscription, environment and region keeps globally unique names stable across runs.
@@ -139,9 +146,10 @@ module keyVault 'app/keyvault.bicep' = {
   params: {
     location: location
     tags: tags
-    name: '${abbrs.keyVaultVaults}${resourceToken}'
+    name: '${abbrs.keyVaultVaults}${resourceToken}${keyVaultNameSuffix}'
     systemTopicName: '${abbrs.eventGridSystemTopics}kv-${resourceToken}'
     softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
+    purgeProtection: purgeProtection
   }
 }
 
@@ -154,8 +162,6 @@ module stateStorage 'app/state-storage.bicep' = {
     name: '${abbrs.storageStorageAccounts}state${resourceToken}'
     containerName: stateStorageNames.container
     tableName: stateStorageNames.table
-    keyVaultName: keyVault.outputs.name
-    seedSecrets: seedStateStorageSecrets
   }
 }
 
@@ -166,6 +172,8 @@ module rbac 'app/rbac.bicep' = {
     appStorageAccountName: appStorage.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     keyVaultName: keyVault.outputs.name
+    stateStorageAccountName: stateStorage.outputs.name
+    rotationEnabled: rotationEnabled
     appPrincipalId: identities.outputs.appPrincipalId
     rotationPrincipalId: identities.outputs.rotationPrincipalId
     deployerPrincipalId: principalId
@@ -199,6 +207,7 @@ module api 'app/api.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     keyVaultUri: keyVault.outputs.uri
     appId: appId
+    rotationEnabled: rotationEnabled
     componentsPath: componentsPath
     refreshSchedule: refreshSchedule
     apiToken: apiToken
@@ -222,6 +231,9 @@ output AZURE_KEY_VAULT_URI string = keyVault.outputs.uri
 output AZURE_KEY_VAULT_EVENTS_TOPIC_NAME string = keyVault.outputs.systemTopicName
 output AZURE_STORAGE_ACCOUNT_NAME string = appStorage.outputs.name
 output AZURE_STATE_STORAGE_ACCOUNT_NAME string = stateStorage.outputs.name
+output AZURE_STATE_STORAGE_CONTAINER string = stateStorage.outputs.containerName
+// The postprovision hook tags a storage-account-key it creates with a rotation policy only when true.
+output AZURE_ROTATION_ENABLED bool = rotationEnabled
 output AZURE_APP_IDENTITY_CLIENT_ID string = identities.outputs.appClientId
 output AZURE_ROTATION_IDENTITY_CLIENT_ID string = identities.outputs.rotationClientId
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString

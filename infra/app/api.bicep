@@ -17,6 +17,8 @@ param applicationInsightsConnectionString string
 @description('Vault URI with its trailing slash.')
 param keyVaultUri string
 param appId string
+@description('Sets the ROTATION_ARM_* settings that turn on the `arm` key-pair source (storage key rotation).')
+param rotationEnabled bool
 param componentsPath string
 param refreshSchedule string
 param entraAudiences string
@@ -132,6 +134,19 @@ var apiTokenAppSettings = empty(apiToken) ? [] : [
   }
 ]
 
+// The `arm` key-pair source rotates the state account's keys through ARM; the state account lives in
+// this resource group. Only with rotation on, when rbac.bicep grants the role that lets it do so.
+var rotationAppSettings = rotationEnabled ? [
+  {
+    name: 'ROTATION_ARM_SUBSCRIPTION_ID'
+    value: subscription().subscriptionId
+  }
+  {
+    name: 'ROTATION_ARM_RESOURCE_GROUP'
+    value: resourceGroup().name
+  }
+] : []
+
 // Entra ID callers need both settings or the app refuses to start, so they come as a pair or not at all.
 var entraAppSettings = empty(entraAudiences) ? [] : [
   {
@@ -186,7 +201,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     }
     siteConfig: {
       minTlsVersion: '1.2'
-      appSettings: concat(baseAppSettings, apiTokenAppSettings, entraAppSettings)
+      appSettings: concat(baseAppSettings, apiTokenAppSettings, entraAppSettings, rotationAppSettings)
     }
   }
 }

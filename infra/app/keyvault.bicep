@@ -6,6 +6,8 @@ param tags object
 param name string
 param systemTopicName string
 param softDeleteRetentionInDays int
+@description('Purge protection on (true) or left off (false, throwaway environments only).')
+param purgeProtection bool
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -23,8 +25,10 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: softDeleteRetentionInDays
     // A deleted vault or secret can always be recovered within the retention period, by anyone,
-    // including whoever deleted it by mistake. Once on, this cannot be turned off.
-    enablePurgeProtection: true
+    // including whoever deleted it by mistake. Once on, this cannot be turned off, and the deleted
+    // vault keeps its name for the whole retention period (docs/deploy.md, Redeploying).
+    // Key Vault rejects an explicit false, so "off" means leaving the property out (null).
+    enablePurgeProtection: purgeProtection ? true : null
     publicNetworkAccess: 'Enabled'
     networkAcls: {
       defaultAction: 'Allow'

@@ -6,6 +6,10 @@
 param appStorageAccountName string
 param applicationInsightsName string
 param keyVaultName string
+@description('The state account (sample state stores), whose keys automatic rotation regenerates.')
+param stateStorageAccountName string
+@description('Grant the rotation identity its write roles (Key Vault Secrets Officer, Storage Account Key Operator Service Role).')
+param rotationEnabled bool
 param appPrincipalId string
 param rotationPrincipalId string
 @description('Whoever runs azd; empty skips the assignment.')
@@ -19,6 +23,7 @@ var roles = {
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+  storageAccountKeyOperator: '81a9662b-bebf-436f-a333-f67b29880f12'
 }
 
 resource appStorage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
@@ -31,6 +36,10 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
   name: keyVaultName
+}
+
+resource stateStorage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
+  name: stateStorageAccountName
 }
 
 // App identity → app storage, blobs: the Functions host (AzureWebJobsStorage), the Flex deployment
@@ -81,11 +90,24 @@ resource appSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 // Rotation identity → vault, read and write: staging (<name>--pending), promotion and tagging.
-resource rotationSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+// Only with rotation on: without it the rotation identity holds no write role anywhere.
+resource rotationSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (rotationEnabled) {
   name: guid(vault.id, rotationPrincipalId, roles.keyVaultSecretsOfficer)
   scope: vault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+    principalId: rotationPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Rotation identity → state account, list and regenerate keys (the `arm` key-pair source). Scoped to
+// this one account: the host account has shared keys off and no other account's keys are rotated.
+resource rotationKeyOperator 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (rotationEnabled) {
+  name: guid(stateStorage.id, rotationPrincipalId, roles.storageAccountKeyOperator)
+  scope: stateStorage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageAccountKeyOperator)
     principalId: rotationPrincipalId
     principalType: 'ServicePrincipal'
   }

@@ -5,13 +5,16 @@
 // scenario). The app's account stays identity-only, and this key can never reach host or rotation data.
 // To go keyless, give the components `azureClientId` instead of `accountKey`, grant the app identity
 // data roles on this account, then set allowSharedKeyAccess to false.
+//
+// The Key Vault secrets the components read (storage-account-name, storage-account-key,
+// storage-container) are NOT written here: a Bicep secret resource overwrites the value on every
+// provision, which would undo every rotation of the key. The postprovision hook creates each of them
+// only when it is missing (scripts/postprovision.sh).
 param location string
 param tags object
 param name string
 param containerName string
 param tableName string
-param keyVaultName string
-param seedSecrets bool
 
 resource account 'Microsoft.Storage/storageAccounts@2024-01-01' = {
   name: name
@@ -60,39 +63,5 @@ resource table 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-0
   name: tableName
 }
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
-  name: keyVaultName
-}
-
-// The seed secrets the components' secretKeyRefs name. Written here, next to the account, so the key
-// goes from listKeys() straight into Key Vault and never passes through a module output or the azd
-// environment. An unchanged value is reported not to add a version on re-deployment (Azure/bicep#6448);
-// a changed one (a regenerated key1) does, and the app picks it up from SecretNewVersionCreated.
-resource accountNameSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (seedSecrets) {
-  parent: vault
-  name: 'storage-account-name'
-  properties: {
-    value: account.name
-    contentType: 'text/plain'
-  }
-}
-
-resource accountKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (seedSecrets) {
-  parent: vault
-  name: 'storage-account-key'
-  properties: {
-    value: account.listKeys().keys[0].value
-    contentType: 'text/plain'
-  }
-}
-
-resource containerSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (seedSecrets) {
-  parent: vault
-  name: 'storage-container'
-  properties: {
-    value: container.name
-    contentType: 'text/plain'
-  }
-}
-
 output name string = account.name
+output containerName string = container.name

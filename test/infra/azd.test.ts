@@ -278,3 +278,39 @@ describe("deployment package (.funcignore)", () => {
     }
   });
 });
+
+describe("host.json logging (Application Insights)", () => {
+  const host = JSON.parse(read("host.json")) as Json;
+
+  it("logs successful requests too (Host.Results at Information, not Error)", () => {
+    const level = String(get(host, "logging", "logLevel", "Host.Results") ?? get(host, "logging", "logLevel", "default") ?? "Information");
+    expect(["Trace", "Debug", "Information"]).toContain(level);
+  });
+
+  it("samples requests rather than keeping every one, and never samples away exceptions", () => {
+    const sampling = get(host, "logging", "applicationInsights", "samplingSettings");
+    expect(get(sampling, "isEnabled")).toBe(true);
+    const excluded = String(get(sampling, "excludedTypes") ?? "").split(";").map((t) => t.trim());
+    expect(excluded).not.toContain("Request");
+    expect(excluded).toContain("Exception");
+    expect(Number(get(sampling, "maxTelemetryItemsPerSecond"))).toBeGreaterThan(0);
+  });
+});
+
+describe("the deployed components", () => {
+  const ignored = ignoreMatcher(read(".funcignore").split(/\r?\n/));
+  const docs = read("docs/deploy.md");
+
+  it("leave out the local stores and the per-process memstore, and docs/deploy.md says which ship", () => {
+    for (const rel of ["components/secrets.json", "components/localsecretstore.yaml", "components/envsecretstore.yaml", "components/memstore.yaml"]) {
+      expect(ignored(rel, false), rel).toBe(true);
+    }
+    const shipped = readdirSync(path.join(REPO, "components")).filter((n) => n.endsWith(".yaml") && !ignored(`components/${n}`, false));
+    expect(shipped.sort()).toEqual(["callers.yaml", "configuration.yaml", "secretstore.yaml", "statestore.yaml", "tablestore.yaml"]);
+    // The sentence in docs/deploy.md that lists them must name exactly these, and the left-out ones as left out.
+    const line = /Shipped components: ([^\n]*)/.exec(docs)?.[1] ?? "";
+    expect([...line.matchAll(/`([a-z]+\.yaml)`/g)].map((m) => m[1]).sort()).toEqual(shipped.sort());
+    const omitted = /Left out of the package: ([\s\S]*?)\n\n/.exec(docs)?.[1] ?? "";
+    for (const name of ["localsecretstore", "envsecretstore", "memstore"]) expect(omitted, name).toContain(`\`${name}\``);
+  });
+});

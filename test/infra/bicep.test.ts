@@ -65,16 +65,24 @@ const ROLES: Readonly<Record<string, { name: string; scopeType: string }>> = {
   "3913510d-42f4-4e42-8a64-420c390055eb": { name: "Monitoring Metrics Publisher", scopeType: "Microsoft.Insights/components" },
   "4633458b-17de-408a-b874-0445c86b69e6": { name: "Key Vault Secrets User", scopeType: "Microsoft.KeyVault/vaults" },
   "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": { name: "Key Vault Secrets Officer", scopeType: "Microsoft.KeyVault/vaults" },
+  "81a9662b-bebf-436f-a333-f67b29880f12": { name: "Storage Account Key Operator Service Role", scopeType: "Microsoft.Storage/storageAccounts" },
 };
 
-/** The complete intended grant list: who gets which role on what (resource named by the module that creates it). */
-const EXPECTED_GRANTS = [
+/**
+ * The complete intended grant list: who gets which role on what (resource named by the module that
+ * creates it), with rotation off (the default) and on. The deployer is the principal azd knows.
+ */
+const EXPECTED_GRANTS_ROTATION_OFF = [
   "app identity: Storage Blob Data Owner on app-storage.bicep",
   "app identity: Storage Table Data Contributor on app-storage.bicep",
   "app identity: Monitoring Metrics Publisher on monitoring.bicep",
   "app identity: Key Vault Secrets User on keyvault.bicep",
-  "rotation identity: Key Vault Secrets Officer on keyvault.bicep",
   "deployer: Key Vault Secrets Officer on keyvault.bicep",
+].sort();
+const EXPECTED_GRANTS_ROTATION_ON = [
+  ...EXPECTED_GRANTS_ROTATION_OFF,
+  "rotation identity: Key Vault Secrets Officer on keyvault.bicep",
+  "rotation identity: Storage Account Key Operator Service Role on state-storage.bicep",
 ].sort();
 
 /** Settings the Functions platform or SDKs read, not vaultstate itself. */
@@ -109,6 +117,8 @@ const REQUIRED_SETTINGS = [
   "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
   "ENTRA_TENANT_ID",
   "ENTRA_AUDIENCES",
+  "ROTATION_ARM_SUBSCRIPTION_ID",
+  "ROTATION_ARM_RESOURCE_GROUP",
 ];
 
 /** Settings that must stay unset in Azure: local-only switches, or endpoints whose absence means "public". */
@@ -372,8 +382,47 @@ describe("role assignments", () => {
     for (const g of guids) expect(Object.keys(ROLES), g).toContain(g.split(": ")[1]);
   });
 
-  it("grants exactly the intended roles to the intended principals on the intended resources", () => {
-    expect(grants().map((g) => g.text).sort()).toEqual(EXPECTED_GRANTS);
+  /**
+   * Evaluates an assignment's `if (...)` for given parameter values; only the two conditions rbac.bicep
+   * uses are understood, so a new kind of condition fails here instead of being guessed.
+   */
+  function granted(condition: string | undefined, values: { rotationEnabled: boolean; deployerPrincipalId: string }): boolean {
+    const c = condition?.replace(/\s+/g, "");
+    if (c === undefined) return true;
+    if (c === "(rotationEnabled)") return values.rotationEnabled;
+    if (c === "(!empty(deployerPrincipalId))") return values.deployerPrincipalId !== "";
+    throw new Error(`unknown condition ${c}`);
+  }
+
+  function grantsWith(values: { rotationEnabled: boolean; deployerPrincipalId: string }): string[] {
+    return grants()
+      .filter((g) => granted(g.assignment.condition?.text, values))
+      .map((g) => g.text)
+      .sort();
+  }
+
+  it("grants exactly the intended roles to the intended principals on the intended resources, rotation off", () => {
+    expect(grantsWith({ rotationEnabled: false, deployerPrincipalId: "someone" })).toEqual(EXPECTED_GRANTS_ROTATION_OFF);
+  });
+
+  it("with rotation on, adds exactly the rotation identity's two write roles: the vault, and the state account's keys", () => {
+    expect(grantsWith({ rotationEnabled: true, deployerPrincipalId: "someone" })).toEqual(EXPECTED_GRANTS_ROTATION_ON);
+    // The key role is scoped to the state account that main.bicep creates, never the host account.
+    expect(mainArgument("app/rbac.bicep", "stateStorageAccountName")).toBe(`${mainModule("app/state-storage.bicep").symbol}.outputs.name`);
+  });
+
+  it("gives the rotation identity no write role at all while rotation is off", () => {
+    const rotation = grants().filter((g) => g.text.startsWith("rotation identity:"));
+    expect(rotation.length).toBe(2);
+    for (const g of rotation) expect(g.assignment.condition?.text.replace(/\s+/g, ""), g.text).toBe("(rotationEnabled)");
+  });
+
+  it("takes rotationEnabled from one main.bicep parameter, off by default, for both roles and settings", () => {
+    const param = params(file(MAIN)).find((p) => p.name === "rotationEnabled");
+    expect(param?.hasDefault).toBe(true);
+    expect(file(MAIN).source).toMatch(/param rotationEnabled bool = false/);
+    expect(mainArgument("app/rbac.bicep", "rotationEnabled")).toBe("rotationEnabled");
+    expect(mainArgument("app/api.bicep", "rotationEnabled")).toBe("rotationEnabled");
   });
 
   it("scopes each role to a resource of the type it is meant for, never to the resource group", () => {
@@ -538,7 +587,21 @@ describe("function app", () => {
     const apiToken = appSettings().find((s) => s.name === "API_TOKEN");
     expect(apiToken?.conditional).toBe(true);
     expect(apiToken?.value?.text).toBe("apiToken");
-    expect(appSettings().filter((s) => s.conditional && s.name !== "API_TOKEN" && !s.name.startsWith("ENTRA_"))).toEqual([]);
+    expect(appSettings().filter((s) => s.conditional && s.name !== "API_TOKEN" && !s.name.startsWith("ENTRA_") && !s.name.startsWith("ROTATION_ARM_"))).toEqual([]);
+  });
+
+  it("sets the ROTATION_ARM_* pair only with rotation on, naming this subscription and resource group", () => {
+    const arm = appSettings().filter((s) => s.name.startsWith("ROTATION_ARM_"));
+    expect(arm.map((s) => s.name).sort()).toEqual(["ROTATION_ARM_RESOURCE_GROUP", "ROTATION_ARM_SUBSCRIPTION_ID"]);
+    expect(arm.every((s) => s.conditional)).toBe(true);
+    const ternary = ancestorOfType(arm[0]?.value, "ternary_expression");
+    expect(ternary?.childForFieldName("condition")?.text ?? ternary?.child(0)?.text).toBe("rotationEnabled");
+    expect(ancestorOfType(arm[1]?.value, "ternary_expression")?.id).toBe(ternary?.id);
+    expect(setting("ROTATION_ARM_SUBSCRIPTION_ID")?.text).toBe("subscription().subscriptionId");
+    // api.bicep is deployed into the resource group that also holds the state account.
+    expect(setting("ROTATION_ARM_RESOURCE_GROUP")?.text).toBe("resourceGroup().name");
+    expect(mainModule("app/api.bicep").symbol).toBeDefined();
+    expect(mainModule("app/state-storage.bicep").params.size).toBeGreaterThan(0);
   });
 
   it("serves HTTPS only, TLS 1.2 and up", () => {
@@ -568,22 +631,31 @@ describe("storage, Key Vault, monitoring, events", () => {
     }
   });
 
-  it("creates the vault with RBAC authorization, soft delete and purge protection", () => {
+  it("creates the vault with RBAC authorization and soft delete", () => {
     const vault = onlyResource("infra/app/keyvault.bicep", "Microsoft.KeyVault/vaults");
     const props = at(vault.body, "properties");
     expect(booleanLiteral(at(props, "enableRbacAuthorization"))).toBe(true);
     expect(booleanLiteral(at(props, "enableSoftDelete"))).toBe(true);
-    expect(booleanLiteral(at(props, "enablePurgeProtection"))).toBe(true);
     expect(at(props, "accessPolicies")).toBeUndefined();
   });
 
+  it("turns purge protection on by default and, when off, leaves the property out (Key Vault rejects false)", () => {
+    const vault = onlyResource("infra/app/keyvault.bicep", "Microsoft.KeyVault/vaults");
+    expect(at(vault.body, "properties", "enablePurgeProtection")?.text.replace(/\s+/g, " ")).toBe("purgeProtection ? true : null");
+    expect(file(MAIN).source).toMatch(/param purgeProtection bool = true/);
+    expect(mainArgument("app/keyvault.bicep", "purgeProtection")).toBe("purgeProtection");
+  });
+
+  it("lets a redeploy pick a new vault name while the old one is soft-deleted (keyVaultNameSuffix)", () => {
+    const name = mainModule("app/keyvault.bicep").params.get("name")?.text ?? "";
+    expect(name).toContain("${keyVaultNameSuffix}");
+    expect(file(MAIN).source).toMatch(/@maxLength\(8\)\s*\nparam keyVaultNameSuffix string = ''/);
+    // kv- + 13-character token + 8 = 24, Key Vault's longest name.
+    expect(name).toBe("'${abbrs.keyVaultVaults}${resourceToken}${keyVaultNameSuffix}'");
+  });
+
   it("provisions every Key Vault secret the deployed components and settings read", () => {
-    const provisioned = new Set([
-      ...allResources()
-        .filter((r) => r.type === "Microsoft.KeyVault/vaults/secrets")
-        .map((r) => literal(at(r.body, "name")) ?? ""),
-      ...callerTokensCreatedByHooks(),
-    ]);
+    const provisioned = new Set([...callerTokensCreatedByHooks(), ...stateSecretsCreatedByHooks()]);
     const needed = keyVaultSecretRefs();
     expect(needed).toEqual(expect.arrayContaining(["storage-account-name", "storage-account-key", "storage-container", "caller-reader-token"]));
     expect(needed.filter((n) => !provisioned.has(n))).toEqual([]);
@@ -603,15 +675,28 @@ describe("storage, Key Vault, monitoring, events", () => {
     expect(readableByEveryCaller("storage-account-name")).toBe(true);
   });
 
+  it("writes no Key Vault secret in Bicep: a secret resource would overwrite the value (and undo rotations) on every provision", () => {
+    expect(allResources().filter((r) => r.type === "Microsoft.KeyVault/vaults/secrets" && !r.existing)).toEqual([]);
+    // The hooks create them only when missing instead (postprovision.test.ts runs the sh hook).
+    expect(stateSecretsCreatedByHooks().sort()).toEqual(["storage-account-key", "storage-account-name", "storage-container"]);
+  });
+
   it("seeds the state-store secrets from the state account, not the host account", () => {
+    const state = mainModule("app/state-storage.bicep").symbol;
+    const out = outputs(file(MAIN));
+    expect(out.get("AZURE_STATE_STORAGE_ACCOUNT_NAME")?.text).toBe(`${state}.outputs.name`);
+    expect(out.get("AZURE_STATE_STORAGE_CONTAINER")?.text).toBe(`${state}.outputs.containerName`);
     const stateFile = file("infra/app/state-storage.bicep");
     const account = onlyResource(stateFile.rel, "Microsoft.Storage/storageAccounts");
-    const secrets = resources(stateFile).filter((r) => r.type === "Microsoft.KeyVault/vaults/secrets");
-    const value = (name: string): string | undefined => at(secrets.find((s) => literal(at(s.body, "name")) === name)?.body, "properties", "value")?.text;
-    expect(value("storage-account-name")).toBe(`${account.symbol}.name`);
-    expect(value("storage-account-key")).toBe(`${account.symbol}.listKeys().keys[0].value`);
     const container = resources(stateFile).find((r) => r.type === "Microsoft.Storage/storageAccounts/blobServices/containers");
-    expect(value("storage-container")).toBe(`${container?.symbol ?? "?"}.name`);
+    expect(outputs(stateFile).get("name")?.text).toBe(`${account.symbol}.name`);
+    expect(outputs(stateFile).get("containerName")?.text).toBe(`${container?.symbol ?? "?"}.name`);
+    for (const hook of ["scripts/postprovision.sh", "scripts/postprovision.ps1"]) {
+      const source = readFileSync(path.join(REPO, hook), "utf8");
+      expect(source, hook).toContain("AZURE_STATE_STORAGE_ACCOUNT_NAME");
+      expect(source, hook).toContain("AZURE_STATE_STORAGE_CONTAINER");
+      expect(source, hook).toMatch(/keyName=='key1'/);
+    }
     // The sample components authenticate with that key, so this account has to accept it.
     expect(booleanLiteral(at(account.body, "properties", "allowSharedKeyAccess"))).toBe(true);
   });
@@ -762,6 +847,17 @@ function callerTokensCreatedByHooks(): string[] {
   const ps1 = readFileSync(path.join(REPO, "scripts/postprovision.ps1"), "utf8");
   const fromSh = (/^CALLER_TOKEN_SECRETS="([^"]*)"/m.exec(sh)?.[1] ?? "").split(/\s+/).filter(Boolean);
   const fromPs1 = [...(/^\$CallerTokenSecrets = @\(([^)]*)\)/m.exec(ps1)?.[1] ?? "").matchAll(/'([^']+)'/g)].map((m) => m[1] ?? "");
+  expect(fromSh.length).toBeGreaterThan(0);
+  expect(fromPs1).toEqual(fromSh);
+  return fromSh;
+}
+
+/** The state-store secrets both postprovision hooks create when missing (they must agree). */
+function stateSecretsCreatedByHooks(): string[] {
+  const sh = readFileSync(path.join(REPO, "scripts/postprovision.sh"), "utf8");
+  const ps1 = readFileSync(path.join(REPO, "scripts/postprovision.ps1"), "utf8");
+  const fromSh = (/^for name in (storage-[^;]*); do/m.exec(sh)?.[1] ?? "").split(/\s+/).filter(Boolean);
+  const fromPs1 = [...(/^foreach \(\$name in @\(('storage-[^)]*)\)\)/m.exec(ps1)?.[1] ?? "").matchAll(/'([^']+)'/g)].map((m) => m[1] ?? "");
   expect(fromSh.length).toBeGreaterThan(0);
   expect(fromPs1).toEqual(fromSh);
   return fromSh;
