@@ -9,6 +9,8 @@ import { createApi } from "./api/router";
 import { createRotationAuditTableClient, createRotationLockContainerClient, createStorageAccountKeysClient, getRotationSecretClient } from "./azure/rotationClients";
 import { createTableClient, type StorageAccountOptions } from "./azure/storage";
 import { createTableVersionTable } from "./azure/versionTable";
+import { APP_METADATA_TABLE, createTableAppMetadataStore } from "./azure/appMetadataTable";
+import type { AppMetadataStore } from "./api/metadataApi";
 import { isKeyVaultSecretStore } from "./components/secretstores/azure/keyvault/keyVaultSecretStore";
 import { APP_ROOT, settings } from "./config/settings";
 import { consoleLogger, describeError } from "./observability/logger";
@@ -55,6 +57,21 @@ function versionTable(): VersionTable | undefined {
     return createTableVersionTable(createTableClient({ ...storage, tableName: config.versionTableName }));
   } catch (e) {
     logger.warn(`cross-instance coherence is off: ${describeError(e)}`);
+    return undefined;
+  }
+}
+
+/** Callers' `PUT /v1.0/metadata` values, shared by every instance through the app's storage. */
+function appMetadataStore(): AppMetadataStore | undefined {
+  const storage = appStorageOptions();
+  if (storage === undefined) {
+    logger.warn("no AzureWebJobsStorage: app metadata (PUT /v1.0/metadata) is kept per instance, in memory");
+    return undefined;
+  }
+  try {
+    return createTableAppMetadataStore(createTableClient({ ...storage, tableName: APP_METADATA_TABLE }));
+  } catch (e) {
+    logger.warn(`app metadata is kept per instance, in memory: ${describeError(e)}`);
     return undefined;
   }
 }
@@ -177,6 +194,7 @@ export const api = createApi({
   maxUrlLength: config.maxUrlLength,
   maxHeaderBytes: config.maxHeaderBytes,
   rateLimit: config.rateLimit,
+  appMetadata: appMetadataStore(),
   routes: [
     {
       method: "POST",

@@ -8,6 +8,7 @@ import { authenticate, authorize, type AuthPolicy, type Caller, type CallerRole 
 import { createRateLimiter, type RateLimitOptions } from "./rateLimit";
 import { ApiError, type ApiResponse, toHttpResponse } from "./errors";
 import { healthz, healthzOutbound, metadata, type ExtendedProvider, type RuntimeStatus } from "./healthApi";
+import { type AppMetadataStore, createInMemoryAppMetadataStore, putMetadata } from "./metadataApi";
 import { type ApiRequest, checkOptionalObjectBody, decodeParam, splitUrl } from "./request";
 import { bulkGetSecret, getSecret, NO_STORE } from "./secretsApi";
 import { bulkGetState, deleteState, getState, queryState, saveState, transactState, type StateContext } from "./stateApi";
@@ -40,9 +41,20 @@ export interface Route {
   handle(ctx: RouteContext): Promise<ApiResponse> | ApiResponse;
 }
 
+const DIRECT_INVOKE_NO_APP_ID = "failed getting app id either from the URL path or the header dapr-app-id";
+
 /** The fallback daprd answers for any unmatched path or method (its service-invocation route). */
 export function directInvokeNotFound(): ApiError {
-  return new ApiError("ERR_DIRECT_INVOKE", "failed getting app id either from the URL path or the header dapr-app-id");
+  return new ApiError("ERR_DIRECT_INVOKE", DIRECT_INVOKE_NO_APP_ID);
+}
+
+/**
+ * A wrong method on a known route. daprd sends its fallback body here too, but with 404; we send
+ * the same body with 405 and an `Allow` header listing the route's methods, so clients matching on
+ * the body keep working and the status says what is wrong.
+ */
+function methodNotAllowed(): ApiError {
+  return new ApiError("ERR_DIRECT_INVOKE", DIRECT_INVOKE_NO_APP_ID, { status: 405 });
 }
 
 /** A runtime held for one request; released when the response is ready. */
@@ -71,6 +83,11 @@ export interface ApiOptions {
   extended?: ExtendedProvider;
   /** Extra routes, matched after the built-in ones. */
   routes?: readonly Route[];
+  /**
+   * Where callers' `PUT /v1.0/metadata/{key}` values live; the app's Table storage in production.
+   * Without it values are kept in this process only.
+   */
+  appMetadata?: AppMetadataStore;
   /** Request body limit in bytes (daprd's `--max-body-size`, 4 MiB by default). */
   maxBodyBytes?: number;
   /** Longest accepted request URL (path and query), in characters. */
@@ -90,6 +107,8 @@ export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 const HEALTH_PATHS = new Set(["/v1.0/healthz", "/v1.0/healthz/outbound"]);
+/** The health routes as far as `Allow` is concerned (they are served before authentication). */
+const HEALTH_ROUTES: readonly Pick<Route, "method" | "pattern">[] = [...HEALTH_PATHS].map((pattern) => ({ method: "GET", pattern }));
 
 function stateContext(c: RouteContext): StateContext {
   return { stores: c.runtime.stateStores(c.caller.appId), caller: c.caller, namespace: c.runtime.namespace };
@@ -136,10 +155,31 @@ function stateRoutes(): Route[] {
 }
 
 /** The built-in secrets, metadata and state routes. */
-function builtInRoutes(extended: ExtendedProvider): Route[] {
+function builtInRoutes(extended: ExtendedProvider, appMetadata: AppMetadataStore, logger: Logger): Route[] {
   return [
     ...stateRoutes(),
-    { method: "GET", pattern: "/v1.0/metadata", handle: (c) => metadata(c.runtime, c.caller, extended) },
+    {
+      method: "GET",
+      pattern: "/v1.0/metadata",
+      handle: async (c) => {
+        let own: Record<string, string> = {};
+        try {
+          own = await appMetadata.list(c.caller.appId);
+        } catch (e) {
+          // The SDKs use this route as their readiness probe: serve it without the caller's values.
+          logger.warn(`app metadata of ${c.caller.appId} is unavailable: ${describeError(e)}`);
+        }
+        // Built-in names win; `PUT` refuses them, so only a row written some other way could clash.
+        return metadata(c.runtime, c.caller, () => ({ ...own, ...extended() }));
+      },
+    },
+    {
+      method: "PUT",
+      pattern: "/v1.0/metadata/:key",
+      role: "writer",
+      action: "set app metadata",
+      handle: async (c) => putMetadata(appMetadata, c.caller, c.params.key ?? "", await c.body(), reservedExtendedNames(extended)),
+    },
     {
       method: "GET",
       pattern: "/v1.0/secrets/:store/bulk",
@@ -159,6 +199,18 @@ function builtInRoutes(extended: ExtendedProvider): Route[] {
       },
     },
   ];
+}
+
+/** The names the API itself reports in `extended`, which callers cannot set. */
+function reservedExtendedNames(extended: ExtendedProvider): ReadonlySet<string> {
+  return new Set(["daprRuntimeVersion", ...Object.keys(extended())]);
+}
+
+/** The methods of every route whose pattern matches the path, sorted, for a 405's `Allow`. */
+export function allowedMethods(routes: readonly Pick<Route, "method" | "pattern">[], path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of routes) if (matchPattern(route.pattern, path) !== undefined) methods.add(route.method);
+  return [...methods].sort();
 }
 
 /** Matches a cleaned, still-encoded path against a pattern; returns the raw (encoded) params. */
@@ -196,7 +248,8 @@ export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
  * const response = await handle({ method: "GET", url: "/v1.0/healthz", headers, body });
  */
 export function createApi(options: ApiOptions): ApiHandler {
-  const routes = [...builtInRoutes(options.extended ?? (() => ({}))), ...(options.routes ?? [])];
+  const appMetadata = options.appMetadata ?? createInMemoryAppMetadataStore();
+  const routes = [...builtInRoutes(options.extended ?? (() => ({})), appMetadata, options.logger), ...(options.routes ?? [])];
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxUrlLength = options.maxUrlLength ?? DEFAULT_MAX_URL_LENGTH;
   const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
@@ -256,6 +309,11 @@ export function createApi(options: ApiOptions): ApiHandler {
         };
         const response = await route.handle({ request, params, query, metadata: metadataFromQuery(query), runtime, caller, body: readBody });
         return withHeaders(response, routeHeaders);
+      }
+      const allow = allowedMethods([...routes, ...HEALTH_ROUTES], path);
+      if (allow.length > 0) {
+        routeHeaders = { allow: allow.join(", ") };
+        throw methodNotAllowed();
       }
       throw directInvokeNotFound();
     } catch (e) {

@@ -220,15 +220,22 @@ describe("API token", () => {
 describe("fallback", () => {
   it.each([
     ["GET", "/foo"],
-    ["POST", "/v1.0/secrets/localsecretstore/demo-secret"],
     ["GET", "/v1.0/secrets/localsecretstore"],
-    ["DELETE", "/v1.0/metadata"],
-    ["HEAD", "/v1.0/metadata"],
     ["GET", "/v1.0/secrets/localsecretstore/a/b"],
   ])("%s %s → 404 ERR_DIRECT_INVOKE", async (method, url) => {
     const r = await call(method, url);
     expect(r.status).toBe(404);
     expect(r.headers["content-type"]).toBe("application/json");
+    expect(r.text).toBe('{"errorCode":"ERR_DIRECT_INVOKE","message":"failed getting app id either from the URL path or the header dapr-app-id"}');
+  });
+  it.each([
+    ["POST", "/v1.0/secrets/localsecretstore/demo-secret", "GET"],
+    ["DELETE", "/v1.0/metadata", "GET"],
+    ["HEAD", "/v1.0/metadata", "GET"],
+  ])("%s %s → 405 with daprd's fallback body and Allow: %s", async (method, url, allow) => {
+    const r = await call(method, url);
+    expect(r.status).toBe(405);
+    expect(r.headers.allow).toBe(allow);
     expect(r.text).toBe('{"errorCode":"ERR_DIRECT_INVOKE","message":"failed getting app id either from the URL path or the header dapr-app-id"}');
   });
   it("cleans the path first: // and dot segments and a trailing slash still route", async () => {

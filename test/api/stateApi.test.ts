@@ -320,9 +320,10 @@ describe("store lookup and routing", () => {
     expect(r.status).toBe(500);
     expect((r.json() as { errorCode: string; message: string }).message).toBe("state store does not support querying");
   });
-  it("unmatched state routes fall back to 404 ERR_DIRECT_INVOKE", async () => {
-    expect((await call("GET", "/v1.0/state/memstore")).status).toBe(404);
-    expect((await call("POST", "/v1.0/state/memstore/somekey", [])).status).toBe(404);
+  it("a wrong method on a state route is a 405 with Allow; an unknown state path falls back to 404 ERR_DIRECT_INVOKE", async () => {
+    expect((await call("GET", "/v1.0/state/memstore")).status).toBe(405);
+    expect((await call("POST", "/v1.0/state/memstore/somekey", [])).headers.allow).toBe("DELETE, GET");
+    expect((await call("GET", "/v1.0/state/memstore/somekey/extra")).status).toBe(404);
   });
   it("keys are decoded like daprd: + is a space", async () => {
     await call("POST", "/v1.0/state/raw", [{ key: "a b", value: "spaced" }]);

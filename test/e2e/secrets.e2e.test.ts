@@ -118,18 +118,29 @@ describe("raw HTTP through the Functions host", () => {
     expect(await bad.text()).toBe('invalid URL escape "%zz"\n');
   });
 
-  it("unmatched Dapr routes and methods get 404 ERR_DIRECT_INVOKE; other paths the host's own 404", async () => {
+  it("unmatched Dapr routes get 404 ERR_DIRECT_INVOKE, wrong methods 405 with Allow; other paths the host's own 404", async () => {
     const outside = await fetch(`${env.url}/foo`, { headers: { "dapr-api-token": TOKEN } });
     expect(outside.status).toBe(404);
     expect(await outside.text()).toBe("");
     for (const [method, p] of [
       ["GET", "/v1.0/foo"],
       ["POST", "/v1.0-alpha1/foo"],
-      ["POST", "/v1.0/secrets/localsecretstore/demo-secret"],
-      ["GET", "/v1.0/state/memstore"],
+      ["GET", "/v1.0/secrets/localsecretstore"],
     ]) {
       const r = await fetch(`${env.url}${p}`, { method, headers: { "dapr-api-token": TOKEN } });
       expect(r.status).toBe(404);
+      expect(((await r.json()) as { errorCode: string }).errorCode).toBe("ERR_DIRECT_INVOKE");
+    }
+    for (const [method, p, allow] of [
+      ["POST", "/v1.0/secrets/localsecretstore/demo-secret", "GET"],
+      ["GET", "/v1.0/state/memstore", "POST, PUT"],
+      ["PATCH", "/v1.0/state/memstore", "POST, PUT"],
+      ["PUT", "/v1.0/state/memstore/k", "DELETE, GET"],
+      ["POST", "/v1.0/metadata", "GET"],
+    ]) {
+      const r = await fetch(`${env.url}${p}`, { method, headers: { "dapr-api-token": TOKEN } });
+      expect(r.status, `${method} ${p}`).toBe(405);
+      expect(r.headers.get("allow")).toBe(allow);
       expect(((await r.json()) as { errorCode: string }).errorCode).toBe("ERR_DIRECT_INVOKE");
     }
   });

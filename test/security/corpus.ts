@@ -87,6 +87,8 @@ const okJson = { status: 200, contentType: JSON_CT } as const;
 const badToken = { status: 401, contentType: TEXT_CT, bodyIncludes: ["invalid api token"] } as const;
 const badEscape = { status: 400, contentType: TEXT_CT, bodyIncludes: ["invalid URL escape"] } as const;
 const notFound = { status: 404, errorCode: "ERR_DIRECT_INVOKE" } as const;
+/** A wrong method on a known route: daprd's fallback body with 405 (daprd: 404) and an Allow header. */
+const wrongMethod = { status: 405, errorCode: "ERR_DIRECT_INVOKE" } as const;
 /**
  * Paths outside `/v1.0/` and `/v1.0-alpha1/` never reach the app: the Dapr fallback functions are scoped
  * to those prefixes (src/functions/fallback.ts), so the Functions host answers its own empty 404.
@@ -205,7 +207,7 @@ export function buildCorpus(): CorpusCase[] {
   add({ name: "role: a writer cannot rotate secrets", method: "POST", path: "/v1.0-alpha1/secrets/secretstore/demo-secret/rotate", expect: denied, ref: "rotation needs role admin" });
   add({ name: "role: a reader cannot rotate secrets", method: "POST", path: "/v1.0-alpha1/secrets/secretstore/storage-account-key/rotate", token: READER_TOKEN, expect: denied, ref: "rotation needs role admin" });
   add({ name: "role: rotation traversal as a writer is still a 403", method: "POST", path: "/v1.0-alpha1/secrets/secretstore/..%2F..%2Fstorage-account-key/rotate", expect: denied, ref: "rotation needs role admin" });
-  add({ name: "role: GET on the rotation route", method: "GET", path: "/v1.0-alpha1/secrets/secretstore/demo-secret/rotate", expect: notFound, ref: REF_ROUTING });
+  add({ name: "role: GET on the rotation route", method: "GET", path: "/v1.0-alpha1/secrets/secretstore/demo-secret/rotate", expect: wrongMethod, ref: REF_ROUTING });
   add({ name: "auth: Bearer token (vaultstate accepts it like dapr-api-token)", method: "GET", path: "/v1.0/state/memstore/seed-a", token: null, headers: [["authorization", `Bearer ${TOKEN}`]], expect: okJson, ref: "callers.yaml: tokens as dapr-api-token or Authorization: Bearer" });
 
   // ---- 3. wrong methods on every route ----
@@ -220,7 +222,6 @@ export function buildCorpus(): CorpusCase[] {
     ["POST", "/v1.0/metadata"],
     ["PUT", "/v1.0/metadata"],
     ["DELETE", "/v1.0/metadata"],
-    ["PUT", "/v1.0/metadata/attribute"],
     ["GET", "/v1.0/state/memstore"],
     ["DELETE", "/v1.0/state/memstore"],
     ["PATCH", "/v1.0/state/memstore"],
@@ -236,9 +237,9 @@ export function buildCorpus(): CorpusCase[] {
     ["PUT", "/v1.0/healthz/outbound"],
     ["DELETE", "/v1.0/healthz"],
   ];
-  for (const [method, path] of wrongMethods) add({ name: `method: ${method} ${path}`, method, path, body: method === "GET" || method === "DELETE" || method === "OPTIONS" ? undefined : "[]", expect: notFound, ref: REF_ROUTING });
+  for (const [method, path] of wrongMethods) add({ name: `method: ${method} ${path}`, method, path, body: method === "GET" || method === "DELETE" || method === "OPTIONS" ? undefined : "[]", expect: wrongMethod, ref: REF_ROUTING });
   for (const path of ["/v1.0/secrets/localsecretstore/demo-secret", "/v1.0/state/memstore/seed-a", "/v1.0/metadata"]) {
-    add({ name: `method: HEAD ${path} (not a route; no body)`, method: "HEAD", path, expect: { status: 404, contentType: JSON_CT }, ref: REF_ROUTING });
+    add({ name: `method: HEAD ${path} (not a route; no body)`, method: "HEAD", path, expect: { status: 405, contentType: JSON_CT }, ref: REF_ROUTING });
   }
   for (const method of ["TRACE", "PROPFIND", "PURGE", "SEARCH", "LINK", "MKCOL"]) {
     add({ name: `method: ${method} (no function accepts it: the host's 404)`, method, path: seedPath, expect: { status: 404, contentType: null }, ref: "Functions host: no function registered for the method" });
@@ -288,19 +289,19 @@ export function buildCorpus(): CorpusCase[] {
     ["traversal out of /v1.0", "/v1.0/../secrets/localsecretstore/demo-secret", notFound, REF_ROUTING],
     ["deep traversal above the root", "/../../../../etc/passwd", hostNotFound, REF_HOST_404],
     ["encoded dot-dot segment is a dot segment", "/v1.0/secrets/localsecretstore/%2e%2e", notFound, REF_WWW],
-    ["upper-case encoded dot-dot", "/v1.0/state/memstore/%2E%2E/seed-a", notFound, REF_WWW],
-    ["mixed encoded dot-dot", "/v1.0/state/memstore/.%2e/seed-a", notFound, REF_WWW],
+    ["upper-case encoded dot-dot", "/v1.0/state/memstore/%2E%2E/seed-a", wrongMethod, REF_WWW],
+    ["mixed encoded dot-dot", "/v1.0/state/memstore/.%2e/seed-a", wrongMethod, REF_WWW],
     ["..%2f stays in the key", "/v1.0/secrets/localsecretstore/..%2fsecrets.json", { status: 500, errorCode: "ERR_SECRET_GET", bodyExcludes: [INTERNAL_ONLY_VALUE] }, REF_SECRETS],
     ["encoded traversal to package.json stays a key", "/v1.0/secrets/localsecretstore/%2e%2e%2f%2e%2e%2fpackage.json", { status: 500, errorCode: "ERR_SECRET_GET" }, REF_SECRETS],
     ["encoded traversal in a state key", "/v1.0/state/memstore/..%2F..%2Fseed-a", noContent, REF_ROUTING],
     ["dot segment before the key", "/v1.0/state/memstore/./seed-a", okJson, REF_ROUTING],
     ["double slashes", "/v1.0//state///memstore/seed-a/", okJson, REF_ROUTING],
     ["trailing dot segment", "/v1.0/state/memstore/seed-a/.", okJson, REF_ROUTING],
-    ["trailing dot-dot removes the key", "/v1.0/state/memstore/seed-a/..", notFound, REF_ROUTING],
-    ["backslash traversal (WHATWG)", "/v1.0/state/memstore/..\\seed-a", notFound, REF_WWW],
+    ["trailing dot-dot removes the key", "/v1.0/state/memstore/seed-a/..", wrongMethod, REF_ROUTING],
+    ["backslash traversal (WHATWG)", "/v1.0/state/memstore/..\\seed-a", wrongMethod, REF_WWW],
     ["backslashes are not separators for the host's routes", "/v1.0\\state\\memstore\\seed-a", hostNotFound, REF_HOST_404],
     ["encoded backslashes stay in the key", "/v1.0/state/memstore/%5C..%5Cseed-a", noContent, REF_ROUTING],
-    ["encoded slash stays in one segment", "/v1.0/state/memstore%2Fseed-a", notFound, REF_ROUTING],
+    ["encoded slash stays in one segment", "/v1.0/state/memstore%2Fseed-a", wrongMethod, REF_ROUTING],
     ["key with an encoded trailing slash", "/v1.0/state/memstore/seed-a%2F", noContent, REF_ROUTING],
     ["encoded unreserved characters decode to the seed", "/v1.0/state/memstore/%73eed%2Da", okJson, REF_ROUTING],
     ["encoded store name decodes", "/v1.0/state/%6d%65%6d%73%74%6f%72%65/seed-a", okJson, REF_ROUTING],
