@@ -8,11 +8,15 @@ import { copyFile, mkdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, startAzurite, type AzuriteInstance } from "./azurite";
-import { ensureDevCertificates } from "./keyvault-emulator/certs";
-import { startKeyVaultEmulator, type KeyVaultEmulator } from "./keyvault-emulator/server";
+import { ensureDevCertificates, startKeyVaultEmulator, type KeyVaultEmulator } from "@vaultstate/keyvault-emulator";
 
 /** The repository root (this file compiles to dist/tools/). */
 export const REPO_ROOT = path.resolve(__dirname, "..", __dirname.includes(`${path.sep}dist${path.sep}`) || __dirname.endsWith(`${path.sep}dist${path.sep}tools`) ? ".." : "");
+
+/** The local Functions host's compiled CLI, resolved through its workspace package. */
+export function hostCliPath(): string {
+  return require.resolve("@vaultstate/functions-host/dist/cli.js");
+}
 
 /** The vault the sample components use. */
 export const DEV_VAULT = "vaultstate-dev";
@@ -79,7 +83,7 @@ export interface RunningHost {
  * @throws Error with the host's output when it exits early or does not become healthy in time
  */
 export async function spawnHost(options: { port: number; env: Record<string, string>; onOutput?: (chunk: string) => void; readyTimeoutInMs?: number }): Promise<RunningHost> {
-  const host = spawn(process.execPath, [path.join(REPO_ROOT, "dist", "tools", "host", "cli.js"), "--cwd", REPO_ROOT, "--port", String(options.port)], {
+  const host = spawn(process.execPath, [hostCliPath(), "--cwd", REPO_ROOT, "--port", String(options.port)], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],

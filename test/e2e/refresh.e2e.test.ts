@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, type RunningHost } from "../../tools/devEnvironment";
-import type { VaultStore } from "../../tools/keyvault-emulator/store";
+import type { VaultStore } from "@vaultstate/keyvault-emulator";
 import { knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
 
 const GRACE_SECONDS = 5;

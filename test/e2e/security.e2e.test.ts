@@ -10,7 +10,7 @@ import { TableClient } from "@azure/data-tables";
 import { auditPartitionKey } from "../../src/rotation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../tools/devEnvironment";
-import type { KeyVaultEmulator } from "../../tools/keyvault-emulator/server";
+import type { KeyVaultEmulator } from "@vaultstate/keyvault-emulator";
 import { daprClient, knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
 
 const AUDIENCE = "api://vaultstate";

@@ -18,7 +18,7 @@ import { createBlobLeaseLock, LeaseLostError, lockBlobName } from "../../src/rot
 import { createRotationService, type RotationService, type RotationServiceDeps } from "../../src/rotation/service";
 import type { RotationTarget } from "../../src/rotation/types";
 import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, type AzuriteInstance, startAzurite } from "../../tools/azurite";
-import { startKeyVaultEmulator, type KeyVaultEmulator } from "../../tools/keyvault-emulator/server";
+import { startKeyVaultEmulator, type KeyVaultEmulator } from "@vaultstate/keyvault-emulator";
 
 const ROTATOR_CLIENT_ID = "5a1c2e3f-4b5d-4c6e-8f70-8192a3b4c5d6";
 const READER_CLIENT_ID = "6b2d3f40-5c6e-4d7f-9081-92a3b4c5d6e7";

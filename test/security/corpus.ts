@@ -352,11 +352,11 @@ export function buildCorpus(): CorpusCase[] {
     ["an OData key injection in a table key", "/v1.0/state/tablestore/seed-a%27)%2C(PartitionKey%3D%27other%27%2CRowKey%3D%27seed-a", noContent, "keys are opaque (no OData injection)"],
   ];
   for (const [name, path, expect, ref] of pathCases) add({ name: `path: ${name}`, method: "GET", path, expect, ref });
-  add({ name: "path: absolute-form target to a secret", method: "GET", path: "http://127.0.0.1/v1.0/secrets/localsecretstore/demo-secret", transport: "socket", expect: { ...okJson, bodyIncludes: ["s3cr3t-from-file"] }, ref: "RFC 9112 §3.2.2 servers MUST accept absolute-form (fixed in tools/host)" });
-  add({ name: "path: absolute-form target to health", method: "GET", path: "http://localhost:1/v1.0/healthz", token: null, transport: "socket", expect: noContent, ref: "RFC 9112 §3.2.2 (fixed in tools/host)" });
-  add({ name: "path: absolute-form target of another scheme", method: "GET", path: "ftp://127.0.0.1/v1.0/healthz", token: null, transport: "socket", expect: { status: 400, contentType: null }, ref: "RFC 9112 §3.2.2 (fixed in tools/host)" });
-  add({ name: "path: asterisk-form OPTIONS", method: "OPTIONS", path: "*", transport: "socket", expect: hostNotFound, ref: "RFC 9112 §3.2.4 (fixed in tools/host)" });
-  add({ name: "path: asterisk-form GET", method: "GET", path: "*", transport: "socket", expect: { status: 400, contentType: null }, ref: "RFC 9112 §3.2.4 (fixed in tools/host)" });
+  add({ name: "path: absolute-form target to a secret", method: "GET", path: "http://127.0.0.1/v1.0/secrets/localsecretstore/demo-secret", transport: "socket", expect: { ...okJson, bodyIncludes: ["s3cr3t-from-file"] }, ref: "RFC 9112 §3.2.2 servers MUST accept absolute-form (fixed in packages/functions-host)" });
+  add({ name: "path: absolute-form target to health", method: "GET", path: "http://localhost:1/v1.0/healthz", token: null, transport: "socket", expect: noContent, ref: "RFC 9112 §3.2.2 (fixed in packages/functions-host)" });
+  add({ name: "path: absolute-form target of another scheme", method: "GET", path: "ftp://127.0.0.1/v1.0/healthz", token: null, transport: "socket", expect: { status: 400, contentType: null }, ref: "RFC 9112 §3.2.2 (fixed in packages/functions-host)" });
+  add({ name: "path: asterisk-form OPTIONS", method: "OPTIONS", path: "*", transport: "socket", expect: hostNotFound, ref: "RFC 9112 §3.2.4 (fixed in packages/functions-host)" });
+  add({ name: "path: asterisk-form GET", method: "GET", path: "*", transport: "socket", expect: { status: 400, contentType: null }, ref: "RFC 9112 §3.2.4 (fixed in packages/functions-host)" });
   add({ name: "path: relative target (parser)", method: "GET", path: "v1.0/healthz", token: null, transport: "socket", expect: parserReject, ref: REF_HTTP });
   add({ name: "path: authority-looking path stays a path", method: "GET", path: "//evil.example/v1.0/secrets/localsecretstore/demo-secret", expect: hostNotFound, ref: REF_HOST_404 });
   for (const [name, raw] of [
@@ -670,11 +670,11 @@ export function buildCorpus(): CorpusCase[] {
   raw("a negative Content-Length", { method: "POST", path: "/v1.0/state/memstore", headers: [["content-length", "-1"]], body: "", expect: parserReject });
   const chunk = '[{"key":"corpus-chunk"}]';
   raw("a valid chunked save", { method: "POST", path: "/v1.0/state/memstore", headers: [["transfer-encoding", "chunked"]], body: `${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`, expect: noContent, ref: "RFC 9112 §7.1" });
-  raw("two Host headers", { method: "GET", path: seedPath, headers: [["host", "evil.example"]], expect: { status: 400, contentType: null }, ref: "RFC 9112 §3.2 MUST 400 (fixed in tools/host)" });
+  raw("two Host headers", { method: "GET", path: seedPath, headers: [["host", "evil.example"]], expect: { status: 400, contentType: null }, ref: "RFC 9112 §3.2 MUST 400 (fixed in packages/functions-host)" });
   raw("HTTP/1.1 without Host", { method: "GET", path: seedPath, noHost: true, expect: parserReject });
   raw("HTTP/1.0 without Host is fine", { method: "GET", path: seedPath, noHost: true, httpVersion: "HTTP/1.0", expect: okJson, ref: "RFC 9112 (Host is optional in 1.0)" });
-  raw("HTTP/2.0 over an HTTP/1 connection", { method: "GET", path: seedPath, httpVersion: "HTTP/2.0", expect: { status: 505, contentType: null }, ref: "RFC 9110 §15.6.6 505 (fixed in tools/host)" });
-  raw("HTTP/0.9-style request line", { method: "GET", path: "/v1.0/metadata", httpVersion: "", noHost: true, expect: { status: [400, 505], contentType: null }, ref: "no HTTP/0.9 (fixed in tools/host)" });
+  raw("HTTP/2.0 over an HTTP/1 connection", { method: "GET", path: seedPath, httpVersion: "HTTP/2.0", expect: { status: 505, contentType: null }, ref: "RFC 9110 §15.6.6 505 (fixed in packages/functions-host)" });
+  raw("HTTP/0.9-style request line", { method: "GET", path: "/v1.0/metadata", httpVersion: "", noHost: true, expect: { status: [400, 505], contentType: null }, ref: "no HTTP/0.9 (fixed in packages/functions-host)" });
   raw("a control character in a header value", { method: "GET", path: seedPath, headers: [["x-odd", "a\u0001b"]], expect: parserReject });
   raw("bare LF line endings", { method: "GET", path: seedPath, headers: [["x-bare-lf", "a\nx-injected: b"]], expect: parserReject });
   raw("Expect: 100-continue save", { method: "POST", path: "/v1.0/state/memstore", headers: [["expect", "100-continue"]], body: json([{ key: "corpus-expect" }]), expect: noContent, ref: "RFC 9110 §10.1.1" });

@@ -1,7 +1,7 @@
 /**
  * @module vitest global setup: runs once in the main process before any test worker is forked.
  */
-import { ensureDevCertificates } from "../../tools/keyvault-emulator/certs";
+import { ensureDevCertificates } from "@vaultstate/keyvault-emulator";
 
 // NODE_EXTRA_CA_CERTS is read only when a Node process starts, so it must be in the environment
 // before vitest forks its workers; every child process (host, emulator clients) inherits it too.

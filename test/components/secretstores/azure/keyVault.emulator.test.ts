@@ -10,7 +10,7 @@ import type { Logger } from "../../../../src/observability/logger";
 import { parseResourceDocuments } from "../../../../src/runtime/componentFiles";
 import { buildRuntime, type Runtime } from "../../../../src/runtime/runtime";
 import { createCounters } from "../../../../src/runtime/secretCache";
-import { startKeyVaultEmulator, type KeyVaultEmulator } from "../../../../tools/keyvault-emulator/server";
+import { startKeyVaultEmulator, type KeyVaultEmulator } from "@vaultstate/keyvault-emulator";
 import { runSecretStoreConformance } from "../../../conformance/secretStore.suite";
 
 const NO_ACCESS_CLIENT_ID = "0b7e6a2c-1d3f-4e5a-8b9c-2d4e6f8a0b1c";

@@ -1,0 +1,61 @@
+/** @module functions-host/test/streaming: app.setup({ enableHttpStream: true }) proxied through the library's HttpUri. */
+
+import { createHash, randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { killAllChildren, startFixtureHost, type RunningHost } from "./helpers";
+
+describe("stream-app", () => {
+  let host: RunningHost;
+
+  beforeAll(async () => {
+    host = await startFixtureHost("stream-app");
+  });
+
+  afterAll(async () => {
+    await host?.stop();
+    await killAllChildren();
+  });
+
+  it("announces streaming mode", () => {
+    expect(host.output()).toContain("(HTTP streaming enabled)");
+  });
+
+  it("streams a large request body to the handler with params, query, headers and the raw URL", async () => {
+    const payload = randomBytes(1024 * 1024 + 7);
+    const res = await fetch(`${host.url}/api/upload/42?tag=a%20b`, {
+      method: "POST",
+      body: payload,
+      headers: { "Content-Type": "application/x-test" },
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("x-upload-id")).toBe("42");
+    expect(res.headers.get("x-ms-invocation-id")).toBeNull();
+    expect(await res.json()).toEqual({
+      id: "42",
+      size: payload.length,
+      sha256: createHash("sha256").update(payload).digest("hex"),
+      url: `${host.url}/api/upload/42?tag=a%20b`,
+      query: "a b",
+      contentType: "application/x-test",
+    });
+  });
+
+  it("relays a streamed response body", async () => {
+    const res = await fetch(`${host.url}/api/countdown/3`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/plain");
+    expect(await res.text()).toBe("3\n2\n1\n0\n");
+  });
+
+  it("answers 500 when a streaming handler throws, then keeps serving", async () => {
+    const res = await fetch(`${host.url}/api/boom`);
+    expect(res.status).toBe(500);
+    expect(await res.text()).toBe("");
+    await host.waitForOutput(/Exception while executing function: Functions\.streamBoom: Error: streaming handler failed/);
+    expect(await (await fetch(`${host.url}/api/countdown/1`)).text()).toBe("1\n0\n");
+  });
+
+  it("still applies route constraints and 404s", async () => {
+    expect((await fetch(`${host.url}/api/countdown/x`)).status).toBe(404);
+  });
+});
