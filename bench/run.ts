@@ -1,89 +1,538 @@
 #!/usr/bin/env node
 /**
- * @module bench/run: `npm run bench`. Measures the running app on loopback: throughput and latency of
- * cached secret reads, state reads and writes (autocannon, bounded in time), and how long a new Key
- * Vault version takes to be served by the instance that gets the event and by a second instance.
- * Speed lives here, never in timed unit tests.
+ * @module bench/run: `npm run bench [-- --quick] [-- --only P1,P4] [-- --out DIR]`.
+ *
+ * Every scenario runs against its baseline alternately (A B A B …) on the same machine at the same
+ * time, and the report is the ratio pair by pair: a busy machine slows both sides of a pair, so the
+ * ratio stays meaningful where absolute numbers do not. Absolute figures are printed only as context.
+ * `--quick` is the CI smoke run: every scenario, fewer and shorter runs, results under `.vaultstate/`.
  */
-import autocannon from "autocannon";
-import { startDevEnvironment, type DevEnvironment } from "../tools/devEnvironment";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { REPO_ROOT, spawnHost, startDevEnvironment, type DevEnvironment, type RunningHost } from "../tools/devEnvironment";
+import { coldStart, prepareBaselineApp, spawnBareHost, startBareHttp } from "./lib/hosts";
+import { runLoad, type LoadOptions, type LoadResult } from "./lib/loadgen";
+import { ownCpuMs, processCpuMs } from "./lib/proc";
+import { markdownTable, svgChart, verdict, type Row } from "./lib/report";
+import { pairedRatio, percentile, spread, type Spread } from "./lib/stats";
+import { sdkBaselines, type PairTimer } from "./lib/sdkBaselines";
 
 const TOKEN = "bench-token";
-const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? "5");
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? "20");
+const AUTH = { "dapr-api-token": TOKEN };
+const SECRET_PATH = "/v1.0/secrets/secretstore/demo-secret";
 
-interface Scenario {
-  name: string;
-  method: "GET" | "POST";
-  path: string;
-  body?: string;
+/** Command-line options. */
+interface BenchOptions {
+  quick: boolean;
+  pairs: number;
+  seconds: number;
+  connections: number;
+  outDir: string;
+  only: Set<string> | undefined;
 }
 
-async function load(env: DevEnvironment, scenario: Scenario): Promise<string> {
-  const result = await autocannon({
-    url: `${env.url}${scenario.path}`,
-    method: scenario.method,
-    headers: { "dapr-api-token": TOKEN, "content-type": "application/json" },
-    body: scenario.body,
-    connections: CONNECTIONS,
-    duration: DURATION_SECONDS,
+function parseOptions(argv: readonly string[]): BenchOptions {
+  const quick = argv.includes("--quick");
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const only = value("--only");
+  return {
+    quick,
+    pairs: Number(value("--pairs") ?? (quick ? 2 : 5)),
+    seconds: Number(value("--seconds") ?? (quick ? 1 : 4)),
+    connections: Number(value("--connections") ?? 10),
+    outDir: path.resolve(value("--out") ?? path.join(REPO_ROOT, quick ? path.join(".vaultstate", "bench-quick") : path.join("bench", "results"))),
+    only: only === undefined ? undefined : new Set(only.split(",").map((s) => s.trim().toUpperCase())),
+  };
+}
+
+function progress(line: string): void {
+  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+const range = (s: Spread, digits = 0, unit = ""): string => `${fmt(s.median, digits)}${unit} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
+
+/** One measured load run against a server process. */
+interface Measured extends LoadResult {
+  /** Server CPU milliseconds per request. */
+  serverCpuPerRequest: number;
+  /** The load generator's CPU as a share of one core. */
+  loadgenShare: number;
+  /** This (measuring) process's CPU as a share of one core. */
+  benchShare: number;
+}
+
+async function measure(pid: number | undefined, load: LoadOptions): Promise<Measured> {
+  const server0 = processCpuMs(pid);
+  const own0 = ownCpuMs();
+  const t0 = performance.now();
+  const r = await runLoad(load);
+  const wall = performance.now() - t0;
+  const serverCpu = processCpuMs(pid) - server0;
+  return { ...r, serverCpuPerRequest: serverCpu / Math.max(1, r.requests), loadgenShare: r.cpuMs / r.wallMs, benchShare: (ownCpuMs() - own0) / wall };
+}
+
+/** Headers of the app's answer worth copying into the baselines (not the per-connection ones). */
+function answerHeaders(response: Response): Record<string, string> {
+  const skip = new Set(["date", "connection", "keep-alive", "content-length", "transfer-encoding"]);
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    if (!skip.has(name)) headers[name] = value;
   });
-  const failed = result.errors + result.timeouts + result.non2xx;
-  return `${scenario.name.padEnd(40)} ${String(Math.round(result.requests.average)).padStart(7)} req/s   p50 ${String(result.latency.p50).padStart(4)} ms   p99 ${String(result.latency.p99).padStart(4)} ms   failed ${failed}`;
+  return headers;
 }
 
-async function timeUntil(check: () => Promise<boolean>, timeoutInMs: number): Promise<number> {
-  const start = performance.now();
-  while (performance.now() - start < timeoutInMs) {
-    if (await check()) return performance.now() - start;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return Number.NaN;
+function requireOk(r: LoadResult, what: string): void {
+  if (r.failed > 0) throw new Error(`${what}: ${r.failed} of ${r.requests} requests failed`);
 }
 
-async function served(url: string, value: string): Promise<boolean> {
-  const r = await fetch(`${url}/v1.0/secrets/secretstore/demo-secret`, { headers: { "dapr-api-token": TOKEN } });
-  const body = (await r.json()) as Record<string, string>;
-  return body["demo-secret"] === value;
+/** The bench's context, shared by the scenarios. */
+interface Bench {
+  options: BenchOptions;
+  env: DevEnvironment;
+  /** Environment every app host gets on top of the dev environment's. */
+  hostEnv: Record<string, string>;
+  /** `"true"` when the app enables HTTP streaming, so baselines match it. */
+  httpStream: string;
+  rows: Row[];
+  overhead: { loadgen: number[]; bench: number[] };
+  withoutEvents<T>(work: () => Promise<T>): Promise<T>;
 }
 
-async function main(): Promise<void> {
-  const env = await startDevEnvironment({
-    port: 0,
-    env: { API_TOKEN: `demo=${TOKEN}`, RATE_LIMIT_PER_SECOND: "0", COHERENCE_INTERVAL_SECONDS: "1", REFRESH_SCHEDULE: "0 0 0 1 1 *" },
-    onHostOutput: () => {},
-  });
+/** P1, P1b and the harness check: the cached secret GET against a trivial function, bare node:http, and the same app spawned bare. */
+async function p1(b: Bench): Promise<void> {
+  const { env, options } = b;
+  const first = await fetch(`${env.url}${SECRET_PATH}`, { headers: AUTH });
+  const body = await first.text();
+  if (first.status !== 200) throw new Error(`P1: the app answered ${first.status} for ${SECRET_PATH}`);
+  const headers = answerHeaders(first);
+  const baselineEnv = { BENCH_BODY: body, BENCH_HEADERS: JSON.stringify(headers), BENCH_HTTP_STREAM: b.httpStream };
+  const trivial = await spawnHost({ port: 0, env: baselineEnv, appDir: prepareBaselineApp("trivial"), onOutput: () => {} });
+  const bare = await startBareHttp(body, headers);
+  const bareSpawn = await spawnBareHost({ appDir: REPO_ROOT, env: { ...env.hostEnv, ...b.hostEnv } });
   try {
-    const peer = await env.startAnotherHost({}, () => {});
-    for (const store of ["memstore", "statestore"]) {
-      await fetch(`${env.url}/v1.0/state/${store}`, { method: "POST", headers: { "dapr-api-token": TOKEN }, body: JSON.stringify([{ key: "bench", value: { n: 1 } }]) });
+    const targets: Array<{ name: string; url: string; pid: number | undefined }> = [
+      { name: "app", url: env.url, pid: env.host.pid },
+      { name: "trivial", url: trivial.url, pid: trivial.process.pid },
+      { name: "bare", url: bare.url, pid: bare.pid },
+      { name: "appBareSpawn", url: bareSpawn.url, pid: bareSpawn.pid },
+    ];
+    const load = (url: string, duration: number): LoadOptions => ({ origin: url, method: "GET", path: SECRET_PATH, headers: AUTH, connections: options.connections, duration });
+    // Warm the JIT of every server before the first measured pair (the quick run's first pair does that).
+    if (!options.quick) for (const t of targets) requireOk(await runLoad(load(t.url, 1)), `P1 warm-up of ${t.name}`);
+    const runs: Record<string, Measured[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
+    for (let pair = 0; pair < options.pairs; pair++) {
+      for (const t of targets) {
+        const m = await measure(t.pid, load(t.url, options.seconds));
+        requireOk(m, `P1 ${t.name}`);
+        runs[t.name]?.push(m);
+        b.overhead.loadgen.push(m.loadgenShare);
+        b.overhead.bench.push(m.benchShare);
+      }
+      const last = (name: string): Measured | undefined => runs[name]?.[pair];
+      progress(
+        `P1 pair ${pair + 1}/${options.pairs}: req/s app ${fmt(last("app")?.throughput ?? NaN)}, trivial ${fmt(last("trivial")?.throughput ?? NaN)}, bare ${fmt(last("bare")?.throughput ?? NaN)}, app bare-spawned ${fmt(last("appBareSpawn")?.throughput ?? NaN)}`,
+      );
     }
-    const lines = [`vaultstate bench: ${CONNECTIONS} connections, ${DURATION_SECONDS} s per scenario, one host process on ${env.url}`, ""];
-    for (const scenario of [
-      { name: "GET secret (Key Vault, cached)", method: "GET", path: "/v1.0/secrets/secretstore/demo-secret" },
-      { name: "GET secret (local file)", method: "GET", path: "/v1.0/secrets/localsecretstore/demo-secret" },
-      { name: "GET state (memstore)", method: "GET", path: "/v1.0/state/memstore/bench" },
-      { name: "POST state (memstore)", method: "POST", path: "/v1.0/state/memstore", body: JSON.stringify([{ key: "bench", value: { n: 2 } }]) },
-      { name: "GET state (statestore, Blob on Azurite)", method: "GET", path: "/v1.0/state/statestore/bench" },
-    ] satisfies Scenario[]) {
-      lines.push(await load(env, scenario));
+    const series = (name: string, f: (m: Measured) => number): number[] => (runs[name] ?? []).map(f);
+    const cpu = (name: string): number[] => series(name, (m) => m.serverCpuPerRequest);
+    const tput = (name: string): number[] => series(name, (m) => m.throughput);
+    const ctx = (name: string): string => `${range(spread(tput(name)))} req/s, ${range(spread(cpu(name).map((v) => v * 1000)), 0, " µs")} CPU/req, p50 ${fmt(spread(series(name, (m) => m.p50)).median)} ms`;
+    const scenario = "cached secret GET, local host";
+    b.rows.push(
+      { id: "P1", scenario, baseline: "trivial function, same host", metric: "server CPU per request", ratio: pairedRatio(cpu("app"), cpu("trivial")), unit: "ratio", target: { max: 1.15 }, context: `app ${ctx("app")}; trivial ${ctx("trivial")}` },
+      { id: "P1", scenario, baseline: "trivial function, same host", metric: "throughput", ratio: pairedRatio(tput("app"), tput("trivial")), unit: "ratio", target: { min: 0.9 }, context: `${options.connections} connections, ${options.seconds} s runs` },
+      { id: "P1b", scenario, baseline: "bare node:http, same JSON", metric: "server CPU per request", ratio: pairedRatio(cpu("app"), cpu("bare")), unit: "ratio", context: `bare ${ctx("bare")}` },
+      { id: "P1b", scenario, baseline: "bare node:http, same JSON", metric: "throughput", ratio: pairedRatio(tput("app"), tput("bare")), unit: "ratio", context: "the host's own floor" },
+      { id: "H", scenario: "same app, dev environment harness", baseline: "same app, bare spawn (output discarded)", metric: "throughput", ratio: pairedRatio(tput("app"), tput("appBareSpawn")), unit: "ratio", target: { min: 0.9, max: 1.1 }, context: `bare spawn ${ctx("appBareSpawn")}` },
+      { id: "H", scenario: "same app, dev environment harness", baseline: "same app, bare spawn (output discarded)", metric: "server CPU per request", ratio: pairedRatio(cpu("app"), cpu("appBareSpawn")), unit: "ratio", context: "" },
+    );
+  } finally {
+    await Promise.allSettled([trivial.stop(), bare.stop(), bareSpawn.stop()]);
+  }
+}
+
+/** P2: 1,000 concurrent GETs of a secret nobody has read yet → exactly one Key Vault GET. */
+async function p2(b: Bench): Promise<void> {
+  const emulator = b.env.emulator;
+  if (emulator === undefined) throw new Error("P2 needs the Key Vault emulator");
+  const name = `bench-p2-${Date.now()}`;
+  await b.withoutEvents(async () => emulator.store("vaultstate-dev").set(name, { value: "p2-value" }));
+  const getSecrets = (): number => emulator.requestLog.summary().byOperation.getSecret ?? 0;
+  const before = getSecrets();
+  const concurrent = b.options.quick ? 250 : 1000;
+  const r = await runLoad({ origin: b.env.url, method: "GET", path: `/v1.0/secrets/secretstore/${name}`, headers: AUTH, connections: concurrent, amount: concurrent });
+  const upstream = getSecrets() - before;
+  progress(`P2: ${concurrent} concurrent GETs of an uncached secret → ${upstream} Key Vault GET(s), ${r.failed} failed`);
+  b.rows.push({
+    id: "P2",
+    scenario: `${concurrent} concurrent GETs of an uncached secret`,
+    baseline: "—",
+    metric: "Key Vault GETs",
+    ratio: spread([r.failed === 0 ? upstream : Number.NaN]),
+    unit: "count",
+    target: { min: 1, max: 1 },
+    context: `${r.requests} answered, ${r.failed} failed, p50 ${r.p50} ms, p99 ${r.p99} ms`,
+  });
+}
+
+/** P3: save+get p50 through the app vs the same operations with the SDK directly (same Azurite) / a Map. */
+async function p3(b: Bench): Promise<void> {
+  const { env, options } = b;
+  if (env.azurite === undefined || env.emulator === undefined) throw new Error("P3 needs Azurite and the emulator");
+  const vault = env.emulator.store("vaultstate-dev");
+  const sdk = await sdkBaselines({ azurite: env.azurite, containerName: vault.get("storage-container").version.value, tableName: "vaultstate" });
+  const ops = options.quick ? 10 : 100;
+  const value = JSON.stringify({ n: 1, text: "x".repeat(200) });
+  const viaApp =
+    (store: string): PairTimer =>
+    async (key) => {
+      const t0 = performance.now();
+      const save = await fetch(`${env.url}/v1.0/state/${store}`, { method: "POST", headers: { ...AUTH, "content-type": "application/json" }, body: `[{"key":"${key}","value":${value}}]` });
+      await save.arrayBuffer();
+      const get = await fetch(`${env.url}/v1.0/state/${store}/${key}`, { headers: AUTH });
+      await get.arrayBuffer();
+      if (save.status !== 204 || get.status !== 200) throw new Error(`P3 ${store}: save ${save.status}, get ${get.status}`);
+      return performance.now() - t0;
+    };
+  const sides: Array<{ store: string; label: string; app: PairTimer; baseline: PairTimer; baselineName: string; target?: number }> = [
+    { store: "statestore", label: "Blob", app: viaApp("statestore"), baseline: sdk.blob(value), baselineName: "BlockBlobClient upload + download, same Azurite", target: 1.15 },
+    { store: "tablestore", label: "Table", app: viaApp("tablestore"), baseline: sdk.table(value), baselineName: "TableClient upsertEntity + getEntity, same Azurite", target: 1.25 },
+    { store: "memstore", label: "memstore", app: viaApp("memstore"), baseline: sdk.map(value), baselineName: "a Map set + get in the bench process" },
+  ];
+  const p50s: Record<string, { app: number[]; baseline: number[] }> = Object.fromEntries(sides.map((s) => [s.label, { app: [], baseline: [] }]));
+  const runSeries = async (timer: PairTimer, prefix: string): Promise<number> => {
+    const samples: number[] = [];
+    for (let i = 0; i < ops; i++) samples.push(await timer(`${prefix}-${i % 10}`));
+    return percentile(samples, 50);
+  };
+  for (const s of sides) {
+    await runSeries(s.app, "bench-p3-warm");
+    await runSeries(s.baseline, "bench-p3-warm");
+  }
+  for (let pair = 0; pair < options.pairs; pair++) {
+    for (const s of sides) {
+      p50s[s.label]?.app.push(await runSeries(s.app, "bench-p3"));
+      p50s[s.label]?.baseline.push(await runSeries(s.baseline, "bench-p3"));
     }
-    // Event-to-serve latency: the instance that gets the Event Grid delivery, then the other one.
-    const vault = env.emulator?.store("vaultstate-dev");
-    if (vault !== undefined) {
+    progress(`P3 pair ${pair + 1}/${options.pairs}: save+get p50 ${sides.map((s) => `${s.label} ${fmt(p50s[s.label]?.app[pair] ?? NaN, 2)} vs ${fmt(p50s[s.label]?.baseline[pair] ?? NaN, 3)} ms`).join(", ")}`);
+  }
+  for (const s of sides) {
+    const d = p50s[s.label] ?? { app: [], baseline: [] };
+    b.rows.push({
+      id: "P3",
+      scenario: `save+get p50, ${s.label} (${s.store})`,
+      baseline: s.baselineName,
+      metric: `${s.label} save+get p50`,
+      ratio: pairedRatio(d.app, d.baseline),
+      unit: "ratio",
+      ...(s.target !== undefined ? { target: { max: s.target } } : {}),
+      context: `app ${range(spread(d.app), 2, " ms")}, baseline ${range(spread(d.baseline), 3, " ms")}; ${ops} pairs per run`,
+    });
+  }
+}
+
+/** The app folder the cold start measures: the esbuild bundle when it has been built, else the tsc output. */
+function coldStartAppDir(): { dir: string; label: string } {
+  const bundle = path.join(REPO_ROOT, "dist", "bundle");
+  return existsSync(path.join(bundle, "package.json")) ? { dir: bundle, label: "esbuild bundle (dist/bundle)" } : { dir: REPO_ROOT, label: "tsc output (dist/src; run `npm run bundle` for the bundle)" };
+}
+
+/** P4: process start → first secret served, app vs a minimal app calling getSecret directly. */
+async function p4(b: Bench): Promise<void> {
+  const { env, options } = b;
+  const app = coldStartAppDir();
+  const direct = prepareBaselineApp("direct");
+  const hostEnv = { ...env.hostEnv, ...b.hostEnv, BENCH_HTTP_STREAM: b.httpStream };
+  const ms: { app: number[]; direct: number[] } = { app: [], direct: [] };
+  const cpu: { app: number[]; direct: number[] } = { app: [], direct: [] };
+  const pairs = options.quick ? options.pairs : Math.max(options.pairs, 3);
+  for (let pair = 0; pair < pairs; pair++) {
+    const a = await coldStart({ appDir: app.dir, env: hostEnv, secretPath: SECRET_PATH, headers: AUTH });
+    const d = await coldStart({ appDir: direct, env: hostEnv, secretPath: SECRET_PATH, headers: {} });
+    ms.app.push(a.ms);
+    ms.direct.push(d.ms);
+    cpu.app.push(a.cpuMs);
+    cpu.direct.push(d.cpuMs);
+    progress(`P4 pair ${pair + 1}/${pairs}: first secret after ${fmt(a.ms)} ms (app) vs ${fmt(d.ms)} ms (direct getSecret)`);
+  }
+  const scenario = "process start → first secret served";
+  const baseline = "minimal app, same host, getSecret direct";
+  b.rows.push(
+    { id: "P4", scenario, baseline, metric: "cold start, wall time", ratio: pairedRatio(ms.app, ms.direct), unit: "ratio", target: { max: 1.25 }, context: `app (${app.label}) ${range(spread(ms.app), 0, " ms")}, minimal ${range(spread(ms.direct), 0, " ms")}` },
+    { id: "P4", scenario, baseline, metric: "cold start, host CPU", ratio: pairedRatio(cpu.app, cpu.direct), unit: "ratio", context: `app ${range(spread(cpu.app), 0, " ms")} CPU, minimal ${range(spread(cpu.direct), 0, " ms")} CPU` },
+  );
+}
+
+/** P6: per-item cost of bulk reads, table transactions and a Key Vault bulk read against the smallest size. */
+async function p6(b: Bench): Promise<void> {
+  const { env, options } = b;
+  const emulator = env.emulator;
+  if (emulator === undefined) throw new Error("P6 needs the emulator");
+  const reps = options.quick ? options.pairs : Math.max(3, options.pairs);
+  const post = async (url: string, body: string): Promise<number> => {
+    const t0 = performance.now();
+    const r = await fetch(url, { method: "POST", headers: { ...AUTH, "content-type": "application/json" }, body });
+    await r.arrayBuffer();
+    if (r.status >= 300) throw new Error(`P6: POST ${url} answered ${r.status}`);
+    return performance.now() - t0;
+  };
+  const get = async (url: string): Promise<number> => {
+    const t0 = performance.now();
+    const r = await fetch(url, { headers: AUTH });
+    await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`P6: GET ${url} answered ${r.status}`);
+    return performance.now() - t0;
+  };
+  const bulkSizes = options.quick ? [10, 100] : [10, 100, 1000];
+  const keys = Array.from({ length: bulkSizes[bulkSizes.length - 1] ?? 10 }, (_, i) => `bench-p6-${i}`);
+  await post(`${env.url}/v1.0/state/statestore`, JSON.stringify(keys.map((key, i) => ({ key, value: { i } }))));
+  const kvSizes = [10, 100];
+  await b.withoutEvents(async () => {
+    const vault = emulator.store("vaultstate-dev");
+    for (let i = 0; i < 100; i++) vault.set(`bench-p6-kv-${String(i).padStart(3, "0")}`, { value: `kv-${i}` });
+  });
+  const groups: Array<{ label: string; metric: string; sizes: number[]; run: (size: number, rep: number) => Promise<number> }> = [
+    { label: "bulk get (Blob)", metric: "per-key cost", sizes: bulkSizes, run: (n) => post(`${env.url}/v1.0/state/statestore/bulk`, JSON.stringify({ keys: keys.slice(0, n) })) },
+    {
+      label: "table transaction",
+      metric: "per-operation cost",
+      sizes: [1, 10, 100],
+      run: (n, rep) =>
+        post(
+          `${env.url}/v1.0/state/tablestore/transaction`,
+          JSON.stringify({ operations: Array.from({ length: n }, (_, i) => ({ operation: "upsert", request: { key: `bench-p6-t-${i}`, value: { rep, i } } })) }),
+        ),
+    },
+    // A fresh metadata value each time makes it a cache miss: the list and every value come from Key Vault.
+    { label: "Key Vault bulk (uncached)", metric: "per-secret cost", sizes: kvSizes, run: (n, rep) => get(`${env.url}/v1.0/secrets/secretstore/bulk?metadata.maxresults=${n}&metadata.benchrun=${rep}-${n}-${Date.now()}`) },
+  ];
+  for (const g of groups) {
+    const times: Record<number, number[]> = Object.fromEntries(g.sizes.map((n) => [n, []]));
+    for (const n of g.sizes) await g.run(n, -1);
+    for (let rep = 0; rep < reps; rep++) for (const n of g.sizes) times[n]?.push(await g.run(n, rep));
+    const smallest = g.sizes[0] ?? 1;
+    const perItem = (n: number): number[] => (times[n] ?? []).map((t) => t / n);
+    progress(`P6 ${g.label}: ${g.sizes.map((n) => `${n} → ${fmt(spread(times[n] ?? []).median, 1)} ms`).join(", ")}`);
+    for (const n of g.sizes.slice(1)) {
+      b.rows.push({
+        id: "P6",
+        scenario: `${g.label}, ${n} items`,
+        baseline: `per-item cost at ${smallest}`,
+        metric: `${g.label} ${n} vs ${smallest}, ${g.metric}`,
+        ratio: pairedRatio(perItem(n), perItem(smallest)),
+        unit: "ratio",
+        // Linear: the per-item cost does not grow with the size (10 % allowed for a shared machine's noise).
+        target: { max: 1.1 },
+        context: `${n}: ${range(spread(times[n] ?? []), 1, " ms")}; ${smallest}: ${range(spread(times[smallest] ?? []), 1, " ms")}`,
+      });
+    }
+  }
+}
+
+/** P7: a new Key Vault version → served by the instance that got the event, and by another instance. */
+async function p7(b: Bench): Promise<void> {
+  const { env, options } = b;
+  const emulator = env.emulator;
+  if (emulator === undefined) throw new Error("P7 needs the emulator");
+  const peer: RunningHost = await env.startAnotherHost({}, () => {});
+  const served = async (url: string, value: string): Promise<boolean> => {
+    const r = await fetch(`${url}${SECRET_PATH}`, { headers: AUTH });
+    const body = (await r.json()) as Record<string, string>;
+    return body["demo-secret"] === value;
+  };
+  const timeUntil = async (check: () => Promise<boolean>, timeoutInMs: number): Promise<number> => {
+    const start = performance.now();
+    while (performance.now() - start < timeoutInMs) {
+      if (await check()) return performance.now() - start;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return Number.NaN;
+  };
+  const receiving: number[] = [];
+  const others: number[] = [];
+  try {
+    const reps = options.quick ? 1 : 3;
+    for (let rep = 0; rep < reps; rep++) {
       await served(env.url, "");
       await served(peer.url, "");
-      vault.set("demo-secret", { value: "bench-new-version" });
-      const [first, second] = await Promise.all([timeUntil(() => served(env.url, "bench-new-version"), 10_000), timeUntil(() => served(peer.url, "bench-new-version"), 30_000)]);
-      lines.push("", `new Key Vault version served: ${first.toFixed(0)} ms on the instance that got the event, ${second.toFixed(0)} ms on the other instance`);
+      const value = `bench-p7-${rep}-${Date.now()}`;
+      emulator.store("vaultstate-dev").set("demo-secret", { value });
+      const [first, second] = await Promise.all([timeUntil(() => served(env.url, value), 10_000), timeUntil(() => served(peer.url, value), 30_000)]);
+      receiving.push(first);
+      others.push(second);
+      progress(`P7 ${rep + 1}/${reps}: new version served after ${fmt(first)} ms (receiving instance), ${fmt(second)} ms (other instance)`);
     }
-    process.stdout.write(`${lines.join("\n")}\n`);
+  } finally {
+    await peer.stop();
+  }
+  const scenario = "Key Vault event → new value served";
+  b.rows.push(
+    { id: "P7", scenario, baseline: "—", metric: "receiving instance", ratio: spread(receiving), unit: "ms", target: { max: 1000 }, context: "Event Grid delivery from the emulator" },
+    { id: "P7", scenario, baseline: "—", metric: "other instance", ratio: spread(others), unit: "ms", target: { max: 10_000 }, context: `version table, coherence interval ${b.hostEnv.COHERENCE_INTERVAL_SECONDS} s` },
+  );
+}
+
+/** P5: live heap after many requests over many secret names and state keys vs after the first ones. */
+async function p5(b: Bench): Promise<void> {
+  const { env, options } = b;
+  const emulator = env.emulator;
+  if (emulator === undefined) throw new Error("P5 needs the emulator");
+  const names = options.quick ? 500 : 50_000;
+  const total = options.quick ? 3_000 : 200_000;
+  const firstBatch = options.quick ? 500 : 10_000;
+  await b.withoutEvents(async () => {
+    const vault = emulator.store("vaultstate-dev");
+    for (let i = 0; i < names; i++) vault.set(`bench-p5-${i}`, { value: `value-${i}` });
+  });
+  let carry = "";
+  let onHeap: ((bytes: number) => void) | undefined;
+  const host = await spawnHost({
+    port: 0,
+    env: { ...env.hostEnv, ...b.hostEnv },
+    nodeArgs: ["--expose-gc", "--require", path.join(REPO_ROOT, "dist", "bench", "lib", "heapProbe.js")],
+    onOutput: (chunk) => {
+      const text = carry + chunk;
+      const match = /bench-heap (\d+)/.exec(text);
+      if (match !== null) onHeap?.(Number(match[1]));
+      carry = text.slice(Math.max(text.lastIndexOf("\n") + 1, text.length - 200));
+    },
+  });
+  const heap = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("P5: the heap probe did not answer")), 30_000);
+      onHeap = (bytes) => {
+        clearTimeout(timer);
+        onHeap = undefined;
+        resolve(bytes);
+      };
+      host.process.kill("SIGUSR2");
+    });
+  try {
+    const load = (amount: number, startAt: number): LoadOptions => ({
+      origin: host.url,
+      method: "GET",
+      path: "/v1.0/secrets/secretstore/bench-p5-{i}",
+      alternate: { method: "GET", path: "/v1.0/state/statestore/bench-p5-{i}" },
+      keys: names,
+      startAt,
+      headers: AUTH,
+      connections: options.connections,
+      amount,
+    });
+    const first = await runLoad(load(firstBatch, 0));
+    requireOk(first, "P5 first batch");
+    const heapFirst = await heap();
+    progress(`P5: live heap ${fmt(heapFirst / 2 ** 20, 1)} MiB after ${firstBatch} requests; running ${total - firstBatch} more`);
+    const rest = await runLoad(load(total - firstBatch, firstBatch));
+    requireOk(rest, "P5 remaining requests");
+    const heapEnd = await heap();
+    progress(`P5: live heap ${fmt(heapEnd / 2 ** 20, 1)} MiB after ${total} requests`);
+    b.rows.push({
+      id: "P5",
+      scenario: `live heap after ${total} requests over ${names} secret names and ${names} state keys`,
+      baseline: `heap after the first ${firstBatch}`,
+      metric: "live heap growth",
+      ratio: spread([heapEnd / heapFirst]),
+      unit: "ratio",
+      target: { max: 1.2 },
+      context: `${fmt(heapFirst / 2 ** 20, 1)} → ${fmt(heapEnd / 2 ** 20, 1)} MiB; ${fmt(rest.throughput)} req/s`,
+    });
+  } finally {
+    await host.stop();
+  }
+}
+
+const SCENARIOS: Array<{ id: string; run: (b: Bench) => Promise<void> }> = [
+  { id: "P1", run: p1 },
+  { id: "P2", run: p2 },
+  { id: "P3", run: p3 },
+  { id: "P4", run: p4 },
+  { id: "P6", run: p6 },
+  { id: "P7", run: p7 },
+  // Last: it adds tens of thousands of secrets to the vault.
+  { id: "P5", run: p5 },
+];
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  const hostEnv: Record<string, string> = {
+    APP_ID: "demo",
+    API_TOKEN: `bench=${TOKEN}`,
+    ALLOW_ANONYMOUS: "false",
+    RATE_LIMIT_PER_SECOND: "0",
+    COMPONENTS_PATH: "components",
+    // The timer refresh would land in a measurement at a random point: never during a bench.
+    REFRESH_SCHEDULE: "0 0 0 1 1 *",
+    COHERENCE_INTERVAL_SECONDS: options.quick ? "1" : "5",
+  };
+  let startOutput = "";
+  progress(`starting Azurite, the Key Vault emulator and the host (${options.quick ? "quick" : "full"} run, ${options.pairs} pairs, ${options.seconds} s per load run)`);
+  const env = await startDevEnvironment({
+    port: 0,
+    env: hostEnv,
+    onHostOutput: (chunk) => {
+      if (startOutput.length < 64 * 1024) startOutput += chunk;
+    },
+  });
+  const webhooks = [...(env.emulator?.eventWebhooks ?? [])];
+  const bench: Bench = {
+    options,
+    env,
+    hostEnv,
+    httpStream: String(startOutput.includes("HTTP streaming enabled")),
+    rows: [],
+    overhead: { loadgen: [], bench: [] },
+    async withoutEvents(work) {
+      await env.emulator?.setWebhooks([]);
+      try {
+        return await work();
+      } finally {
+        await env.emulator?.setWebhooks(webhooks);
+      }
+    },
+  };
+  const loadBefore = os.loadavg();
+  try {
+    for (const s of SCENARIOS) {
+      if (options.only !== undefined && !options.only.has(s.id)) continue;
+      const t0 = performance.now();
+      await s.run(bench);
+      progress(`${s.id} done in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+    }
   } finally {
     await env.stop();
   }
+  const cpus = os.cpus();
+  const result = {
+    generatedAt: startedAt.toISOString(),
+    quick: options.quick,
+    settings: { pairs: options.pairs, seconds: options.seconds, connections: options.connections, httpStreaming: bench.httpStream === "true" },
+    machine: { cpus: cpus.length, model: cpus[0]?.model ?? "unknown", memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, node: process.version, loadAverage: { before: loadBefore, after: os.loadavg() } },
+    overhead: { loadGeneratorCpuShare: spread(bench.overhead.loadgen), measuringProcessCpuShare: spread(bench.overhead.bench) },
+    rows: bench.rows.map((r) => ({ ...r, verdict: verdict(r) })),
+  };
+  mkdirSync(options.outDir, { recursive: true });
+  writeFileSync(path.join(options.outDir, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
+  const m = result.machine;
+  const header = [
+    `Run ${result.generatedAt}${options.quick ? " (quick smoke run)" : ""}: ${m.cpus} × ${m.model}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}; load average ${m.loadAverage.before.map((l) => l.toFixed(1)).join("/")} before, ${m.loadAverage.after.map((l) => l.toFixed(1)).join("/")} after.`,
+    `${options.pairs} interleaved pairs per scenario (P4: ≥ 3), ${options.seconds} s per load run, ${options.connections} connections; HTTP streaming ${result.settings.httpStreaming ? "on" : "off"} (app and baselines alike).`,
+    `Load generator (autocannon, own process) CPU: ${range(spread(bench.overhead.loadgen.map((v) => v * 100)), 0, " %")} of one core; measuring process: ${range(spread(bench.overhead.bench.map((v) => v * 100)), 0, " %")} of one core.`,
+  ];
+  writeFileSync(path.join(options.outDir, "latest.md"), `${header.join("\n")}\n\n${markdownTable(bench.rows)}\n`);
+  writeFileSync(path.join(options.outDir, "latest.svg"), svgChart(bench.rows, `vaultstate bench ${result.generatedAt.slice(0, 16).replace("T", " ")} UTC: ratios against targets`));
+  process.stdout.write(`\n${header.join("\n")}\n\n${markdownTable(bench.rows)}\n\nwritten: ${path.relative(process.cwd(), options.outDir) || "."}/latest.{json,md,svg}\n`);
+  const missed = result.rows.filter((r) => r.verdict === "missed").length;
+  if (missed > 0) progress(`${missed} row(s) missed their target`);
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

@@ -82,9 +82,19 @@ export interface RunningHost {
  * Spawns the local Functions host on the built app and waits until `/v1.0/healthz` answers 204.
  * @throws Error with the host's output when it exits early or does not become healthy in time
  */
-export async function spawnHost(options: { port: number; env: Record<string, string>; onOutput?: (chunk: string) => void; readyTimeoutInMs?: number }): Promise<RunningHost> {
-  const host = spawn(process.execPath, [hostCliPath(), "--cwd", REPO_ROOT, "--port", String(options.port)], {
-    cwd: REPO_ROOT,
+export async function spawnHost(options: {
+  port: number;
+  env: Record<string, string>;
+  onOutput?: (chunk: string) => void;
+  readyTimeoutInMs?: number;
+  /** The function app folder (package.json, host.json); default the repository root. */
+  appDir?: string;
+  /** Node.js options for the host process (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
+}): Promise<RunningHost> {
+  const appDir = options.appDir ?? REPO_ROOT;
+  const host = spawn(process.execPath, [...(options.nodeArgs ?? []), hostCliPath(), "--cwd", appDir, "--port", String(options.port)], {
+    cwd: appDir,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });

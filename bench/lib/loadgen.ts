@@ -1,0 +1,121 @@
+/**
+ * @module bench/lib/loadgen: the load generator (autocannon) in its own process, so the server's CPU,
+ * the load generator's CPU and the measuring process's CPU can be told apart.
+ */
+import { spawn } from "node:child_process";
+import autocannon from "autocannon";
+
+/** One load run. */
+export interface LoadOptions {
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
+  method: "GET" | "POST";
+  /** Request path; `{i}` is replaced by a counter modulo `keys` when `keys` is set. */
+  path: string;
+  /** A second request kind, alternated with the first (same `{i}` rule), e.g. reads and writes. */
+  alternate?: { method: "GET" | "POST"; path: string; body?: string };
+  keys?: number;
+  /** First counter value (to continue a key sequence in a second run). */
+  startAt?: number;
+  headers?: Record<string, string>;
+  body?: string;
+  connections: number;
+  /** Seconds to run; or `amount` requests in total. */
+  duration?: number;
+  amount?: number;
+}
+
+/** What a load run measured. */
+export interface LoadResult {
+  requests: number;
+  /** Completed requests per second over the run. */
+  throughput: number;
+  p50: number;
+  p99: number;
+  /** Errors, timeouts and non-2xx answers. */
+  failed: number;
+  wallMs: number;
+  /** The load generator's own CPU over the run (user + system). */
+  cpuMs: number;
+}
+
+/**
+ * Runs one load in a child process.
+ * @throws Error when the load generator fails
+ */
+export function runLoad(options: LoadOptions): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [__filename, JSON.stringify(options)], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      if (code !== 0) return reject(new Error(`the load generator failed (exit ${code}): ${err.slice(-2000)}`));
+      try {
+        resolve(JSON.parse(out) as LoadResult);
+      } catch {
+        reject(new Error(`the load generator printed no result: ${out.slice(-500)} ${err.slice(-500)}`));
+      }
+    });
+  });
+}
+
+function substitute(template: string, i: number): string {
+  return template.includes("{i}") ? template.split("{i}").join(String(i)) : template;
+}
+
+async function generate(options: LoadOptions): Promise<LoadResult> {
+  const headers = { "content-type": "application/json", ...options.headers };
+  const keys = options.keys;
+  let counter = options.startAt ?? 0;
+  const kinds = [{ method: options.method, path: options.path, body: options.body }, ...(options.alternate !== undefined ? [options.alternate] : [])];
+  const requests =
+    keys === undefined && kinds.length === 1
+      ? undefined
+      : [
+          {
+            setupRequest: (request: autocannon.Request): autocannon.Request => {
+              const n = counter++;
+              const kind = kinds[n % kinds.length] ?? kinds[0];
+              const i = keys === undefined ? n : Math.floor(n / kinds.length) % keys;
+              return { ...request, method: kind?.method, path: substitute(kind?.path ?? "/", i), body: kind?.body === undefined ? undefined : substitute(kind.body, i), headers };
+            },
+          },
+        ];
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const result = await autocannon({
+    url: `${options.origin}${substitute(options.path, 0)}`,
+    method: options.method,
+    headers,
+    body: options.body,
+    connections: options.connections,
+    ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.duration ?? 5 }),
+    ...(requests !== undefined ? { requests } : {}),
+    timeout: 30,
+  });
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  const requestsDone = result.requests.total;
+  return {
+    requests: requestsDone,
+    throughput: requestsDone / (wallMs / 1000),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    failed: result.errors + result.timeouts + result.non2xx,
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+  };
+}
+
+if (require.main === module) {
+  generate(JSON.parse(process.argv[2] ?? "{}") as LoadOptions).then(
+    (r) => process.stdout.write(JSON.stringify(r)),
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
