@@ -184,7 +184,7 @@ const CASES: ParityCase[] = [
     name: "repeated token header", statuses: [401],
     requests: [{ method: "GET", target: "/v1.0/metadata", headers: [auth, auth] }],
   },
-  { name: "method no function takes", statuses: [404], requests: [{ method: "PATCH", target: "/v1.0/state/memstore", headers: [auth] }] },
+  { name: "method no function takes", statuses: [405], requests: [{ method: "PATCH", target: "/v1.0/state/memstore", headers: [auth] }] },
   { name: "unknown Dapr API", statuses: [404], requests: [{ method: "GET", target: "/v1.0/invoke/app/method/x", headers: [auth] }] },
   { name: "alpha API", statuses: [404], requests: [{ method: "GET", target: "/v1.0-alpha1/nothing", headers: [auth] }] },
   { name: "path outside the Dapr prefixes", statuses: [404], requests: [{ method: "GET", target: "/not-dapr" }] },
