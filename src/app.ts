@@ -27,7 +27,7 @@ import {
 } from "./rotation";
 import type { VersionTable } from "./runtime/coherence";
 import { loadResources } from "./runtime/componentFiles";
-import { createEventCounters, handleKeyVaultEvent, type SecretEvent } from "./runtime/keyVaultEvents";
+import { createEventCounters, createKeyVaultEventHandler, type SecretEvent } from "./runtime/keyVaultEvents";
 import { createRuntimeManager, type RefreshSummary } from "./runtime/manager";
 import { buildRuntime, type Runtime } from "./runtime/runtime";
 import { createCounters } from "./runtime/secretCache";
@@ -212,6 +212,7 @@ export const api = createApi({
     secretCacheErrors: cacheCounters.errors,
     keyVaultEventsReceived: eventCounters.received,
     keyVaultEventsIgnored: eventCounters.ignored,
+    keyVaultEventsCoalesced: eventCounters.coalesced,
     keyVaultSecretsExpired: eventCounters.expired,
     secretsRotated: rotationCounters.rotated,
     secretRotationsFailed: rotationCounters.failed,
@@ -240,17 +241,22 @@ export async function refreshSecrets(trigger: string): Promise<RefreshSummary & 
   return { ...summary, rotations };
 }
 
-/** A near-expiry event rotates the secret if it has a policy; a stale or duplicate event does nothing. */
+/**
+ * A near-expiry event (for one of the app's vaults, `event.vaultUrl` as configured) makes rotation
+ * look: it rotates only when Key Vault says the current version is within the near-expiry window.
+ */
 async function onNearExpiry(event: SecretEvent): Promise<string> {
   if (rotation === undefined) return "rotation is off";
-  const result = await rotation.rotateNow({ vaultUrl: event.vaultUrl, secretName: event.secretName }, { kind: "event", observedVersion: event.version, source: event.id });
+  const result = await rotation.rotateIfNearExpiry({ vaultUrl: event.vaultUrl, secretName: event.secretName }, { kind: "event", observedVersion: event.version, source: event.id });
   await afterRotation(result);
   return describeResult(result);
 }
 
+const keyVaultEvents = createKeyVaultEventHandler({ manager: runtime, logger, counters: eventCounters, onNearExpiry, ignoreSecret: (name) => name.toLowerCase().endsWith(PENDING_SUFFIX) });
+
 /** The Event Grid trigger's work for one event. */
 export function onKeyVaultEvent(event: unknown): Promise<string> {
-  return handleKeyVaultEvent(event, { manager: runtime, logger, counters: eventCounters, onNearExpiry, ignoreSecret: (name) => name.endsWith(PENDING_SUFFIX) });
+  return keyVaultEvents.handle(event);
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

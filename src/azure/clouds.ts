@@ -31,6 +31,11 @@ export function cloudByName(name: string): AzureCloud | undefined {
   return CLOUDS.find((c) => c.name === canonical);
 }
 
+/** Every known cloud. */
+export function allClouds(): readonly AzureCloud[] {
+  return CLOUDS;
+}
+
 /** Finds the cloud whose Key Vault DNS suffix a host name ends with. */
 export function cloudByVaultHost(host: string): AzureCloud | undefined {
   const lowered = host.toLowerCase();

@@ -1,16 +1,138 @@
 /**
  * @module Key Vault clients: one `SecretClient` per vault and identity, created once and shared.
+ *
+ * A token is only ever sent where it belongs:
+ * - challenge-resource verification (the vault host must end in `.` + the host of the resource the
+ *   401 challenge names) is on for every host, whatever configuration or an event says. The one
+ *   exception is a loopback host outside Azure, which is the local emulator: it serves
+ *   `https://127.0.0.1:<port>` and names the production resource `https://vault.azure.net`;
+ * - the credential behind a `SecretClient` hands out tokens for Key Vault audiences only, so even a
+ *   host that passes (or skips) verification can never obtain, say, an ARM token.
+ *
+ * Every call has a deadline: the caller's abort signal when it brings one, else
+ * {@link KEY_VAULT_DEFAULTS.requestTimeoutInMs}; the token request has its own.
  */
+import type { AbortSignalLike } from "@azure/abort-controller";
+import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { SecretClient } from "@azure/keyvault-secrets";
+import { settings } from "../config/settings";
+import { allClouds } from "./clouds";
 import { getCredential, type CredentialOptions } from "./credential";
 
 /** How to reach a vault. */
-export interface SecretClientOptions extends CredentialOptions {
-  /**
-   * Skip the check that the vault host matches the challenge resource: needed for an emulator or a
-   * private endpoint that does not end in the cloud's vault suffix.
-   */
-  disableChallengeResourceVerification?: boolean;
+export type SecretClientOptions = CredentialOptions;
+
+/** Deadlines of Key Vault calls, in milliseconds. */
+export interface KeyVaultTimeouts {
+  /** One Key Vault operation (all its HTTP round trips) when the caller sets no deadline. */
+  requestTimeoutInMs: number;
+  /** One token request to the identity endpoint. */
+  tokenTimeoutInMs: number;
+}
+
+/** Defaults: a request's reads are bounded by 10 s, a token request by 5 s. */
+export const KEY_VAULT_DEFAULTS: KeyVaultTimeouts = { requestTimeoutInMs: 10_000, tokenTimeoutInMs: 5_000 };
+
+let timeouts: KeyVaultTimeouts = KEY_VAULT_DEFAULTS;
+
+/** Sets the deadlines for clients created afterwards (the composition root calls it once). */
+export function configureKeyVaultTimeouts(value: Partial<KeyVaultTimeouts>): void {
+  timeouts = { ...KEY_VAULT_DEFAULTS, ...Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) };
+}
+
+/** Thrown when a vault's challenge asks for a token that is not for Key Vault. */
+export class KeyVaultAudienceError extends Error {
+  override readonly name = "KeyVaultAudienceError";
+  constructor(scope: string) {
+    super(`refused to get a token for ${scope}: Key Vault clients only get tokens for Key Vault`);
+  }
+}
+
+/** Thrown when the identity endpoint does not answer within the token deadline. */
+export class TokenTimeoutError extends Error {
+  override readonly name = "AbortError";
+  constructor(ms: number) {
+    super(`the token request did not complete within ${ms} ms`);
+  }
+}
+
+const LOOPBACK = /^(?:127(?:\.\d{1,3}){3}|\[::1\]|localhost)$/i;
+
+/**
+ * Whether challenge-resource verification may be skipped for a vault URL (pure apart from the
+ * settings snapshot): only for a loopback host, and never in Azure.
+ */
+export function skipsChallengeVerification(vaultUrl: string, inAzure: boolean = settings().inAzure): boolean {
+  if (inAzure) return false;
+  try {
+    return LOOPBACK.test(new URL(vaultUrl).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** The token scopes of Key Vault in every known cloud, e.g. `https://vault.azure.net/.default`. */
+export function keyVaultScopes(): Set<string> {
+  const scopes = new Set<string>();
+  for (const cloud of allClouds()) {
+    scopes.add(`https://${cloud.keyVaultSuffix}/.default`);
+    scopes.add(`https://${cloud.keyVaultSuffix}//.default`);
+  }
+  return scopes;
+}
+
+/**
+ * Wraps a credential so it only issues Key Vault tokens, and gives up after the token deadline (or
+ * when the caller's signal aborts) instead of waiting on a stalled identity endpoint.
+ */
+export function keyVaultOnlyCredential(credential: TokenCredential, tokenTimeoutInMs: number): TokenCredential {
+  const allowed = keyVaultScopes();
+  return {
+    async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+      const list = Array.isArray(scopes) ? scopes : [scopes];
+      const refused = list.find((s) => !allowed.has(s.toLowerCase()));
+      if (refused !== undefined || list.length === 0) throw new KeyVaultAudienceError(refused ?? "no scope");
+      const callerSignal = options?.abortSignal !== undefined ? asAbortSignal(options.abortSignal) : undefined;
+      const signal = AbortSignal.any([AbortSignal.timeout(tokenTimeoutInMs), ...(callerSignal !== undefined ? [callerSignal] : [])]);
+      if (signal.aborted) throw new TokenTimeoutError(tokenTimeoutInMs);
+      return new Promise<AccessToken | null>((resolve, reject) => {
+        const onAbort = (): void => reject(callerSignal?.aborted === true ? (callerSignal.reason as unknown) : new TokenTimeoutError(tokenTimeoutInMs));
+        signal.addEventListener("abort", onAbort, { once: true });
+        credential.getToken(list, { ...options, abortSignal: signal }).then(
+          (token) => {
+            signal.removeEventListener("abort", onAbort);
+            resolve(token);
+          },
+          (e: unknown) => {
+            signal.removeEventListener("abort", onAbort);
+            reject(e);
+          },
+        );
+      });
+    },
+  };
+}
+
+/** The SDKs type signals as `AbortSignalLike`; `AbortSignal.any` needs real ones. */
+function asAbortSignal(like: AbortSignalLike): AbortSignal {
+  if (like instanceof AbortSignal) return like;
+  const controller = new AbortController();
+  if (like.aborted) controller.abort();
+  else like.addEventListener("abort", () => controller.abort(), { once: true });
+  return controller.signal;
+}
+
+/** Gives every operation a deadline: the caller's signal combined with the request timeout. */
+function deadlinePolicy(requestTimeoutInMs: number): PipelinePolicy {
+  return {
+    name: "vaultstateDeadline",
+    sendRequest(request, next) {
+      const timeout = AbortSignal.timeout(requestTimeoutInMs);
+      request.abortSignal = request.abortSignal === undefined ? timeout : AbortSignal.any([asAbortSignal(request.abortSignal), timeout]);
+      return next(request);
+    },
+  };
 }
 
 const clients = new Map<string, SecretClient>();
@@ -21,12 +143,13 @@ const clients = new Map<string, SecretClient>();
  * jittered backoff.
  */
 export function getSecretClient(vaultUrl: string, options: SecretClientOptions = {}): SecretClient {
-  const key = JSON.stringify([vaultUrl, options.clientId ?? "", options.tenantId ?? "", options.clientSecret !== undefined, options.disableChallengeResourceVerification ?? false]);
+  const key = JSON.stringify([vaultUrl, options.clientId ?? "", options.tenantId ?? "", options.clientSecret !== undefined]);
   let client = clients.get(key);
   if (client === undefined) {
-    client = new SecretClient(vaultUrl, getCredential(options), {
-      disableChallengeResourceVerification: options.disableChallengeResourceVerification ?? false,
+    client = new SecretClient(vaultUrl, keyVaultOnlyCredential(getCredential(options), timeouts.tokenTimeoutInMs), {
+      disableChallengeResourceVerification: skipsChallengeVerification(vaultUrl),
       retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 },
+      additionalPolicies: [{ policy: deadlinePolicy(timeouts.requestTimeoutInMs), position: "perCall" }],
       userAgentOptions: { userAgentPrefix: "vaultstate" },
     });
     clients.set(key, client);

@@ -12,7 +12,6 @@ import { StorageManagementClient } from "@azure/arm-storage";
 import { BlobServiceClient, type ContainerClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import type { StorageAccountKeysClient } from "../rotation/armKeyPairSource";
 import { getCredential } from "./credential";
-import { cloudByVaultHost } from "./clouds";
 import { getSecretClient } from "./keyvault";
 import { createBlobServiceClient, createTableClient, type StorageAccountOptions } from "./storage";
 
@@ -24,15 +23,15 @@ export const DEFAULT_ROTATION_AUDIT_TABLE = "vaultstaterotations";
 /**
  * The shared `SecretClient` rotation uses for a vault. Pass the client id of an identity with
  * "Key Vault Secrets Officer" (rotation writes versions); the app's read path can keep an identity
- * that is only "Key Vault Secrets User". Challenge verification is skipped, as for the secret store,
- * only when the host is not a Key Vault host of a known cloud (an emulator, a private DNS name).
+ * that is only "Key Vault Secrets User". Challenge verification and the Key Vault–only token rules
+ * are those of {@link getSecretClient}.
  * @param vaultUrl - e.g. `https://myvault.vault.azure.net`
  * @param options.clientId - a user-assigned identity; the system-assigned one when omitted
  * @throws {@link TypeError} when `vaultUrl` is not a URL
  */
 export function getRotationSecretClient(vaultUrl: string, options: { clientId?: string } = {}): SecretClient {
-  const disableChallengeResourceVerification = cloudByVaultHost(new URL(vaultUrl).hostname) === undefined;
-  return getSecretClient(vaultUrl, { ...(options.clientId === undefined ? {} : { clientId: options.clientId }), disableChallengeResourceVerification });
+  if (!URL.canParse(vaultUrl)) throw new TypeError("vaultUrl is not a URL");
+  return getSecretClient(vaultUrl, options.clientId === undefined ? {} : { clientId: options.clientId });
 }
 
 /**

@@ -3,7 +3,9 @@
  *
  * One attempt, AWS Secrets Manager–style staging mapped onto Key Vault (where a newly set version is at
  * once "latest", and a disabled latest version makes versionless reads fail):
- * 1. read the current version; skip as `stale-trigger`, `no-policy` or `not-due` (no lock taken);
+ * 1. read the current version; skip as `stale-trigger`, `no-policy` or `not-due` (no lock taken). A
+ *    near-expiry event is only a hint: it rotates when Key Vault's own `expiresOn` of the current
+ *    version is within the near-expiry window (or the interval has passed), never on the event's word;
  * 2. take the secret's blob lease (held elsewhere → `locked`), re-read, and skip as `stale-trigger` if
  *    another instance rotated meanwhile;
  * 3. generate, and stage the value as a new version of the companion secret `<name>--pending`
@@ -64,7 +66,15 @@ export interface RotationServiceDeps {
   logger?: Logger;
   /** Default UUID v7. */
   newAttemptId?: () => string;
+  /**
+   * How close to its Key Vault `expiresOn` a version must be for a near-expiry event to rotate it.
+   * Default {@link NEAR_EXPIRY_WINDOW_IN_MS}, Key Vault's own window for `SecretNearExpiry`.
+   */
+  nearExpiryWindowInMs?: number;
 }
+
+/** Key Vault publishes `SecretNearExpiry` 30 days before a version's `expiresOn`. */
+export const NEAR_EXPIRY_WINDOW_IN_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** A trigger, or just its kind. */
 export type RotationTriggerInput = RotationTrigger | RotationTriggerKind;
@@ -85,6 +95,14 @@ export interface RotationService {
    * await rotation.rotateNow(target, { kind: "event", observedVersion: event.data.Version, source: event.id });
    */
   rotateNow(target: RotationTarget, trigger: RotationTriggerInput, options?: RotateOptions): Promise<RotationResult>;
+  /**
+   * Rotates when Key Vault says the current version is near expiry (its `expiresOn` is within the
+   * near-expiry window) or due by its interval; otherwise `not-due`. For Event Grid `SecretNearExpiry`,
+   * whose content is not trusted: a forged or early event costs one read and changes nothing.
+   * @example
+   * await rotation.rotateIfNearExpiry(target, { kind: "event", observedVersion: event.version, source: event.id });
+   */
+  rotateIfNearExpiry(target: RotationTarget, trigger: RotationTriggerInput, options?: RotateOptions): Promise<RotationResult>;
   /**
    * Lists a vault's secrets and calls {@link RotationService.rotateIfDue} for each whose listed policy is
    * due or invalid (one at a time; secrets not due get no audit row).
@@ -219,6 +237,7 @@ export function promotedTags(currentTags: Readonly<Record<string, string>>, extr
 
 interface CurrentVersion extends CurrentSecret {
   createdOn: Date | undefined;
+  expiresOn: Date | undefined;
   contentType: string | undefined;
   rawTags: Readonly<Record<string, string>>;
 }
@@ -236,6 +255,9 @@ interface Draft {
 }
 
 type Evaluation = { skip: Draft } | { policy: RotationPolicy; generator: SecretGenerator<unknown> };
+
+/** When an attempt goes ahead: always (admin), when due (timer), or when due or near expiry (event). */
+type Mode = "now" | "due" | "near-expiry";
 
 function signalOf(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
   const list = signals.filter((s): s is AbortSignal => s !== undefined);
@@ -268,6 +290,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger ?? consoleLogger;
   const newAttemptId = deps.newAttemptId ?? createUuidV7Generator(() => now().getTime());
+  const nearExpiryWindow = deps.nearExpiryWindowInMs ?? NEAR_EXPIRY_WINDOW_IN_MS;
 
   async function readCurrent(client: RotationSecretClient, name: string, what: string, abortSignal: AbortSignal | undefined): Promise<CurrentVersion> {
     const secret = await step(what, "Key Vault", () => client.getSecret(name, { abortSignal }));
@@ -278,12 +301,13 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       tags: normalizeTags(rawTags),
       rawTags,
       createdOn: secret.properties.createdOn,
+      expiresOn: secret.properties.expiresOn,
       contentType: secret.properties.contentType,
     };
   }
 
   /** Decides from the current version whether to go on (pure apart from the clock). */
-  function evaluate(current: CurrentVersion, trigger: RotationTrigger, ifDue: boolean): Evaluation {
+  function evaluate(current: CurrentVersion, trigger: RotationTrigger, mode: Mode): Evaluation {
     const observed = trigger.observedVersion?.trim().toLowerCase();
     if (observed !== undefined && observed !== "" && observed !== current.version.toLowerCase()) {
       return { skip: { outcome: "stale-trigger", error: `the trigger is about version ${observed}, but ${current.version} is current` } };
@@ -297,11 +321,23 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     if (generator === undefined) throw new RotationPolicyError("rotation-generator", `rotation-generator: unknown generator "${policy.generator}"`);
     // A version without a creation date (never from Key Vault) counts as old: rotate rather than never.
     const basis = current.createdOn ?? new Date(0);
-    if (ifDue && !isRotationDue(policy, basis, now())) return { skip: { outcome: "not-due", generator: policy.generator, nextDueAt: nextRotationAt(policy, basis) } };
-    return { policy, generator };
+    if (mode === "now" || isRotationDue(policy, basis, now())) return { policy, generator };
+    const notDue: Draft = { outcome: "not-due", generator: policy.generator, nextDueAt: nextRotationAt(policy, basis) };
+    if (mode === "due") return { skip: notDue };
+    const expiresOn = current.expiresOn?.getTime();
+    if (expiresOn !== undefined && expiresOn - now().getTime() <= nearExpiryWindow) return { policy, generator };
+    return {
+      skip: {
+        ...notDue,
+        error:
+          expiresOn === undefined
+            ? `Key Vault says version ${current.version} has no expiry, so it is not near expiry`
+            : `Key Vault says version ${current.version} expires ${new Date(expiresOn).toISOString()}, outside the near-expiry window`,
+      },
+    };
   }
 
-  async function run(target: RotationTarget, trigger: RotationTrigger, ifDue: boolean, attemptId: string, sensitive: string[], abortSignal: AbortSignal | undefined): Promise<Draft> {
+  async function run(target: RotationTarget, trigger: RotationTrigger, mode: Mode, attemptId: string, sensitive: string[], abortSignal: AbortSignal | undefined): Promise<Draft> {
     const draft: Draft = { outcome: "error" };
     let lease: RotationLease | undefined;
     try {
@@ -309,7 +345,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       const first = await readCurrent(client, target.secretName, "read the current version", abortSignal);
       sensitive.push(first.value);
       draft.oldVersion = first.version;
-      const before = evaluate(first, trigger, ifDue);
+      const before = evaluate(first, trigger, mode);
       if ("skip" in before) return { ...draft, ...before.skip };
       draft.generator = before.policy.generator;
 
@@ -322,7 +358,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       const current = await readCurrent(client, target.secretName, "re-read the current version under the lock", signal);
       sensitive.push(current.value);
       if (current.version !== first.version) return { ...draft, outcome: "stale-trigger", error: `version ${current.version} became current while the lock was taken` };
-      const evaluation = evaluate(current, trigger, ifDue);
+      const evaluation = evaluate(current, trigger, mode);
       if ("skip" in evaluation) return { ...draft, ...evaluation.skip };
       const { policy, generator } = evaluation;
       draft.generator = policy.generator;
@@ -392,7 +428,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     }
   }
 
-  async function attempt(target: RotationTarget, triggerInput: RotationTriggerInput, ifDue: boolean, options: RotateOptions = {}): Promise<RotationResult> {
+  async function attempt(target: RotationTarget, triggerInput: RotationTriggerInput, mode: Mode, options: RotateOptions = {}): Promise<RotationResult> {
     const trigger = normalizeTrigger(triggerInput);
     const startedAt = now();
     const startedMs = Date.now();
@@ -404,7 +440,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       logger.warn(`rotation: invalid target: ${problem}`);
       return { outcome: "error", target, trigger: trigger.kind, attemptId, errorCode: "invalid-target", error: problem, audited: false, durationInMs: Date.now() - startedMs };
     }
-    const draft = await run(target, trigger, ifDue, attemptId, sensitive, options.abortSignal);
+    const draft = await run(target, trigger, mode, attemptId, sensitive, options.abortSignal);
     const error = draft.error === undefined ? undefined : redact(draft.error, sensitive);
     const description = draft.description === undefined ? undefined : redact(draft.description, sensitive);
     const result: RotationResult = {
@@ -454,8 +490,9 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
   }
 
   return {
-    rotateIfDue: (target, trigger, options) => attempt(target, trigger, true, options),
-    rotateNow: (target, trigger, options) => attempt(target, trigger, false, options),
+    rotateIfDue: (target, trigger, options) => attempt(target, trigger, "due", options),
+    rotateNow: (target, trigger, options) => attempt(target, trigger, "now", options),
+    rotateIfNearExpiry: (target, trigger, options) => attempt(target, trigger, "near-expiry", options),
     async rotateDueSecrets(vaultUrl, trigger, options) {
       const client = deps.getSecretClient(vaultUrl);
       const candidates: string[] = [];
@@ -473,7 +510,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
         if (properties.createdOn === undefined || isRotationDue(policy, properties.createdOn, now())) candidates.push(properties.name);
       }
       const results: RotationResult[] = [];
-      for (const secretName of candidates) results.push(await attempt({ vaultUrl, secretName }, trigger, true, options));
+      for (const secretName of candidates) results.push(await attempt({ vaultUrl, secretName }, trigger, "due", options));
       return results;
     },
   };

@@ -75,7 +75,7 @@ export interface RotationResult {
   description?: string;
   /** Set for `error` and `check-failed`. */
   errorCode?: RotationErrorCode;
-  /** Human-readable reason for `error`, `check-failed`, `stale-trigger` and `locked`; never a value. */
+  /** Human-readable reason for `error`, `check-failed`, `stale-trigger`, `locked` and an event's `not-due`; never a value. */
   error?: string;
   /** When the next rotation is due (`not-due` and `rotated`). */
   nextDueAt?: Date;

@@ -1,9 +1,23 @@
 /**
  * @module Key Vault events from Event Grid, in either schema (Event Grid or CloudEvents 1.0), and
  * what the app does with them.
+ *
+ * Events are hints, Key Vault is the truth. Anyone who can reach the webhook can post any event, so:
+ * - an event is acted on only when it names a vault the app uses, and the vault is then addressed by
+ *   the URL from the app's own configuration, never by a URL taken from the event;
+ * - a new-version event leads to at most one version check per secret at a time, and to at most one
+ *   check started per secret per interval (events that arrive meanwhile join the next check), so a
+ *   flood of N events costs Key Vault calls in proportion to distinct secrets, not to N;
+ * - a near-expiry event only asks rotation to look: rotation reads the secret from Key Vault and
+ *   rotates only when Key Vault says the current version is within the near-expiry window;
+ * - repeated `SecretExpired` for one secret is logged once per interval.
  */
+import { LRUCache } from "lru-cache";
+import { cloudByVaultHost } from "../azure/clouds";
+import { isKeyVaultSecretStore } from "../components/secretstores/azure/keyvault/keyVaultSecretStore";
 import type { Logger } from "../observability/logger";
 import type { RuntimeManager } from "./manager";
+import type { Runtime } from "./runtime";
 
 /** The secret events vaultstate acts on. */
 export type SecretEventType = "SecretNewVersionCreated" | "SecretNearExpiry" | "SecretExpired";
@@ -12,8 +26,14 @@ export type SecretEventType = "SecretNewVersionCreated" | "SecretNearExpiry" | "
 export interface SecretEvent {
   id: string;
   type: SecretEventType;
-  /** The vault's origin, from `data.Id` (or `https://<VaultName>.vault.azure.net`). */
+  /**
+   * The vault's origin as the event claims it, from `data.Id` (or `https://<VaultName>.vault.azure.net`).
+   * Untrusted: {@link createKeyVaultEventHandler} replaces it with the configured URL of that vault
+   * before anything calls out.
+   */
   vaultUrl: string;
+  /** Whether `vaultUrl` came from `data.Id` (else it was made up from `VaultName`). */
+  vaultFromId: boolean;
   vaultName: string;
   secretName: string;
   version: string | undefined;
@@ -77,6 +97,7 @@ export function parseSecretEvent(event: unknown): SecretEvent | undefined {
     id: text(event.id) ?? "",
     type: match[1] as SecretEventType,
     vaultUrl: vaultUrl ?? `https://${vaultName.toLowerCase()}.vault.azure.net`,
+    vaultFromId: vaultUrl !== undefined,
     vaultName,
     secretName,
     version: text(dataField(data, "Version")) ?? fromId.version,
@@ -88,7 +109,10 @@ export function parseSecretEvent(event: unknown): SecretEvent | undefined {
 /** Counters for `/v1.0/metadata` `extended`. */
 export interface EventCounters {
   received: number;
+  /** Not a secret event, a vault the app does not use, or a secret internal to rotation. */
   ignored: number;
+  /** Joined a check or rotation attempt already under way or queued, or repeated a logged expiry. */
+  coalesced: number;
   newVersions: number;
   nearExpiry: number;
   expired: number;
@@ -96,53 +120,244 @@ export interface EventCounters {
 
 /** Creates zeroed event counters. */
 export function createEventCounters(): EventCounters {
-  return { received: 0, ignored: 0, newVersions: 0, nearExpiry: 0, expired: 0 };
+  return { received: 0, ignored: 0, coalesced: 0, newVersions: 0, nearExpiry: 0, expired: 0 };
 }
 
-/** Called for near-expiry events of secrets with a rotation policy (wired to the rotation service). */
+/**
+ * Called for near-expiry events of the app's vaults (wired to the rotation service). `event.vaultUrl`
+ * is the configured URL of the vault. It must decide from Key Vault, not from the event.
+ */
 export type NearExpiryHandler = (event: SecretEvent) => Promise<string>;
 
 /**
- * Handles one event delivery. New versions refresh the secret and its dependents now (and tell other
- * instances through the version table); near-expiry asks the rotation service; expiry is logged as
- * an error. Events for vaults the app does not use are ignored.
- * @returns what was done, for the log
+ * The vault URLs the app uses (origins as configured): Key Vault secret store components and the
+ * vaults of Key Vault references.
  */
-export async function handleKeyVaultEvent(
-  event: unknown,
-  deps: { manager: RuntimeManager; logger: Logger; counters: EventCounters; onNearExpiry?: NearExpiryHandler; ignoreSecret?: (name: string) => boolean },
-): Promise<string> {
-  deps.counters.received++;
-  const parsed = parseSecretEvent(event);
-  if (parsed === undefined) {
-    deps.counters.ignored++;
-    return "ignored: not a Key Vault secret event";
+export function configuredVaultUrls(runtime: Runtime): string[] {
+  const urls = new Set<string>();
+  for (const c of runtime.components) if (c.kind === "secretstores" && isKeyVaultSecretStore(c.store.inner)) urls.add(c.store.inner.vaultUrl());
+  for (const url of runtime.referenceStores().keys()) urls.add(url);
+  return [...urls];
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin.toLowerCase();
+  } catch {
+    return undefined;
   }
-  // Rotation's staging secrets change on every rotation and are never read by the app.
-  if (deps.ignoreSecret?.(parsed.secretName) === true) {
-    deps.counters.ignored++;
-    return `ignored: ${parsed.secretName} is internal to rotation`;
+}
+
+/**
+ * The configured URL of the vault an event is about, or `undefined` when the app does not use that
+ * vault (pure). An event with `data.Id` is matched on the Id's origin; one without, on its
+ * `VaultName` against the first label of each configured host.
+ */
+export function resolveEventVault(event: Pick<SecretEvent, "vaultUrl" | "vaultFromId" | "vaultName">, configured: readonly string[]): string | undefined {
+  if (event.vaultFromId) {
+    const claimed = originOf(event.vaultUrl);
+    return claimed === undefined ? undefined : configured.find((url) => originOf(url) === claimed);
   }
-  const label = `${parsed.type} for ${parsed.vaultName}/${parsed.secretName}${parsed.version !== undefined ? ` (version ${parsed.version})` : ""}`;
-  switch (parsed.type) {
-    case "SecretNewVersionCreated": {
-      const summary = await deps.manager.secretChanged(parsed.vaultUrl, parsed.secretName, { trigger: "event", hint: { version: parsed.version, updatedOn: parsed.time } });
-      if (summary === undefined) {
-        deps.counters.ignored++;
+  const name = event.vaultName.toLowerCase();
+  return configured.find((url) => {
+    const origin = originOf(url);
+    if (origin === undefined) return false;
+    const host = new URL(origin).hostname;
+    return cloudByVaultHost(host) !== undefined && host.split(".")[0] === name;
+  });
+}
+
+/** Tuning of the event handler; every duration in milliseconds. */
+export interface KeyVaultEventHandlerOptions {
+  manager: RuntimeManager;
+  logger: Logger;
+  counters: EventCounters;
+  onNearExpiry?: NearExpiryHandler;
+  /** Secrets whose events are ignored (rotation's staging companions). */
+  ignoreSecret?: (name: string) => boolean;
+  /** Least time between the starts of two checks (or rotation attempts) of one secret. Default 1 s. */
+  minCheckIntervalInMs?: number;
+  /** Checks of different secrets running at once. Default 4. */
+  maxConcurrentChecks?: number;
+  /** `SecretExpired` for one secret is logged at most once per this interval. Default 10 minutes. */
+  expiredLogIntervalInMs?: number;
+  /** Distinct secrets whose expiry-log time is remembered (least recently used dropped). Default 10,000. */
+  maxTrackedSecrets?: number;
+  now?: () => number;
+}
+
+/** The app's event handler: one per process, as it remembers checks under way. */
+export interface KeyVaultEventHandler {
+  /**
+   * Handles one event delivery.
+   * @returns what was done, for the log (names and versions only)
+   */
+  handle(event: unknown): Promise<string>;
+}
+
+/** One secret's check: at most one running and one queued behind it. */
+interface Lane {
+  running: Promise<string> | undefined;
+  queued: Promise<string> | undefined;
+  lastStart: number;
+}
+
+/**
+ * Creates the event handler.
+ * @example
+ * const events = createKeyVaultEventHandler({ manager, logger, counters: createEventCounters(), onNearExpiry });
+ * await events.handle(eventGridEvent);
+ */
+export function createKeyVaultEventHandler(options: KeyVaultEventHandlerOptions): KeyVaultEventHandler {
+  const { manager, logger, counters } = options;
+  const now = options.now ?? Date.now;
+  const minInterval = options.minCheckIntervalInMs ?? 1_000;
+  const maxConcurrent = Math.max(1, options.maxConcurrentChecks ?? 4);
+  const expiredInterval = options.expiredLogIntervalInMs ?? 10 * 60 * 1000;
+  // Bounded: a lane outlives its check so the interval holds for the next event of that secret.
+  const lanes = new LRUCache<string, Lane>({ max: options.maxTrackedSecrets ?? 10_000 });
+  const expiredLogged = new LRUCache<string, number>({ max: options.maxTrackedSecrets ?? 10_000 });
+  let active = 0;
+  const waiting: (() => void)[] = [];
+
+  const acquireSlot = async (): Promise<void> => {
+    if (active < maxConcurrent) {
+      active++;
+      return;
+    }
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  };
+  const releaseSlot = (): void => {
+    const next = waiting.shift();
+    if (next !== undefined) next();
+    else active--;
+  };
+
+  /**
+   * Runs `work` for a lane key: joins the queued run if there is one, else queues behind the running
+   * one, else starts (after the interval since the last start). Joined callers are "coalesced".
+   */
+  const coalesce = (key: string, work: () => Promise<string>): { result: Promise<string>; coalesced: boolean } => {
+    let lane = lanes.get(key);
+    if (lane === undefined) {
+      lane = { running: undefined, queued: undefined, lastStart: Number.NEGATIVE_INFINITY };
+      lanes.set(key, lane);
+    }
+    if (lane.queued !== undefined) return { result: lane.queued, coalesced: true };
+    const current = lane;
+    const start = async (): Promise<string> => {
+      const wait = current.lastStart + minInterval - now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      await acquireSlot();
+      current.lastStart = now();
+      try {
+        return await work();
+      } finally {
+        releaseSlot();
+      }
+    };
+    const run = (): Promise<string> => {
+      const promise = start().finally(() => {
+        current.running = undefined;
+      });
+      current.running = promise;
+      return promise;
+    };
+    if (lane.running === undefined) return { result: run(), coalesced: false };
+    const queued = lane.running.then(
+      () => undefined,
+      () => undefined,
+    ).then(() => {
+      current.queued = undefined;
+      return run();
+    });
+    lane.queued = queued;
+    return { result: queued, coalesced: false };
+  };
+
+  const vaultsInUse = async (): Promise<string[]> => {
+    if (manager.acquire === undefined) return configuredVaultUrls(await manager.start());
+    const lease = await manager.acquire();
+    try {
+      return configuredVaultUrls(lease.runtime);
+    } finally {
+      lease.release();
+    }
+  };
+
+  /** Whether every cached copy of the secret already is the version the event names. */
+  const alreadyCurrent = async (vaultUrl: string, secretName: string, version: string | undefined): Promise<boolean> => {
+    if (version === undefined || manager.acquire === undefined) return false;
+    const lease = await manager.acquire();
+    try {
+      const stores = [...lease.runtime.components.flatMap((c) => (c.kind === "secretstores" && isKeyVaultSecretStore(c.store.inner) && originOf(c.store.inner.vaultUrl()) === originOf(vaultUrl) ? [c.store] : []))];
+      const reference = lease.runtime.referenceStores().get(vaultUrl);
+      if (reference !== undefined) stores.push(reference);
+      const cached = stores.map((s) => s.cachedVersion(secretName)?.version).filter((v): v is string => v !== undefined);
+      return cached.length > 0 && cached.every((v) => v.toLowerCase() === version.toLowerCase());
+    } finally {
+      lease.release();
+    }
+  };
+
+  return {
+    async handle(event) {
+      counters.received++;
+      const parsed = parseSecretEvent(event);
+      if (parsed === undefined) {
+        counters.ignored++;
+        return "ignored: not a Key Vault secret event";
+      }
+      // Rotation's staging secrets change on every rotation and are never read by the app.
+      if (options.ignoreSecret?.(parsed.secretName) === true) {
+        counters.ignored++;
+        return `ignored: ${parsed.secretName} is internal to rotation`;
+      }
+      const vaultUrl = resolveEventVault(parsed, await vaultsInUse());
+      const label = `${parsed.type} for ${parsed.vaultName}/${parsed.secretName}${parsed.version !== undefined ? ` (version ${parsed.version})` : ""}`;
+      if (vaultUrl === undefined) {
+        counters.ignored++;
         return `ignored: ${label}: vault not used by this app`;
       }
-      deps.counters.newVersions++;
-      return `${label}: refreshed, ${summary.rebuilt.length} component(s) rebuilt`;
-    }
-    case "SecretNearExpiry": {
-      deps.counters.nearExpiry++;
-      if (deps.onNearExpiry === undefined) return `${label}: no rotation configured`;
-      return `${label}: ${await deps.onNearExpiry(parsed)}`;
-    }
-    case "SecretExpired": {
-      deps.counters.expired++;
-      deps.logger.error(`Key Vault secret expired: ${label}; rotate it or extend its expiry`);
-      return `${label}: logged`;
-    }
-  }
+      const verified: SecretEvent = { ...parsed, vaultUrl };
+      const key = JSON.stringify([originOf(vaultUrl), parsed.secretName.toLowerCase()]);
+      switch (verified.type) {
+        case "SecretNewVersionCreated": {
+          if (await alreadyCurrent(vaultUrl, verified.secretName, verified.version)) {
+            counters.coalesced++;
+            return `${label}: already the cached version`;
+          }
+          const { result, coalesced } = coalesce(`new${key}`, async () => {
+            const summary = await manager.secretChanged(vaultUrl, verified.secretName, { trigger: "event", hint: { version: verified.version, updatedOn: verified.time } });
+            return summary === undefined ? "vault not used by this app" : `refreshed, ${summary.rebuilt.length} component(s) rebuilt`;
+          });
+          if (coalesced) counters.coalesced++;
+          else counters.newVersions++;
+          return `${label}: ${coalesced ? "joined a pending check: " : ""}${await result}`;
+        }
+        case "SecretNearExpiry": {
+          const handler = options.onNearExpiry;
+          if (handler === undefined) {
+            counters.nearExpiry++;
+            return `${label}: no rotation configured`;
+          }
+          const { result, coalesced } = coalesce(`near${key}`, () => handler(verified));
+          if (coalesced) counters.coalesced++;
+          else counters.nearExpiry++;
+          return `${label}: ${coalesced ? "joined a pending rotation check: " : ""}${await result}`;
+        }
+        case "SecretExpired": {
+          const last = expiredLogged.get(key);
+          if (last !== undefined && now() - last < expiredInterval) {
+            counters.coalesced++;
+            return `${label}: already logged`;
+          }
+          expiredLogged.set(key, now());
+          counters.expired++;
+          logger.error(`Key Vault secret expired: ${label}; rotate it or extend its expiry`);
+          return `${label}: logged`;
+        }
+      }
+    },
+  };
 }

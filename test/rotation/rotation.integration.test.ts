@@ -46,6 +46,9 @@ const SEED_VALUES = {
   "lease-lost-token": "seed-lease-lost-value-0009",
   "race-token": "seed-race-value-0010",
   "password-secret": "seed-password-value-0011",
+  "near-no-exp": "seed-near-no-exp-value-0012",
+  "near-far-exp": "seed-near-far-exp-value-0013",
+  "near-due-exp": "seed-near-due-exp-value-0014",
 };
 
 const logLines: string[] = [];
@@ -85,6 +88,9 @@ beforeAll(async () => {
                 value: SEED_VALUES["password-secret"],
                 tags: { "rotation-interval": "P30D", "rotation-generator": "random-password", "rotation-length": "20", "rotation-validity": "P60D" },
               },
+              "near-no-exp": { value: SEED_VALUES["near-no-exp"], tags: TOKEN_POLICY },
+              "near-far-exp": { value: SEED_VALUES["near-far-exp"], tags: TOKEN_POLICY, exp: "now+200d" },
+              "near-due-exp": { value: SEED_VALUES["near-due-exp"], tags: TOKEN_POLICY, exp: "now+10d" },
               "disabled-current": { versions: [{ value: "seed-disabled-old-value" }, { value: "seed-disabled-new-value", enabled: false, tags: TOKEN_POLICY }] },
             },
           },
@@ -367,6 +373,31 @@ describe("triggers", () => {
     const rows = await audit.history(target("stale-token"));
     expect(rows.map((r) => r.outcome)).toEqual(["rotated", "stale-trigger", "stale-trigger"]);
     expect(rows[1]?.trigger).toEqual({ kind: "event", observedVersion: seen, source: "eg-1" });
+  });
+
+  it("forged near-expiry events for a secret Key Vault does not call near expiry cause no rotation", async () => {
+    const rotation = service();
+    for (const name of ["near-no-exp", "near-far-exp"]) {
+      const seen = current(name).version;
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => rotation.rotateIfNearExpiry(target(name), { kind: "event", ...(i % 2 === 0 ? { observedVersion: seen } : {}), source: `forged-${i}` })),
+      );
+      expect(results.map((r) => r.outcome)).toEqual(Array.from({ length: 10 }, () => "not-due"));
+      expect(results[0]?.error).toMatch(name === "near-no-exp" ? /has no expiry/ : /outside the near-expiry window/);
+      expect(versions(name)).toHaveLength(1);
+      expect(() => versions(`${name}--pending`)).toThrow();
+    }
+  });
+
+  it("a near-expiry event rotates once when Key Vault says the version expires within the window; duplicates do nothing", async () => {
+    const seen = current("near-due-exp").version;
+    const event = { kind: "event" as const, observedVersion: seen, source: "eg-near" };
+    const first = await service().rotateIfNearExpiry(target("near-due-exp"), event);
+    expect(first).toMatchObject({ outcome: "rotated", oldVersion: seen });
+    const duplicates = await Promise.all([service().rotateIfNearExpiry(target("near-due-exp"), event), service().rotateIfNearExpiry(target("near-due-exp"), { kind: "event", source: "eg-near-2" })]);
+    // Without a version, the new version (no expiry, not due) is what Key Vault says: not near expiry.
+    expect(duplicates.map((r) => r.outcome)).toEqual(["stale-trigger", "not-due"]);
+    expect(versions("near-due-exp")).toHaveLength(2);
   });
 
   it("the sweep rotates the due and audits the invalid, and leaves the rest alone", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseSecretEvent } from "../../src/runtime/keyVaultEvents";
+import { parseSecretEvent, resolveEventVault } from "../../src/runtime/keyVaultEvents";
 
 const data = { Id: "https://sample-kv.vault.azure.net/secrets/newsecret/ee059b2bb5bc48398a53b168c6cdcb10", VaultName: "sample-kv", ObjectType: "Secret", ObjectName: "newsecret", Version: "ee059b2bb5bc48398a53b168c6cdcb10", NBF: "1559081980", EXP: "1559082102" };
 
@@ -11,6 +11,7 @@ describe("parseSecretEvent", () => {
       id: "e1",
       type: "SecretNewVersionCreated",
       vaultUrl: "https://sample-kv.vault.azure.net",
+      vaultFromId: true,
       vaultName: "sample-kv",
       secretName: "newsecret",
       version: "ee059b2bb5bc48398a53b168c6cdcb10",
@@ -27,7 +28,7 @@ describe("parseSecretEvent", () => {
 
   it("is lenient with camelCase and stray spaces, and takes the vault from VaultName when Id is missing", () => {
     const parsed = parseSecretEvent({ eventType: "Microsoft.KeyVault.SecretNewVersionCreated", data: { vaultName: "Other-KV", "ObjectName ": " s1 ", objectType: "Secret" } });
-    expect(parsed).toMatchObject({ vaultUrl: "https://other-kv.vault.azure.net", secretName: "s1", version: undefined });
+    expect(parsed).toMatchObject({ vaultUrl: "https://other-kv.vault.azure.net", vaultFromId: false, secretName: "s1", version: undefined });
   });
 
   it.each([
@@ -39,5 +40,26 @@ describe("parseSecretEvent", () => {
     ["a validation event", { eventType: "Microsoft.EventGrid.SubscriptionValidationEvent", data: { validationCode: "x" } }],
   ])("ignores %s", (_name, event) => {
     expect(parseSecretEvent(event)).toBeUndefined();
+  });
+});
+
+describe("resolveEventVault", () => {
+  const configured = ["https://myvault.vault.azure.net", "https://127.0.0.1:8443"];
+
+  it("matches an Id's origin case-insensitively and answers with the configured URL", () => {
+    expect(resolveEventVault({ vaultUrl: "https://MyVault.vault.azure.net", vaultFromId: true, vaultName: "x" }, configured)).toBe("https://myvault.vault.azure.net");
+    expect(resolveEventVault({ vaultUrl: "https://127.0.0.1:8443", vaultFromId: true, vaultName: "x" }, configured)).toBe("https://127.0.0.1:8443");
+  });
+
+  it("refuses another host, port or scheme, whatever VaultName says", () => {
+    for (const url of ["https://myvault.vault.azure.net.evil.example", "https://127.0.0.1:8444", "http://127.0.0.1:8443", "https://evil.example"]) {
+      expect(resolveEventVault({ vaultUrl: url, vaultFromId: true, vaultName: "myvault" }, configured)).toBeUndefined();
+    }
+  });
+
+  it("without an Id, matches VaultName to a configured vault's first host label only", () => {
+    expect(resolveEventVault({ vaultUrl: "https://myvault.vault.azure.net", vaultFromId: false, vaultName: "MYVAULT" }, configured)).toBe("https://myvault.vault.azure.net");
+    expect(resolveEventVault({ vaultUrl: "https://127.vault.azure.net", vaultFromId: false, vaultName: "127" }, configured)).toBeUndefined();
+    expect(resolveEventVault({ vaultUrl: "https://other.vault.azure.net", vaultFromId: false, vaultName: "other" }, configured)).toBeUndefined();
   });
 });

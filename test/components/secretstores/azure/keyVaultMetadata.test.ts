@@ -15,7 +15,6 @@ describe("parseKeyVaultMetadata", () => {
       clientId: undefined,
       tenantId: undefined,
       clientSecret: undefined,
-      disableChallengeResourceVerification: false,
     });
   });
   it.each([
@@ -34,9 +33,9 @@ describe("parseKeyVaultMetadata", () => {
     const m = parseKeyVaultMetadata({ vaultName: "vv1", spnClientId: "c", tenantId: "t", azureClientSecret: "s" });
     expect([m.clientId, m.tenantId, m.clientSecret]).toEqual(["c", "t", "s"]);
   });
-  it("vaultUri overrides vaultName and disables resource verification for non-vault hosts only", () => {
-    expect(parseKeyVaultMetadata({ vaultUri: "https://127.0.0.1:8443/" })).toMatchObject({ vaultUrl: "https://127.0.0.1:8443", disableChallengeResourceVerification: true });
-    expect(parseKeyVaultMetadata({ vaultUri: "https://x.vault.azure.net" })).toMatchObject({ disableChallengeResourceVerification: false });
+  it("vaultUri overrides vaultName; metadata has no say over challenge verification", () => {
+    expect(parseKeyVaultMetadata({ vaultUri: "https://127.0.0.1:8443/" })).toEqual({ vaultUrl: "https://127.0.0.1:8443", clientId: undefined, tenantId: undefined, clientSecret: undefined });
+    expect(parseKeyVaultMetadata({ vaultUri: "https://evil.example", disableChallengeResourceVerification: "true" })).not.toHaveProperty("disableChallengeResourceVerification");
   });
   it.each([
     [{}, "vaultName"],

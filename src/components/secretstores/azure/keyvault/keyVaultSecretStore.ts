@@ -26,8 +26,6 @@ export interface KeyVaultMetadata {
   clientId: string | undefined;
   tenantId: string | undefined;
   clientSecret: string | undefined;
-  /** True when the URL is not a `*.vault.*` host of the chosen cloud (emulator, private DNS). */
-  disableChallengeResourceVerification: boolean;
 }
 
 /**
@@ -54,7 +52,8 @@ export function parseKeyVaultMetadata(properties: ComponentProperties): KeyVault
       throw new MetadataError("vaultUri", `vaultUri "${override}" is not a URL`);
     }
     if (url.protocol !== "https:") throw new MetadataError("vaultUri", "vaultUri must use https (the Key Vault SDK refuses anything else)");
-    return { vaultUrl: url.origin, ...identity, disableChallengeResourceVerification: cloudByVaultHost(url.hostname) === undefined };
+    // Challenge verification stays on whatever the URL (src/azure/keyvault.ts decides, not metadata).
+    return { vaultUrl: url.origin, ...identity };
   }
   const vaultName = getProperty(properties, "vaultName");
   if (vaultName === undefined) throw new MetadataError("vaultName", 'missing required metadata field "vaultName" (or "vaultUri")');
@@ -67,7 +66,7 @@ export function parseKeyVaultMetadata(properties: ComponentProperties): KeyVault
     name = name.slice(0, name.indexOf("."));
   }
   if (!/^[a-z][a-z0-9-]{1,22}[a-z0-9]$/.test(name)) throw new MetadataError("vaultName", `vaultName "${vaultName}" is not a valid Key Vault name`);
-  return { vaultUrl: `https://${name}.${cloud.keyVaultSuffix}`, ...identity, disableChallengeResourceVerification: false };
+  return { vaultUrl: `https://${name}.${cloud.keyVaultSuffix}`, ...identity };
 }
 
 /**
@@ -178,7 +177,6 @@ export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps = {}): K
         clientId: metadata.clientId,
         tenantId: metadata.tenantId,
         clientSecret: metadata.clientSecret,
-        disableChallengeResourceVerification: metadata.disableChallengeResourceVerification,
       });
     },
     features(): readonly SecretStoreFeature[] {
