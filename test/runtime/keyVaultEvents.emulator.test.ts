@@ -14,8 +14,7 @@ import { createEventCounters, createKeyVaultEventHandler, type EventCounters, ty
 import { createRuntimeManager, type RuntimeManager } from "../../src/runtime/manager";
 import { buildRuntime } from "../../src/runtime/runtime";
 import { createCounters } from "../../src/runtime/secretCache";
-import { ensureDevCertificates } from "../../tools/keyvault-emulator/certs";
-import { startKeyVaultEmulator, type KeyVaultEmulator } from "../../tools/keyvault-emulator/server";
+import { ensureDevCertificates, startKeyVaultEmulator, type KeyVaultEmulator } from "@vaultstate/keyvault-emulator";
 
 const VAULT = "eventvault";
 const lines: string[] = [];
