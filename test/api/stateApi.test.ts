@@ -179,8 +179,18 @@ describe("etags and first-write", () => {
     expect((await call("GET", "/v1.0/state/memstore/p2")).text).toBe("2");
   });
 
-  it("an etag on a key that does not exist yet is accepted (the @dapr/dapr e2e flow)", async () => {
+  it("an etag the store never issues creates a key that does not exist yet (the @dapr/dapr e2e flow)", async () => {
     expect((await call("POST", "/v1.0/state/memstore", [{ key: "fresh-etag", value: "v", etag: "1234", options: { concurrency: "first-write" } }])).status).toBe(204);
+  });
+
+  it("a save with the etag of a deleted key is 409 ERR_STATE_SAVE: an acknowledged delete is never undone", async () => {
+    await call("POST", "/v1.0/state/memstore", [{ key: "undelete", value: 1 }]);
+    const etag = (await call("GET", "/v1.0/state/memstore/undelete")).headers.etag ?? "";
+    expect((await call("DELETE", "/v1.0/state/memstore/undelete", undefined, { "if-match": etag })).status).toBe(204);
+    const r = await call("POST", "/v1.0/state/memstore", [{ key: "undelete", value: 2, etag }]);
+    expect(r.status).toBe(409);
+    expect((r.json() as { errorCode: string }).errorCode).toBe("ERR_STATE_SAVE");
+    expect((await call("GET", "/v1.0/state/memstore/undelete")).status).toBe(204);
   });
 
   it("first-write without an etag fails with 409 when the key exists", async () => {

@@ -1,10 +1,12 @@
 /**
  * @module The shared state store conformance suite: Dapr's `tests/conformance/state` scenarios
  * (§8.1–8.5 of the API reference) translated to the provider API, plus vaultstate's own policy
- * (etag on a missing key accepted, first-write conflicts as mismatches, TTL everywhere it is claimed)
- * and a lost-update check under concurrency. Every provider runs the same suite.
+ * (an etag the store never issues creates a missing key, one it issued for a deleted key is a
+ * mismatch, first-write conflicts as mismatches, TTL everywhere it is claimed), a lost-update check
+ * under concurrency and a property test of the delete/save race. Every provider runs the same suite.
  */
 import { randomUUID } from "node:crypto";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StateFeature } from "../../src/components/features";
 import {
@@ -47,6 +49,8 @@ export interface StateStoreConformanceOptions {
   clock?: TestClock;
   /** An etag the store never issues (Dapr's `badEtag`, default `"bad-etag"`). */
   badEtag?: string;
+  /** Rounds of the delete/save race property (default 200). */
+  raceRounds?: number;
 }
 
 /** Registers the conformance tests for one provider. */
@@ -256,12 +260,26 @@ export function runStateStoreConformance(options: StateStoreConformanceOptions):
         expect(await get(key("etag-bulkdel-3"))).toBeUndefined();
       });
 
-      test("etag: an etag on a key that does not exist yet is accepted by set (policy)", async () => {
+      test("etag: an etag the store never issues creates a key that does not exist yet (policy)", async () => {
         await set(key("etag-missing"), '"created"', { etag: badEtag });
         expect((await get(key("etag-missing")))?.data).toBe('"created"');
         // The @dapr/dapr e2e flow: etag "1234" + first-write on a fresh key.
         await set(key("etag-missing-fw"), '"created"', { etag: "1234", options: { concurrency: "first-write" } });
         expect((await get(key("etag-missing-fw")))?.data).toBe('"created"');
+        // On a live item such an etag is a mismatch like any other.
+        await expectMismatch(set(key("etag-missing-fw"), '"again"', { etag: "1234", options: { concurrency: "first-write" } }));
+      });
+
+      test("etag: a save with the etag of a deleted item is a mismatch and leaves it deleted", async () => {
+        for (const how of ["delete with etag", "delete without etag"] as const) {
+          const k = key(`etag-deleted-${how.replaceAll(" ", "-")}`);
+          await set(k, '"v"');
+          const etag = await etagOf(k);
+          await del(k, how === "delete with etag" ? { etag } : {});
+          await expectMismatch(set(k, '"resurrected"', { etag }));
+          await expectMismatch(set(k, '"resurrected"', { etag, options: { concurrency: "first-write" } }));
+          expect(await get(k)).toBeUndefined();
+        }
       });
 
       test("etag: delete with an etag of a missing key is a mismatch", async () => {
@@ -325,6 +343,60 @@ export function runStateStoreConformance(options: StateStoreConformanceOptions):
           expect(conflicts).toBeGreaterThan(0);
         },
         120_000,
+      );
+
+      test(
+        "concurrency: of a delete and a save guarded by the same etag exactly one succeeds (property)",
+        async () => {
+          let round = 0;
+          /** Runs one side either as a single call or, on transactional stores, as a one-operation transaction. */
+          const run = (operation: TransactionOperation, viaTransaction: boolean): Promise<void> => {
+            if (viaTransaction && isTransactionalStateStore(store)) return store.transact({ operations: [operation], metadata: {} });
+            return operation.operation === "upsert" ? store.set(operation.request) : store.delete(operation.request);
+          };
+          const turns = (n: number): Promise<void> =>
+            Array.from({ length: n }).reduce<Promise<void>>((p) => p.then(() => new Promise((r) => setImmediate(r))), Promise.resolve());
+          await fc.assert(
+            fc.asyncProperty(
+              fc.boolean(), // which side starts first
+              fc.nat({ max: 3 }), // event-loop turns before the other side starts
+              fc.boolean(), // save through a transaction
+              fc.boolean(), // delete through a transaction
+              fc.jsonValue({ maxDepth: 2 }),
+              async (saveFirst, gap, saveInTx, deleteInTx, value) => {
+                const k = key(`race-${round++}`);
+                await set(k, '"original"');
+                const etag = await etagOf(k);
+                const data = JSON.stringify(value);
+                const save = (): Promise<void> =>
+                  run({ operation: "upsert", request: { key: k, value: data, etag, metadata: {}, options: {} } }, saveInTx);
+                const remove = (): Promise<void> => run({ operation: "delete", request: { key: k, etag, metadata: {}, options: {} } }, deleteInTx);
+                const [first, second] = saveFirst ? [save, remove] : [remove, save];
+                const settled = await Promise.allSettled([first(), turns(gap).then(second)]);
+                const [saved, deleted] = saveFirst ? settled : [settled[1], settled[0]];
+                const succeeded = settled.filter((r) => r.status === "fulfilled").length;
+                expect(succeeded, `save ${saved.status}, delete ${deleted.status}`).toBe(1);
+                const loser = settled.find((r) => r.status === "rejected");
+                // A single call reports the lost race as a mismatch; a transaction may wrap it.
+                if (loser?.status === "rejected" && !(saved.status === "rejected" ? saveInTx : deleteInTx)) {
+                  expect(isETagError(loser.reason) && loser.reason.kind === "mismatch", String(loser.reason)).toBe(true);
+                }
+                const after = await get(k);
+                if (saved.status === "fulfilled") {
+                  expect(after?.data).toBe(data);
+                  expect(after?.etag).not.toBe(etag);
+                } else {
+                  expect(after).toBeUndefined();
+                  // The acknowledged delete stays acknowledged: the same etag cannot bring the key back.
+                  await expectMismatch(set(k, data, { etag }));
+                  expect(await get(k)).toBeUndefined();
+                }
+              },
+            ),
+            { numRuns: options.raceRounds ?? 200 },
+          );
+        },
+        300_000,
       );
     }
 
@@ -403,10 +475,14 @@ export function runStateStoreConformance(options: StateStoreConformanceOptions):
         // first-write succeeds on the expired key.
         await set(k, '"new"', { options: { concurrency: "first-write" } });
         expect(await get(k)).toMatchObject({ data: '"new"' });
-        // And an etag on an expired key is accepted like on a missing one.
+        // An etag the store never issued creates an expired key like a missing one; the expired
+        // item's own etag names a version that is gone: a mismatch, as after a delete.
         const k2 = key("ttl-expired-etag");
         await set(k2, '"old"', { metadata: { ttlInSeconds: "1" } });
+        const expiredEtag = await etagOf(k2);
         await expire(k2, 1);
+        await expectMismatch(set(k2, '"new"', { etag: expiredEtag }));
+        expect(await get(k2)).toBeUndefined();
         await set(k2, '"new"', { etag: badEtag });
         expect((await get(k2))?.data).toBe('"new"');
       });

@@ -4,13 +4,19 @@
  *
  * Policy (Dapr leaves parts of it store-dependent, §4.8; we pick one and apply it everywhere):
  * - No etag and not first-write: unconditional write; delete of a missing key succeeds.
- * - An etag on `set`: the write succeeds when it equals the current etag, **or when the key is
- *   missing** (never written, deleted or expired), like Redis and Azure Tables. The @dapr/dapr e2e
- *   flow saves `etag: "1234"` with first-write on a fresh key and expects success.
+ * - An etag on `set` or `delete` of a live item: the write succeeds only when it equals the item's
+ *   current etag, checked atomically by the store, so of a concurrent delete and save that read the
+ *   same version exactly one succeeds.
+ * - An etag on `set` of a missing key (never written, deleted or expired) depends on its form:
+ *   - one the store issues (a UUID in memory, `"0x…"` on Blob, `W/"datetime'…'"` on Table) names a
+ *     version that is gone: a mismatch (409), so a save that raced a delete can never undo it;
+ *   - one the store never issues (`"1234"`, `"bad-etag"`) cannot come from a read of this key, so the
+ *     write only creates the key, like first-write (as Redis does; the @dapr/dapr e2e flow saves
+ *     `etag: "1234"` with first-write on a fresh key and expects success).
  * - An etag on `delete` of a missing key is a mismatch: there is nothing the etag can match.
  * - first-write without an etag: succeeds only when the key is missing; otherwise a mismatch (409,
  *   where Dapr's blob store answers 500). first-write with an etag behaves like the etag alone.
- * - An etag that has a form the store never issues cannot match anything: mismatch, never
+ * - An etag that has a form the store never issues cannot match a live item: mismatch, never
  *   "invalid", so `"bad-etag"` behaves the same on every store.
  * - Expired items count as missing everywhere.
  */
@@ -62,22 +68,41 @@ export interface ConditionalWriter {
 export interface WriteConditions {
   etag?: string;
   firstWrite: boolean;
-  /** Whether the store could ever have issued this etag (see {@link isSendableETag}). */
+  /** Whether the etag can be sent to the store as a condition (see {@link isSendableETag}). */
   canMatch: (etag: string) => boolean;
+  /** Whether the etag has the form this store issues, i.e. may name a version that is now gone. */
+  isIssued: (etag: string) => boolean;
 }
 
 /** Bounded retries for the create-vs-replace-expired race; each lap means another writer won a step. */
 const MAX_ATTEMPTS = 3;
 
+/** The mismatch for an etag of the store's own form on a missing key: its version was deleted or expired. */
+export function etagOfMissingItem(): ETagError {
+  return etagMismatch(new Error("the item the etag names no longer exists"));
+}
+
 /**
  * Writes one key under the module's policy using only atomic conditional primitives, so no
- * interleaving of concurrent writers can overwrite a newer item.
- * @throws {@link ETagError} `mismatch` when the etag does not match a live item or first-write meets one
+ * interleaving of concurrent writers can overwrite a newer item or undo a delete.
+ * @throws {@link ETagError} `mismatch` when the etag does not match a live item, names a version that
+ *   no longer exists, or first-write meets a live item
  */
 export async function writeWithConditions(writer: ConditionalWriter, conditions: WriteConditions): Promise<void> {
   const etag = normalizeETag(conditions.etag);
   if (etag === undefined && !conditions.firstWrite) return writer.put();
-  if (etag !== undefined && conditions.canMatch(etag) && (await writer.putIfMatch(etag))) return;
+  if (etag !== undefined) {
+    // Look first: the expiry lives in the item, so only a read can tell an expired item (missing,
+    // for the policy) from a live one; a stale etag also fails here without sending the body.
+    const head = await writer.head();
+    if (head !== undefined && !head.expired) {
+      if (head.etag !== etag || !conditions.canMatch(etag)) throw etagMismatch();
+      // Atomic: a delete or write since the look makes this fail instead of resurrecting the key.
+      if (await writer.putIfMatch(etag)) return;
+      throw etagMismatch();
+    }
+    if (conditions.isIssued(etag)) throw etagOfMissingItem();
+  }
 
   // Here the write may only land on a missing key: nothing stored, or an expired leftover.
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {

@@ -2,8 +2,8 @@
  * @module `state.in-memory`: state kept in this process (development, tests, single-instance caches).
  *
  * Features ETAG, TRANSACTIONAL and TTL, like Dapr's in-memory store. Differences from Dapr, on
- * purpose (see `../concurrency.ts`): an etag on a key that does not exist yet is accepted, and
- * `ttlExpireTime` is reported. Data is per instance: a Functions app with several instances has
+ * purpose (see `../concurrency.ts`): an etag this store never issues (not a UUID) on a key that does
+ * not exist creates it, and `ttlExpireTime` is reported. Data is per instance: a Functions app with several instances has
  * several unrelated stores.
  *
  * ```yaml
@@ -15,7 +15,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { StateFeature } from "../../features";
-import { alreadyExists, etagMismatch, normalizeETag } from "../concurrency";
+import { alreadyExists, etagMismatch, etagOfMissingItem, normalizeETag } from "../concurrency";
 import type {
   DeleteStateRequest,
   GetStateResponse,
@@ -32,7 +32,11 @@ export interface InMemoryStateStoreDeps {
   clock?: Clock;
   /** Etag generator (a UUID per write, like Dapr). */
   newETag?: () => string;
+  /** Whether an etag has the form `newETag` produces; the default matches UUIDs. */
+  isIssuedETag?: (etag: string) => boolean;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Item {
   data: string;
@@ -60,6 +64,7 @@ const FEATURES: readonly StateFeature[] = ["ETAG", "TRANSACTIONAL", "TTL"];
 export function createInMemoryStateStore(deps: InMemoryStateStoreDeps = {}): TransactionalStateStore {
   const clock = deps.clock ?? systemClock;
   const newETag = deps.newETag ?? randomUUID;
+  const isIssuedETag = deps.isIssuedETag ?? ((etag: string) => UUID.test(etag));
   const items = new Map<string, Item>();
   let writesSinceSweep = 0;
 
@@ -83,8 +88,9 @@ export function createInMemoryStateStore(deps: InMemoryStateStoreDeps = {}): Tra
     const current = live(view, request.key, now);
     const etag = normalizeETag(request.etag);
     if (etag !== undefined) {
-      // A missing key accepts any etag (module policy); a live one must match.
+      // A live item must match; on a missing key only an etag we never issue creates it (module policy).
       if (current !== undefined && current.etag !== etag) throw etagMismatch();
+      if (current === undefined && isIssuedETag(etag)) throw etagOfMissingItem();
     } else if (request.options.concurrency === "first-write" && current !== undefined) {
       throw alreadyExists();
     }

@@ -31,6 +31,7 @@ import {
   blobHeadersFromMetadata,
   blobNameFor,
   expiryTextFromBlobMetadata,
+  isBlobETag,
   parseBlobStateStoreMetadata,
 } from "./blobStateStoreMetadata";
 
@@ -178,6 +179,7 @@ export function createBlobStateStore(deps: BlobStateStoreDeps): StateStore {
         etag: request.etag,
         firstWrite: request.options.concurrency === "first-write",
         canMatch: isSendableETag,
+        isIssued: isBlobETag,
       });
     },
 

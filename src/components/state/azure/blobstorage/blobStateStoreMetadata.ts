@@ -152,3 +152,12 @@ export function expiryTextFromBlobMetadata(metadata: Readonly<Record<string, str
   if (metadata === undefined) return undefined;
   return getProperty(metadata, EXPIRY_METADATA_NAME);
 }
+
+/**
+ * Whether an etag has the form Azure Blob Storage (and Azurite) issues: a quoted hex number, `"0x8DC…"`.
+ * Only decides what an etag on a missing blob means (see `../../concurrency.ts`); any sendable etag is
+ * still tried against a live blob, so an unexpected form can never block an update.
+ */
+export function isBlobETag(etag: string): boolean {
+  return /^"0x[0-9A-F]+"$/i.test(etag);
+}

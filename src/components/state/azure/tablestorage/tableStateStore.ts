@@ -181,6 +181,7 @@ export function createTableStateStore(deps: TableStateStoreDeps = {}): Transacti
         etag: request.etag,
         firstWrite: request.options.concurrency === "first-write",
         canMatch: isTableETag,
+        isIssued: isTableETag,
       });
     },
 

@@ -7,7 +7,7 @@
  * the row's final content, and the ones in between are checked against what the transaction itself
  * did. Deletes become tombstones (see {@link tombstoneEntity}) so they can carry a condition.
  */
-import { alreadyExists, etagMismatch, normalizeETag } from "../../concurrency";
+import { alreadyExists, etagMismatch, etagOfMissingItem, normalizeETag } from "../../concurrency";
 import type { TransactionOperation } from "../../stateStore";
 import { expiryFromMetadata } from "../../ttl";
 import { type StateEntity, type TableKeys, isTableETag, tableKeysFor, tombstoneEntity, valueEntity } from "./tableStateStoreMetadata";
@@ -135,8 +135,12 @@ function firstCondition(
     return { kind: "match", etag };
   }
   if (etag !== undefined) {
-    // Policy: an etag on a missing (or expired) key is accepted; on a live row it must match.
-    if (!live) return absent;
+    // Policy: on a live row the etag must match; on a missing (or expired) one only an etag Tables
+    // never issues creates it, while one it issued names a deleted version (see concurrency.ts).
+    if (!live) {
+      if (isTableETag(etag)) throw etagOfMissingItem();
+      return absent;
+    }
     if (head.etag !== etag || !isTableETag(etag)) throw etagMismatch();
     return { kind: "match", etag };
   }
