@@ -5,6 +5,7 @@
  * locally they come from `local.settings.json` Values, applied by Core Tools or our local host.
  * Every setting is documented in `local.settings.sample.json` and the README.
  */
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 
 /** The app's typed settings. */
@@ -71,8 +72,19 @@ export interface Settings {
   environment: Readonly<Record<string, string>>;
 }
 
-/** The folder that holds package.json (dist/src/config → three levels up once compiled). */
-export const APP_ROOT = path.resolve(__dirname, "..", "..", __dirname.includes(`${path.sep}dist${path.sep}`) ? ".." : "");
+/**
+ * The function app folder: the nearest folder up from this code that holds host.json. That is three
+ * levels up from dist/src/config (tsc output), two from src/config (tests), and the bundle's own folder
+ * for dist/bundle/main.js (esbuild), without knowing which layout runs.
+ */
+export const APP_ROOT = findAppRoot(__dirname);
+
+function findAppRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "host.json"))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(start, "..", "..", start.includes(`${path.sep}dist${path.sep}`) ? ".." : "");
+  }
+}
 
 /**
  * Builds settings from an environment map (pure; tests pass their own map).
