@@ -39,7 +39,7 @@ import {
 } from "./httpMapping";
 import { BodyTooLargeError, delay, readRequestBody, sendSimple, settleWithin } from "./httpServer";
 import { describeError, runInvocation } from "./invocation";
-import { formatLogRecord, shouldEmit, type LogRecord } from "./logging";
+import { createBufferedLineWriter, formatLogRecord, shouldEmit, type LogRecord } from "./logging";
 import { parseNCrontab, resolveAppSettingReferences, type NCrontabSchedule } from "./ncrontab";
 import { checkRequestLine, isClientAbortError } from "./requestChecks";
 import { buildRouteTemplate, parseRouteTemplate, selectRoute, sortRoutes, type RouteEntry, type RouteTemplate } from "./routes";
@@ -294,7 +294,8 @@ export async function startHost(options: StartHostOptions): Promise<LocalHost> {
 
   const appDir = path.resolve(options.appDir);
   const hostname = options.hostname ?? DEFAULT_HOSTNAME;
-  const sink = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const stdoutLines = options.log === undefined ? createBufferedLineWriter((text) => process.stdout.write(text)) : undefined;
+  const sink = options.log ?? ((line: string) => stdoutLines?.line(line));
   const hostConfig = await readHostConfig(appDir);
   const logger: Logger = (record) => {
     if (shouldEmit(record, hostConfig.logThresholds)) sink(formatLogRecord(record, new Date()));
@@ -325,11 +326,13 @@ export async function startHost(options: StartHostOptions): Promise<LocalHost> {
 
   const url = `http://${formatAuthority(hostname, boundPort)}`;
   logger({ level: "information", category: "system", message: `Host started on ${url}${httpUri ? " (HTTP streaming enabled)" : ""}` });
+  // Start-up lines come out before whatever the caller prints next (e.g. the CLI's "Host listening").
+  stdoutLines?.flush();
   return {
     url,
     port: boundPort,
     functions: app.infos,
-    close: () => server.close(),
+    close: () => server.close().finally(() => stdoutLines?.flush()),
   };
 }
 
