@@ -15,7 +15,9 @@
 import type { AbortSignalLike } from "@azure/abort-controller";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { ManagedIdentityCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
+import { ManagedIdentityApplication } from "@azure/msal-node";
 import { settings } from "../config/settings";
 import { allClouds } from "./clouds";
 import { getCredential, type CredentialOptions } from "./credential";
@@ -146,13 +148,66 @@ export function getSecretClient(vaultUrl: string, options: SecretClientOptions =
   const key = JSON.stringify([vaultUrl, options.clientId ?? "", options.tenantId ?? "", options.clientSecret !== undefined]);
   let client = clients.get(key);
   if (client === undefined) {
-    client = new SecretClient(vaultUrl, keyVaultOnlyCredential(getCredential(options), timeouts.tokenTimeoutInMs), {
+    const credential = getCredential(options);
+    client = new SecretClient(vaultUrl, keyVaultOnlyCredential(credential, timeouts.tokenTimeoutInMs), {
       disableChallengeResourceVerification: skipsChallengeVerification(vaultUrl),
       retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 },
-      additionalPolicies: [{ policy: deadlinePolicy(timeouts.requestTimeoutInMs), position: "perCall" }],
+      additionalPolicies: [
+        { policy: deadlinePolicy(timeouts.requestTimeoutInMs), position: "perCall" },
+        { policy: tokenExpiryPolicy(cacheBypass(credential, options.clientId)), position: "perRetry" },
+      ],
       userAgentOptions: { userAgentPrefix: "vaultstate" },
     });
     clients.set(key, client);
   }
   return client;
+}
+
+/**
+ * Recovers from a token Key Vault calls expired while the credential still trusts it (clock skew, early
+ * revocation). The service answers 401 with `[TokenExpired]` and its plain challenge; the SDK's auth
+ * policy then asks the credential again and gets the same token back from the credential's cache, until
+ * its own refresh minutes later. Placed below the auth policy, this policy refreshes the token past the
+ * credential's cache, once per request, and answers the SDK with a claims challenge in place of the plain
+ * one: the SDK then drops its cached token, fetches the fresh one and retries once.
+ */
+export function tokenExpiryPolicy(refreshPastCache: (scope: string) => Promise<void>): PipelinePolicy {
+  const handled = new WeakSet<object>();
+  return {
+    name: "vaultstateTokenExpiry",
+    async sendRequest(request, next) {
+      const response = await next(request);
+      if (response.status !== 401 || handled.has(request) || !(response.bodyAsText ?? "").includes("[TokenExpired]")) return response;
+      const resource = /\bresource="([^"]+)"/.exec(response.headers.get("www-authenticate") ?? "")?.[1];
+      if (resource === undefined) return response;
+      handled.add(request);
+      await refreshPastCache(`${resource.replace(/\/+$/, "")}/.default`);
+      // "Tokens issued from now on": what the service itself sends in a CAE challenge.
+      const claims = JSON.stringify({ access_token: { nbf: { essential: true, value: String(Math.floor(Date.now() / 1000)) } } });
+      response.headers.set("WWW-Authenticate", `Bearer error="insufficient_claims", claims="${Buffer.from(claims).toString("base64")}"`);
+      return response;
+    },
+  };
+}
+
+const identityApps = new Map<string, ManagedIdentityApplication>();
+
+/**
+ * How to get past a credential's token cache. MSAL-based credentials skip their cache for a claims
+ * request, except `ManagedIdentityCredential`, which drops the claims; for it, MSAL's managed identity
+ * app (whose token cache is process-wide, shared with the credential) is asked with `forceRefresh`.
+ */
+function cacheBypass(credential: unknown, clientId: string | undefined): (scope: string) => Promise<void> {
+  if (!(credential instanceof ManagedIdentityCredential)) return async () => undefined;
+  return async (scope) => {
+    // Like every token behind a SecretClient: Key Vault audiences only, whatever a challenge names.
+    if (!keyVaultScopes().has(scope.toLowerCase())) return;
+    const key = clientId ?? "";
+    let app = identityApps.get(key);
+    if (app === undefined) {
+      app = new ManagedIdentityApplication(clientId !== undefined ? { managedIdentityIdParams: { userAssignedClientId: clientId } } : {});
+      identityApps.set(key, app);
+    }
+    await app.acquireToken({ resource: scope, forceRefresh: true });
+  };
 }

@@ -24,6 +24,8 @@ export const USAGE = `Usage: vaultstate-kv-emulator [options]
   --state-file FILE       write URIs/ports/header as JSON to FILE (removed on exit)
   --cert-dir DIR          certificate folder (default <repo>/.vaultstate/certs)
   --token-lifetime SECS   lifetime of issued tokens (default 3600)
+  --expired-token-challenge plain|cae
+                          401 challenge for an expired token: the service's plain one (default) or CAE claims
   --host 127.0.0.1|localhost  host name used in vault URIs (default 127.0.0.1)
   --webhook URL[,SCHEMA]  Event Grid webhook (repeatable; loopback http(s) only); SCHEMA is EventGridSchema
                           (default) or CloudEventSchemaV1_0 (also: eventgrid, cloudevents), e.g.
@@ -64,6 +66,7 @@ export function parseCliArgs(argv: string[]): { options: KeyVaultEmulatorOptions
       "state-file": { type: "string" },
       "cert-dir": { type: "string" },
       "token-lifetime": { type: "string" },
+      "expired-token-challenge": { type: "string" },
       host: { type: "string" },
       webhook: { type: "string", multiple: true },
       "validate-webhooks": { type: "boolean" },
@@ -87,6 +90,10 @@ export function parseCliArgs(argv: string[]): { options: KeyVaultEmulatorOptions
   if (vaults.length === 0 && basePort) vaults.push({ name: "vaultstate-dev", port: basePort });
   const host = values.host;
   if (host !== undefined && host !== "127.0.0.1" && host !== "localhost") throw new RangeError("--host must be 127.0.0.1 or localhost");
+  const expiredChallenge = values["expired-token-challenge"];
+  if (expiredChallenge !== undefined && expiredChallenge !== "plain" && expiredChallenge !== "cae") {
+    throw new RangeError("--expired-token-challenge must be plain or cae");
+  }
   const lifetime = values["token-lifetime"] === undefined ? undefined : Number(values["token-lifetime"]);
   if (lifetime !== undefined && !(lifetime > 0)) throw new RangeError("--token-lifetime must be a positive number of seconds");
   const eventWebhooks = (values.webhook ?? []).map((spec) => {
@@ -126,6 +133,7 @@ export function parseCliArgs(argv: string[]): { options: KeyVaultEmulatorOptions
     ...(values["state-file"] ? { stateFile: path.resolve(values["state-file"]) } : {}),
     ...(values["cert-dir"] ? { certDir: path.resolve(values["cert-dir"]) } : {}),
     ...(lifetime === undefined ? {} : { tokenLifetimeSeconds: lifetime }),
+    ...(expiredChallenge === undefined ? {} : { expiredTokenChallenge: expiredChallenge }),
     ...(host === undefined ? {} : { vaultHost: host }),
     ...(eventWebhooks.length > 0 ? { eventWebhooks } : {}),
     ...(Object.keys(eventDelivery).length > 0 ? { eventDelivery } : {}),

@@ -81,7 +81,10 @@ export interface KeyVaultEmulatorOptions {
   eventDelivery?: EventDeliveryOptions;
   /** `resource` advertised in the challenge and expected as token audience. Default "https://vault.azure.net". */
   challengeResource?: string;
-  /** How expired tokens are challenged ("cae": CAE claims challenge so the SDK re-acquires; "plain"); see vaultApi. Default "cae". */
+  /**
+   * How expired tokens are challenged: "plain" (default) is what the real service sends, the ordinary
+   * challenge with a `[TokenExpired]` body; "cae" sends a CAE claims challenge instead. See vaultApi.
+   */
   expiredTokenChallenge?: "cae" | "plain";
   /** Lifetime of issued tokens. Default 3600. */
   tokenLifetimeSeconds?: number;
@@ -297,7 +300,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
           authorization: `https://login.microsoftonline.com/${tenantId}`,
           resource: challengeResource,
           audiences: [challengeResource, `${challengeResource}/`, KEY_VAULT_APP_ID],
-          expiredTokenChallenge: options.expiredTokenChallenge ?? "cae",
+          expiredTokenChallenge: options.expiredTokenChallenge ?? "plain",
         },
         principals,
         faults,

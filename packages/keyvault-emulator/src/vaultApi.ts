@@ -134,9 +134,10 @@ export interface ChallengeSettings {
   /** `aud` values accepted in tokens. */
   audiences: readonly string[];
   /**
-   * How to answer a token the emulator clock finds expired or not yet valid: "cae" (default) sends the
+   * How to answer a token the emulator clock finds expired or not yet valid: "plain" sends the ordinary
+   * challenge, as the real service does (the SDK alone then keeps its cached token); "cae" sends the
    * continuous-access-evaluation challenge (`error="insufficient_claims"`), which makes the SDK drop its
-   * cached token and ask the credential again; "plain" sends the ordinary challenge like for other failures.
+   * cached token and ask the credential again.
    */
   expiredTokenChallenge: "cae" | "plain";
 }

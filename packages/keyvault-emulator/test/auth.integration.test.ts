@@ -211,28 +211,34 @@ describe("Key Vault emulator with the real SDK: authentication and authorization
     expect((await app.getSecret("shared")).value).toBe("policy-value");
   });
 
-  it("expires tokens when the emulator clock moves, and the SDK recovers with a new token", async () => {
-    const client = new SecretClient(kv.vaultUri(VAULT), new ManagedIdentityCredential(), opts);
-    expect((await client.getSecret("shared")).value).toBe("shared-value");
-    await admin(kv.adminUrl, "DELETE", "/requests");
-
-    const shifted = await admin(kv.adminUrl, "POST", "/clock", { advanceSeconds: 7200 });
-    expect(shifted.json).toMatchObject({ shiftSeconds: 7200 });
+  it("refuses a token the emulator clock finds expired with the real service's plain challenge and [TokenExpired]", async () => {
+    const stale = kv.mintToken({ principalRef: "app", version: "1.0", lifetimeSeconds: 60 }).token;
+    const read = (): ReturnType<typeof rawRequest> =>
+      rawRequest(vaultUrl("/secrets/shared/?api-version=2026-04-01"), { headers: { Authorization: `Bearer ${stale}` }, caCertPath: kv.caCertPath });
+    expect((await read()).status).toBe(200);
+    const shifted = await admin(kv.adminUrl, "POST", "/clock", { advanceSeconds: 3600 });
+    expect(shifted.json).toMatchObject({ shiftSeconds: 3600 });
     try {
-      expect((await client.getSecret("shared")).value).toBe("shared-value");
-      const log = await requestLog(kv.adminUrl);
-      expect(log.entries.filter((e) => e.operation === "getSecret").map((e) => e.status)).toEqual([401, 200]);
-      expect(log.counts.byOperationAndStatus.getManagedIdentityToken).toEqual({ "200": 1 });
+      const res = await read();
+      expect(res.status).toBe(401);
+      expect(res.json).toEqual({ error: { code: "Unauthorized", message: "[TokenExpired] Error validating token: 'S2S12086'." } });
+      expect(res.headers["www-authenticate"]).toBe(`Bearer authorization="https://login.microsoftonline.com/${kv.tenantId}", resource="https://vault.azure.net"`);
+    } finally {
+      await admin(kv.adminUrl, "POST", "/clock", { reset: true });
+    }
+  });
 
-      // What the SDK saw on the 401: the [TokenExpired] body and a CAE claims challenge.
-      const stale = kv.mintToken({ principalRef: "app", version: "1.0", lifetimeSeconds: 60 }).token;
-      await admin(kv.adminUrl, "POST", "/clock", { advanceSeconds: 3600 });
-      const res = await rawRequest(vaultUrl("/secrets/shared/?api-version=2026-04-01"), { headers: { Authorization: `Bearer ${stale}` }, caCertPath: kv.caCertPath });
+  it("offers the CAE claims challenge for expired tokens as an option", async () => {
+    const cae = await startKeyVaultEmulator({ vaults: ["cae-vault"], expiredTokenChallenge: "cae", seed: { principals: [{ name: "app", type: "systemAssigned", roles: { "*": "Key Vault Secrets User" } }] } });
+    try {
+      const stale = cae.mintToken({ principalRef: "app", version: "1.0", lifetimeSeconds: 60 }).token;
+      await admin(cae.adminUrl, "POST", "/clock", { advanceSeconds: 3600 });
+      const res = await rawRequest(`${cae.vaultUri("cae-vault")}/secrets/x/?api-version=2026-04-01`, { headers: { Authorization: `Bearer ${stale}` }, caCertPath: cae.caCertPath });
       expect(res.status).toBe(401);
       expect(res.json).toEqual({ error: { code: "Unauthorized", message: "[TokenExpired] Error validating token: 'S2S12086'." } });
       expect(res.headers["www-authenticate"]).toMatch(/^Bearer realm="", authorization_uri="[^"]+", error="insufficient_claims", claims="[A-Za-z0-9+/=]+"$/);
     } finally {
-      await admin(kv.adminUrl, "POST", "/clock", { reset: true });
+      await cae.close();
     }
   });
 
