@@ -16,7 +16,7 @@ import { parseRestoreBody, parseSetSecretBody, parseUpdateSecretBody, validateSe
 import { decodeSkipToken, encodeSkipToken, paginate, parseMaxResults } from "./paging";
 import type { PrincipalDirectory } from "./principals";
 import { forbiddenError, isAuthorized, type PermissionModel, type SecretOperation } from "./rbac";
-import type { VaultStore } from "./store";
+import type { SecretVersionView, VaultStore } from "./store";
 import type { AccessTokenClaims, TokenFailureReason, TokenIssuer } from "./tokens";
 import {
   toDeletedSecretBundle,
@@ -27,7 +27,7 @@ import {
   type WireListResult,
 } from "./wire";
 
-/** api-versions of the secrets API the emulator accepts: every version `@azure/keyvault-secrets` 4.12 can send. */
+/** api-versions of the secrets API the emulator accepts: every version `@azure/keyvault-secrets` 4.12 can send, and every preview. */
 export const SUPPORTED_API_VERSIONS: readonly string[] = [
   "2016-10-01",
   "7.0",
@@ -41,6 +41,15 @@ export const SUPPORTED_API_VERSIONS: readonly string[] = [
   "7.6",
   "2025-07-01",
   "2026-04-01",
+  // Preview versions of the secrets API (azure-rest-api-specs keyvault data-plane preview folders).
+  "7.0-preview",
+  "7.1-preview",
+  "7.2-preview",
+  "7.3-preview",
+  "7.4-preview.1",
+  "7.5-preview.1",
+  "2025-06-01-preview",
+  "2026-01-01-preview",
 ];
 
 /** A matched route. */
@@ -364,13 +373,17 @@ function execute(deps: VaultHandlerDeps, route: RouteMatch, body: unknown, ctx: 
     }
     case "listSecrets":
       return { status: 200, body: listPage(ctx, url, apiVersion, "secrets", store.list(), (v) => v.name.toLowerCase(), true, (v) => toSecretItem(ctx, v, false)) };
-    case "listSecretVersions":
+    case "listSecretVersions": {
+      // As recorded from the service: versions come sorted by id (not by creation), and the versions of a
+      // secret that does not exist are an empty page, not a 404.
+      const versions = versionsOrNone(store, name).sort((a, b) => compareIds(a.version.version, b.version.version));
       return {
         status: 200,
-        body: listPage(ctx, url, apiVersion, `versions:${name.toLowerCase()}`, store.listVersions(name), (v) => v.version.version, false, (v) =>
+        body: listPage(ctx, url, apiVersion, `versions:${name.toLowerCase()}`, versions, (v) => v.version.version.toLowerCase(), true, (v) =>
           toSecretItem(ctx, v, true),
         ),
       };
+    }
     case "deleteSecret": {
       const view = store.delete(name);
       const rendered = "deletedDate" in view ? toDeletedSecretBundle(ctx, view) : toSecretBundle(ctx, view, false);
@@ -400,6 +413,21 @@ function execute(deps: VaultHandlerDeps, route: RouteMatch, body: unknown, ctx: 
       return { status: 200, body: toSecretBundle(ctx, view, false), version: view.version.version };
     }
   }
+}
+
+function versionsOrNone(store: VaultStore, name: string): SecretVersionView[] {
+  try {
+    return [...store.listVersions(name)];
+  } catch (e) {
+    if (e instanceof KeyVaultError && e.status === 404) return [];
+    throw e;
+  }
+}
+
+function compareIds(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function listPage<T, W>(

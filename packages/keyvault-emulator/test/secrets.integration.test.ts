@@ -100,6 +100,20 @@ describe("Key Vault emulator with the real SDK: secrets operations", () => {
     expect(list.entries.filter((e) => e.status === 200).length).toBeGreaterThanOrEqual(2 + 4);
   });
 
+  it("lists versions sorted by id, and the versions of a missing secret as an empty page (200)", async () => {
+    for (let i = 0; i < 6; i++) await client.setSecret("sorted-versions", `v${i}`);
+    const ids: string[] = [];
+    for await (const page of client.listPropertiesOfSecretVersions("sorted-versions").byPage({ maxPageSize: 4 })) ids.push(...page.map((p) => p.version ?? ""));
+    expect(ids).toHaveLength(6);
+    expect(ids).toEqual([...ids].sort());
+    const none: string[] = [];
+    for await (const v of client.listPropertiesOfSecretVersions("never-existed")) none.push(v.version ?? "");
+    expect(none).toEqual([]);
+    const raw = await rawVault("GET", "/secrets/never-existed/versions");
+    expect(raw.status).toBe(200);
+    expect(raw.json).toEqual({ value: [], nextLink: null });
+  });
+
   it("rejects maxresults outside 1-25 and unknown api-versions with 400", async () => {
     const token = kv.mintToken({ principalRef: "system", version: "1.0" }).token;
     const headers = { Authorization: `Bearer ${token}` };

@@ -41,7 +41,7 @@ describe("matchRoute", () => {
 
 describe("checkApiVersion", () => {
   it("accepts every version the SDK can send, decoded from api%2Dversion", () => {
-    for (const v of ["7.0", "7.4", "7.5", "7.6", "2025-07-01", "2026-04-01"]) {
+    for (const v of ["7.0", "7.4", "7.5", "7.6", "2025-07-01", "2026-04-01", "7.6-preview.2", "7.5-preview.1", "2025-06-01-preview", "2026-01-01-preview"]) {
       expect(checkApiVersion(new URLSearchParams(`api%2Dversion=${v}`))).toBe(v);
     }
   });
