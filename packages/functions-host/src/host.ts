@@ -222,6 +222,18 @@ function stringArray(value: unknown): string[] | undefined {
   return Array.isArray(value) && value.every((v): v is string => typeof v === "string") ? value : undefined;
 }
 
+/**
+ * The app setting that disables a function, as the Functions host honours it: `AzureWebJobs.<name>.Disabled`
+ * (or `AzureWebJobs__<name>__Disabled`, the form Linux environments allow) set to "true" or "1".
+ */
+export function disablingSetting(functionName: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const setting of [`AzureWebJobs.${functionName}.Disabled`, `AzureWebJobs__${functionName}__Disabled`]) {
+    const value = Object.entries(env).find(([key]) => key.toLowerCase() === setting.toLowerCase())?.[1];
+    if (value !== undefined && /^(true|1)$/i.test(value.trim())) return setting;
+  }
+  return undefined;
+}
+
 /** Builds routes, timers and Event Grid targets from the registrations; invalid ones fail startup. */
 function indexFunctions(functions: Iterable<RegisteredFunction>, routePrefix: string, env: NodeJS.ProcessEnv): IndexedApp {
   const routes: RouteEntry<TriggerTarget>[] = [];
@@ -233,6 +245,11 @@ function indexFunctions(functions: Iterable<RegisteredFunction>, routePrefix: st
     const name = fn.metadata.name;
     if (!FUNCTION_NAME.test(name)) {
       throw new Error(`"${name}" is not a valid function name: use letters, digits, "_" and "-", starting with a letter (max 128).`);
+    }
+    const disabledBy = disablingSetting(name, env);
+    if (disabledBy !== undefined) {
+      warnings.push(`Function "${name}" is disabled (${disabledBy}): not routed, scheduled or invoked.`);
+      continue;
     }
     const [triggerName, trigger] = findTrigger(fn);
     const type = String(trigger.type).toLowerCase();
