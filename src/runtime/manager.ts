@@ -10,6 +10,7 @@ import { isKeyVaultSecretStore } from "../components/secretstores/azure/keyvault
 import { isVersionedSecretStore, type SecretVersionInfo } from "../components/secretstores/secretStore";
 import { describeError, type Logger } from "../observability/logger";
 import { isNewer, type VersionRow, type VersionTable, versionKey } from "./coherence";
+import { byLowerName, rowsOfVault, unregistered } from "./servedSecrets";
 import { closeAll, type LoadedComponent, type Runtime, type SecretDependency } from "./runtime";
 import type { CachedSecretStore } from "./secretCache";
 
@@ -114,6 +115,8 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
   let queue: Promise<unknown> = Promise.resolve();
   let lastCoherenceCheck = 0;
   let coherence: Promise<void> | undefined;
+  /** Secrets this instance has registered in the version table (vault host + lower-cased name). */
+  const registered = new Set<string>();
 
   /** Refresh paths run one at a time, so two rebuilds never race. */
   const serialize = <T>(work: () => Promise<T>): Promise<T> => {
@@ -224,16 +227,36 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     );
   };
 
-  const coherenceNow = async (): Promise<void> => {
+  /**
+   * Registers the Key Vault secrets this instance serves (cached or read by a component or caller
+   * token) that the table does not list yet, so the refresh timer checks them even when it runs on an
+   * instance that serves none of them (Flex Consumption runs timers on instances of their own).
+   */
+  const registerServed = async (runtime: Runtime, rows: VersionRow[]): Promise<void> => {
+    for (const s of vaultStores(runtime)) {
+      const served = new Map<string, SecretVersionInfo | undefined>();
+      for (const name of s.store.cachedNames()) served.set(name, knownVersion(runtime, [s], name));
+      for (const c of runtime.components) for (const d of c.dependencies) if (dependsOn(d, s, d.secret)) served.set(d.secret, knownVersion(runtime, [s], d.secret));
+      const host = versionKey(s.vaultUrl, "x").partitionKey;
+      const done = new Set([...registered].filter((k) => k.startsWith(`${host}/`)).map((k) => k.slice(host.length + 1)));
+      for (const { secretName, version } of unregistered(rowsOfVault(rows, s.vaultUrl), served, done)) {
+        await publish(s.vaultUrl, secretName, version);
+        registered.add(`${host}/${secretName.toLowerCase()}`);
+      }
+    }
+  };
+
+  /** Reads the version table, applies newer versions, registers served secrets; the rows read, if any. */
+  const coherenceNow = async (): Promise<VersionRow[] | undefined> => {
     const table = options.versionTable;
-    if (table === undefined || current === undefined) return;
+    if (table === undefined || current === undefined) return undefined;
     lastCoherenceCheck = now();
     let rows: VersionRow[];
     try {
       rows = await table.read();
     } catch (e) {
       logger.warn(`could not read the shared version table: ${describeError(e)}`);
-      return;
+      return undefined;
     }
     const runtime = current;
     const stores = vaultStores(runtime);
@@ -244,6 +267,8 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
       // Only a strictly newer version counts, so a stale row never replaces what we already have.
       if (known !== undefined && isNewer(row, known)) await serialize(() => secretChangedNow(row.vaultUrl, row.secretName, false, "coherence"));
     }
+    await registerServed(current ?? runtime, rows);
+    return rows;
   };
 
   const manager: RuntimeManager = {
@@ -271,7 +296,7 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
       return serialize(async () => {
         const summary = emptySummary(trigger);
         const runtime = current ?? (await start());
-        await coherenceNow();
+        const rows = (await coherenceNow()) ?? [];
         const live = current ?? runtime;
         const changes: { store: VaultStore; secret: string }[] = [];
         for (const s of vaultStores(live)) {
@@ -279,7 +304,10 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
           const inUse = new Set(s.store.cachedNames());
           for (const c of live.components) for (const d of c.dependencies) if (dependsOn(d, s, d.secret)) inUse.add(d.secret);
           for (const c of live.callers) if (c.dependency !== undefined && dependsOn(c.dependency, s, c.dependency.secret)) inUse.add(c.dependency.secret);
-          if (inUse.size === 0) continue;
+          // Secrets other instances registered as served: this instance may cache none of them.
+          const registeredRows = rowsOfVault(rows, s.vaultUrl);
+          const served = [...registeredRows.values()].filter((r) => ![...inUse].some((n) => n.toLowerCase() === r.secretName.toLowerCase()));
+          if (inUse.size === 0 && served.length === 0) continue;
           let versions: Map<string, SecretVersionInfo>;
           try {
             versions = await s.store.inner.currentVersions();
@@ -296,6 +324,15 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
             if (!summary.changed.includes(name)) summary.changed.push(name);
             await publish(s.vaultUrl, name, versions.get(name));
           }
+          const latestByName = byLowerName(versions);
+          for (const row of served) {
+            summary.checked++;
+            const latest = latestByName.get(row.secretName.toLowerCase());
+            if (latest === undefined || !differs({ version: row.version, updatedOn: row.updatedOn }, latest)) continue;
+            // Served elsewhere, not here: the table tells the instances that serve it.
+            if (!summary.changed.includes(row.secretName)) summary.changed.push(row.secretName);
+            await publish(s.vaultUrl, row.secretName, latest);
+          }
         }
         // Components and caller tokens that read a changed secret are rebuilt (stores without versions,
         // such as local files, are not compared: they change only with a redeploy).
@@ -311,9 +348,11 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     checkCoherence(force = false) {
       if (options.versionTable === undefined || current === undefined) return Promise.resolve();
       if (!force && now() - lastCoherenceCheck < options.coherenceIntervalInMs) return coherence ?? Promise.resolve();
-      coherence ??= coherenceNow().finally(() => {
-        coherence = undefined;
-      });
+      coherence ??= coherenceNow()
+        .then(() => undefined)
+        .finally(() => {
+          coherence = undefined;
+        });
       return coherence;
     },
     async close() {

@@ -1,0 +1,47 @@
+/**
+ * @module Served secrets: on Flex Consumption the refresh timer runs on instances of its own that serve
+ * no HTTP, so its cache holds none of the secrets callers read. Instances therefore register every Key
+ * Vault secret they serve in the shared version table, and the timer checks the table's secrets against
+ * Key Vault, wherever it runs. Pure helpers; the manager does the reading and writing.
+ */
+import type { SecretVersionInfo } from "../components/secretstores/secretStore";
+import { versionKey, type VersionRow } from "./coherence";
+
+/** The table's rows of one vault, by lower-cased secret name (Key Vault names are case-insensitive). */
+export function rowsOfVault(rows: readonly VersionRow[], vaultUrl: string): Map<string, VersionRow> {
+  const { partitionKey } = versionKey(vaultUrl, "x");
+  const byName = new Map<string, VersionRow>();
+  for (const row of rows) {
+    let host: string;
+    try {
+      host = versionKey(row.vaultUrl, row.secretName).partitionKey;
+    } catch {
+      continue;
+    }
+    if (host === partitionKey) byName.set(row.secretName.toLowerCase(), row);
+  }
+  return byName;
+}
+
+/**
+ * Served secrets the table does not list yet (and this instance has not registered), with the version
+ * this instance serves; a name without a known version (`updatedOn`) cannot be ordered and waits.
+ */
+export function unregistered(
+  tableRows: ReadonlyMap<string, VersionRow>,
+  served: ReadonlyMap<string, SecretVersionInfo | undefined>,
+  alreadyRegistered: ReadonlySet<string>,
+): Array<{ secretName: string; version: SecretVersionInfo & { updatedOn: number } }> {
+  const out: Array<{ secretName: string; version: SecretVersionInfo & { updatedOn: number } }> = [];
+  for (const [secretName, version] of served) {
+    const key = secretName.toLowerCase();
+    if (tableRows.has(key) || alreadyRegistered.has(key) || version?.updatedOn === undefined) continue;
+    out.push({ secretName, version: { ...version, updatedOn: version.updatedOn } });
+  }
+  return out;
+}
+
+/** Key Vault's current versions by lower-cased name, so a name registered in another case still matches. */
+export function byLowerName(versions: ReadonlyMap<string, SecretVersionInfo>): Map<string, SecretVersionInfo> {
+  return new Map([...versions].map(([name, info]) => [name.toLowerCase(), info]));
+}
