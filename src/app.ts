@@ -50,7 +50,9 @@ function appStorageOptions(): StorageAccountOptions | undefined {
 function versionTable(): VersionTable | undefined {
   const storage = appStorageOptions();
   if (storage === undefined) {
-    logger.warn("no AzureWebJobsStorage: cross-instance coherence is off (each instance refreshes on its own timer)");
+    logger.warn(
+      "no AzureWebJobsStorage: cross-instance coherence is off: a Key Vault change reaches an instance only through an Event Grid delivery to it, a refreshSecrets run on that same instance (on Flex Consumption the timer runs on instances of its own, so HTTP instances never refresh) or the cache TTL",
+    );
     return undefined;
   }
   try {

@@ -61,11 +61,13 @@ export interface DevEnvironment {
   /** The environment the host was started with (for tests and the banner; contains no secret values besides the identity header). */
   hostEnv: Record<string, string>;
   host: ChildProcess;
+  /** The functions the first host indexed (from the list it prints at start-up). */
+  functions: IndexedFunction[];
   /**
    * Starts a second host (another "instance" of the app) on a free port, sharing Azurite and the
    * emulator; stopped with the environment.
    */
-  startAnotherHost(env?: Record<string, string>, onOutput?: (chunk: string) => void): Promise<RunningHost>;
+  startAnotherHost(env?: Record<string, string>, onOutput?: (chunk: string) => void, spawn?: { healthCheck?: boolean }): Promise<RunningHost>;
   /** Stops the host, the emulator and Azurite; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -91,6 +93,8 @@ export async function spawnHost(options: {
   appDir?: string;
   /** Node.js options for the host process (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** Wait for `/v1.0/healthz` (default true); a host that serves no HTTP (timer-only) is ready once it listens. */
+  healthCheck?: boolean;
 }): Promise<RunningHost> {
   const appDir = options.appDir ?? REPO_ROOT;
   const host = spawn(process.execPath, [...(options.nodeArgs ?? []), hostCliPath(), "--cwd", appDir, "--port", String(options.port)], {
@@ -128,7 +132,7 @@ export async function spawnHost(options: {
   try {
     const port = await listening;
     const url = `http://127.0.0.1:${port}`;
-    await waitHealthy(url, options.readyTimeoutInMs ?? 60_000, () => watcher.tail());
+    if (options.healthCheck !== false) await waitHealthy(url, options.readyTimeoutInMs ?? 60_000, () => watcher.tail());
     // From here on the host's output is only forwarded, never scanned or kept.
     watching = false;
     return { url, port, process: host, stop };
@@ -236,7 +240,18 @@ export async function startDevEnvironment(options: DevEnvironmentOptions = {}): 
     }
     Object.assign(hostEnv, typeof options.env === "function" ? options.env({ emulator, azurite }) : options.env);
 
-    const first = await spawnHost({ port: options.port ?? 7071, env: hostEnv, onOutput: options.onHostOutput, readyTimeoutInMs: options.readyTimeoutInMs });
+    // The start-up lines (bounded) hold the host's function list.
+    let startupOutput = "";
+    const forward = options.onHostOutput ?? ((chunk: string) => process.stdout.write(chunk));
+    const first = await spawnHost({
+      port: options.port ?? 7071,
+      env: hostEnv,
+      onOutput: (chunk) => {
+        if (startupOutput.length < 64 * 1024) startupOutput += chunk;
+        forward(chunk);
+      },
+      readyTimeoutInMs: options.readyTimeoutInMs,
+    });
     stack.push(first.stop);
     const url = first.url;
     const actualPort = first.port;
@@ -251,8 +266,9 @@ export async function startDevEnvironment(options: DevEnvironmentOptions = {}): 
       azurite,
       hostEnv,
       host,
-      async startAnotherHost(extra = {}, onOutput = options.onHostOutput) {
-        const another = await spawnHost({ port: 0, env: { ...hostEnv, ...extra }, onOutput, readyTimeoutInMs: options.readyTimeoutInMs });
+      functions: indexedFunctions(startupOutput),
+      async startAnotherHost(extra = {}, onOutput = options.onHostOutput, spawnOptions = {}) {
+        const another = await spawnHost({ port: 0, env: { ...hostEnv, ...extra }, onOutput, readyTimeoutInMs: options.readyTimeoutInMs, healthCheck: spawnOptions.healthCheck });
         stack.push(another.stop);
         return another;
       },
@@ -262,6 +278,76 @@ export async function startDevEnvironment(options: DevEnvironmentOptions = {}): 
     await stopAll();
     throw e;
   }
+}
+
+/** A function as the local host lists it at start-up. */
+export interface IndexedFunction {
+  name: string;
+  /** "http", "timer", "eventGrid" or the trigger type the host printed. */
+  trigger: string;
+}
+
+/** Parses the function list the local host prints at start-up (Core Tools' format: a tab, the name, a colon). */
+export function indexedFunctions(output: string): IndexedFunction[] {
+  const functions: IndexedFunction[] = [];
+  for (const match of output.matchAll(/^\t([A-Za-z][\w-]*): (\S+)/gm)) {
+    const name = match[1] ?? "";
+    const rest = match[2] ?? "";
+    const trigger = rest.startsWith("[") ? "http" : rest === "timerTrigger" ? "timer" : rest === "eventGridTrigger" ? "eventGrid" : rest;
+    if (!functions.some((f) => f.name === name)) functions.push({ name, trigger });
+  }
+  return functions;
+}
+
+/**
+ * The app settings that make an instance run one Flex Consumption function group: "http" (HTTP and
+ * Event Grid webhook triggers) disables every other function; a timer group disables everything but
+ * that timer (`AzureWebJobs.<name>.Disabled`, which the local host honours like the real one).
+ */
+export function functionGroupSettings(functions: readonly IndexedFunction[], group: "http" | { timer: string }): Record<string, string> {
+  const keep = (f: IndexedFunction): boolean => (group === "http" ? f.trigger === "http" || f.trigger === "eventGrid" : f.name === group.timer);
+  return Object.fromEntries(functions.filter((f) => !keep(f)).map((f) => [`AzureWebJobs.${f.name}.Disabled`, "true"]));
+}
+
+/** Flex Consumption's per-function scaling, locally. */
+export interface FlexTopology {
+  /** Instances of the "http" group: they serve HTTP and Event Grid deliveries, never the timer. */
+  http: RunningHost[];
+  /** The instance of the timer's own group: it serves no HTTP. */
+  timer: RunningHost;
+}
+
+/**
+ * Starts `httpHosts` HTTP-group instances and one timer-only instance next to a running dev environment
+ * (sharing its Azurite, emulator and settings), and stops the environment's first host, which ran every
+ * function, so only the Flex topology remains. Event Grid deliveries (when `eventWebhooks`) go to the
+ * first HTTP instance, as Event Grid delivers each event to one instance. Everything stops with the
+ * environment.
+ */
+export async function startFlexTopology(
+  env: DevEnvironment,
+  options: { httpHosts: number; eventWebhooks?: boolean; env?: Record<string, string>; onOutput?: (instance: string, chunk: string) => void },
+): Promise<FlexTopology> {
+  const timers = env.functions.filter((f) => f.trigger === "timer");
+  if (timers.length !== 1) throw new Error(`the Flex topology needs exactly one timer function, the host listed ${timers.length}`);
+  const timerName = timers[0]?.name ?? "";
+  if (env.host.exitCode === null && env.host.signalCode === null) {
+    const exited = new Promise((resolve) => env.host.once("exit", resolve));
+    env.host.kill("SIGTERM");
+    await exited;
+  }
+  const http: RunningHost[] = [];
+  for (let i = 0; i < options.httpHosts; i++) {
+    http.push(await env.startAnotherHost({ ...options.env, ...functionGroupSettings(env.functions, "http") }, (chunk) => options.onOutput?.(`http${i + 1}`, chunk)));
+  }
+  const timer = await env.startAnotherHost({ ...options.env, ...functionGroupSettings(env.functions, { timer: timerName }) }, (chunk) => options.onOutput?.("timer", chunk), { healthCheck: false });
+  const firstHttp = http[0];
+  if (options.eventWebhooks !== false && firstHttp !== undefined) {
+    await env.emulator?.setWebhooks([{ url: `${firstHttp.url}/runtime/webhooks/eventgrid?functionName=onKeyVaultEvent`, schema: "EventGridSchema", name: "vaultstate" }]);
+  } else {
+    await env.emulator?.setWebhooks([]);
+  }
+  return { http, timer };
 }
 
 async function waitHealthy(url: string, timeoutInMs: number, output: () => string): Promise<void> {
