@@ -9,10 +9,14 @@ import { ManagedIdentityCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type KeyVaultEmulator, startKeyVaultEmulator } from "../src/server";
+import { type EventReceiver, startEventReceiver } from "./eventReceiver";
 import { admin } from "./helpers";
 
 describe("Key Vault emulator admin API", () => {
   let kv: KeyVaultEmulator;
+  // Deliveries go to a receiver of ours, never to a fixed port someone else may be serving.
+  let rx: EventReceiver;
+  let hookUrl: string;
   let work: string;
   let stateFile: string;
   let persistFile: string;
@@ -21,11 +25,13 @@ describe("Key Vault emulator admin API", () => {
     work = mkdtempSync(path.join(tmpdir(), "kv-emulator-admin-"));
     stateFile = path.join(work, "state.json");
     persistFile = path.join(work, "persist.json");
+    rx = await startEventReceiver();
+    hookUrl = `${rx.url}/runtime/webhooks/eventgrid?functionName=onKeyVaultEvent`;
     kv = await startKeyVaultEmulator({
       vaults: ["first-vault"],
       stateFile,
       persistenceFile: persistFile,
-      eventWebhooks: [{ url: "http://127.0.0.1:7071/runtime/webhooks/eventgrid?functionName=onKeyVaultEvent" }],
+      eventWebhooks: [{ url: hookUrl }],
     });
     process.env.IDENTITY_ENDPOINT = kv.identityEndpoint;
     process.env.IDENTITY_HEADER = kv.identityHeader;
@@ -33,6 +39,7 @@ describe("Key Vault emulator admin API", () => {
 
   afterAll(async () => {
     await kv?.close();
+    await rx?.close();
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -47,7 +54,7 @@ describe("Key Vault emulator admin API", () => {
       adminUrl: kv.adminUrl,
       tenantId: kv.tenantId,
       challengeResource: "https://vault.azure.net",
-      eventWebhooks: [{ url: "http://127.0.0.1:7071/runtime/webhooks/eventgrid?functionName=onKeyVaultEvent" }],
+      eventWebhooks: [{ url: hookUrl }],
     });
     expect(kv.adminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(kv.identityEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/msi\/token$/);
@@ -106,9 +113,9 @@ describe("Key Vault emulator admin API", () => {
     ]);
     expect(JSON.stringify(events)).not.toContain("hidden-value");
 
-    const hooks = await admin(kv.adminUrl, "PUT", "/webhooks", [{ url: "http://127.0.0.1:7071/x", schema: "CloudEventSchemaV1_0", eventTypes: ["Microsoft.KeyVault.SecretNearExpiry"] }]);
+    const hooks = await admin(kv.adminUrl, "PUT", "/webhooks", [{ url: `${rx.url}/x`, schema: "CloudEventSchemaV1_0", eventTypes: ["Microsoft.KeyVault.SecretNearExpiry"] }]);
     expect(hooks.status).toBe(200);
-    expect(kv.eventWebhooks).toEqual([{ url: "http://127.0.0.1:7071/x", schema: "CloudEventSchemaV1_0", eventTypes: ["Microsoft.KeyVault.SecretNearExpiry"] }]);
+    expect(kv.eventWebhooks).toEqual([{ url: `${rx.url}/x`, schema: "CloudEventSchemaV1_0", eventTypes: ["Microsoft.KeyVault.SecretNearExpiry"] }]);
     expect((await admin(kv.adminUrl, "PUT", "/webhooks", [{ url: "not a url" }])).status).toBe(400);
 
     expect((await admin(kv.adminUrl, "PUT", "/token-lifetime", { seconds: 900 })).json).toEqual({ seconds: 900 });

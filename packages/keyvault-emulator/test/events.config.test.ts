@@ -314,22 +314,25 @@ describe("Event Grid webhooks: options, CLI and seed", () => {
     expect(() => parseSeedDocument({ webhooks: [{ url: "http://127.0.0.1:9/a", eventTypes: ["SecretRotated"] }] }, Date.now())).toThrow(/not a Key Vault event type/);
     expect(() => parseSeedDocument({ webhooks: [{ url: "http://127.0.0.1:9/a", name: "x" }] }, Date.now())).toThrow(/name/);
 
-    const a = { url: "http://127.0.0.1:9/a" };
-    const b = { url: "http://127.0.0.1:9/b", schema: "CloudEventSchemaV1_0" as const };
+    // A receiver of ours: an emulator with webhooks may deliver, and never to a fixed port it does not own.
+    const hooks = await startEventReceiver();
+    const a = { url: `${hooks.url}/a` };
+    const b = { url: `${hooks.url}/b`, schema: "CloudEventSchemaV1_0" as const };
     const kv = await startKeyVaultEmulator({ vaults: ["seeded-hooks"], eventWebhooks: [a], seed: { webhooks: [a, b] }, eventDelivery: { maxAttempts: 1 } });
     try {
       expect(kv.eventWebhooks).toEqual([a, b]);
       expect(((await admin(kv.adminUrl, "GET", "/config")).json as { eventWebhooks: unknown }).eventWebhooks).toEqual([a, b]);
-      const seeded = await admin(kv.adminUrl, "POST", "/seed", { webhooks: [{ url: "http://127.0.0.1:9/c", vaults: ["seeded-hooks"] }] });
+      const seeded = await admin(kv.adminUrl, "POST", "/seed", { webhooks: [{ url: `${hooks.url}/c`, vaults: ["seeded-hooks"] }] });
       expect(seeded.status).toBe(200);
       expect(((await admin(kv.adminUrl, "GET", "/webhooks")).json as { webhooks: Array<{ url: string }> }).webhooks.map((w) => w.url)).toEqual([
-        "http://127.0.0.1:9/a",
-        "http://127.0.0.1:9/b",
-        "http://127.0.0.1:9/c",
+        `${hooks.url}/a`,
+        `${hooks.url}/b`,
+        `${hooks.url}/c`,
       ]);
-      expect((await admin(kv.adminUrl, "PUT", "/webhooks", [{ url: "http://127.0.0.1:9/a", name: "dup" }, { url: "http://127.0.0.1:9/b", name: "DUP" }])).status).toBe(400);
+      expect((await admin(kv.adminUrl, "PUT", "/webhooks", [{ url: `${hooks.url}/a`, name: "dup" }, { url: `${hooks.url}/b`, name: "DUP" }])).status).toBe(400);
     } finally {
       await kv.close();
+      await hooks.close();
     }
     await expect(startKeyVaultEmulator({ eventDelivery: { maxAttempts: 0 } })).rejects.toThrow(RangeError);
   });
