@@ -29,22 +29,31 @@ function hex(code: number): string {
   return `%${code.toString(16).toUpperCase().padStart(2, "0")}`;
 }
 
-/** Encodes text for a PartitionKey or RowKey (pure; the identity for text that needs no encoding). */
-export function encodeTableKey(text: string): string {
+/**
+ * Escapes, as `%XX`, every character for which `mustEscape` holds and every `%` that starts a `%XX`
+ * sequence (pure; the identity for text that needs neither). Only for characters below U+0100.
+ */
+export function escapeWith(text: string, mustEscape: (text: string, index: number) => boolean): string {
   let out = "";
   let start = 0;
   for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    const escape = isForbidden(code) || escapesAt(text, i);
-    if (!escape) continue;
-    out += text.slice(start, i) + hex(code);
+    if (!mustEscape(text, i) && !escapesAt(text, i)) continue;
+    out += text.slice(start, i) + hex(text.charCodeAt(i));
     start = i + 1;
   }
   return start === 0 ? text : out + text.slice(start);
 }
 
+/** Encodes text for a PartitionKey or RowKey (pure; the identity for text that needs no encoding). */
+export function encodeTableKey(text: string): string {
+  return escapeWith(text, (t, i) => isForbidden(t.charCodeAt(i)));
+}
+
 /** Decodes a stored PartitionKey or RowKey back to the original text (pure). */
-export function decodeTableKey(stored: string): string {
+export const decodeTableKey = unescapeKey;
+
+/** Reverses {@link escapeWith}: every `%XX` becomes its character (pure). */
+export function unescapeKey(stored: string): string {
   if (!stored.includes("%")) return stored;
   let out = "";
   for (let i = 0; i < stored.length; i++) {

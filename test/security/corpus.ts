@@ -345,8 +345,8 @@ export function buildCorpus(): CorpusCase[] {
     ["quotes and brackets in a key (percent-encoded by WHATWG, decoded back)", '/v1.0/state/memstore/a"<>{}`^b', noContent, REF_WWW],
     ["a 2000-character key", `/v1.0/state/memstore/${"k".repeat(2000)}`, noContent, "keys are opaque"],
     ["a key of 500 encoded slashes", `/v1.0/state/memstore/${"%2F".repeat(500)}`, noContent, "keys are opaque"],
-    ["table key with an encoded slash (forbidden by Azure Tables) is a 400", "/v1.0/state/tablestore/a%2Fb", { status: 400, errorCode: "ERR_STATE_GET" }, REF_HARDENING],
-    ["table key with a control character is a 400", "/v1.0/state/tablestore/a%01b", { status: 400, errorCode: "ERR_STATE_GET" }, REF_HARDENING],
+    ["table key with an encoded slash (stored encoded, so any key works)", "/v1.0/state/tablestore/a%2Fb", noContent, "tablestore encodes / \\ # ? and control characters in keys"],
+    ["table key with a control character", "/v1.0/state/tablestore/a%01b", noContent, "tablestore encodes / \\ # ? and control characters in keys"],
     ["an OData quote in a table key", "/v1.0/state/tablestore/seed-a%27", noContent, "keys are opaque (no OData injection)"],
     ["an OData filter injection in a table key", "/v1.0/state/tablestore/x%27%20or%20PartitionKey%20ne%20%27", noContent, "keys are opaque (no OData injection)"],
     ["an OData key injection in a table key", "/v1.0/state/tablestore/seed-a%27)%2C(PartitionKey%3D%27other%27%2CRowKey%3D%27seed-a", noContent, "keys are opaque (no OData injection)"],
@@ -466,8 +466,9 @@ export function buildCorpus(): CorpusCase[] {
   save("invalid UTF-8 bytes in the body (U+FFFD, as Go)", Buffer.concat([Buffer.from('[{"key":"corpus-'), Buffer.from([0xff, 0xfe]), Buffer.from('","value":1}]')]), noContent);
   save("a UTF-16 body", Buffer.from('\ufeff[{"key":"corpus-utf16"}]', "utf16le"), malformed);
   save("gzip body with Content-Encoding (never inflated: no zip bombs)", gzipSync(Buffer.from(json([{ key: "corpus-gzip", value: "x".repeat(100_000) }]))), malformed, "request bodies are not decompressed", "memstore", "POST", [["content-encoding", "gzip"]]);
-  save("NUL in a key on tablestore is a 400", json([{ key: "corpus-\u0000", value: 1 }]), saveError400, REF_HARDENING, "tablestore");
-  save("slash in a key on tablestore is a 400", json([{ key: "a/b", value: 1 }]), saveError400, REF_HARDENING, "tablestore");
+  save("NUL in a key on tablestore (stored encoded)", json([{ key: "corpus-\u0000", value: 1 }]), noContent, "tablestore encodes / \\ # ? and control characters in keys", "tablestore");
+  save("slash in a key on tablestore (stored encoded)", json([{ key: "a/b", value: 1 }]), noContent, "tablestore encodes / \\ # ? and control characters in keys", "tablestore");
+  save("a value over the table's limit is a 400 naming it", json([{ key: "corpus-big", value: "x".repeat(1_100_000) }]), { ...saveError400, bodyIncludes: ["1040000 bytes"] }, "tablestore: values up to 1,040,000 bytes", "tablestore");
   save("a 100 KB key on tablestore (over Azure's 1 KiB key limit) is a 400", json([{ key: "k".repeat(100_000), value: 1 }]), saveError400, REF_OPEN, "tablestore");
   save("an invalid contentMD5 on statestore is a 400", json([{ key: "corpus-md5", value: 1, metadata: { contentMD5: "not-base64-md5" } }]), saveError400, REF_HARDENING, "statestore");
   for (const store of STATE_STORES) {
@@ -522,8 +523,8 @@ export function buildCorpus(): CorpusCase[] {
   add({ name: "delete: latin-1 If-Match on the blob seed", method: "DELETE", path: "/v1.0/state/statestore/seed-a", headers: [["if-match", "\u00e9tag"]], expect: { status: 409, errorCode: "ERR_STATE_DELETE" }, ref: "§4.5" });
   add({ name: "delete: || in the key", method: "DELETE", path: "/v1.0/state/memstore/a%7C%7Cb", expect: malformed, ref: REF_KEYS });
   add({ name: "delete: bad escape", method: "DELETE", path: "/v1.0/state/memstore/%zz", expect: badEscape, ref: REF_ROUTING });
-  add({ name: "delete: a key the table cannot hold is a 400", method: "DELETE", path: "/v1.0/state/tablestore/a%23b", expect: { status: 400, errorCode: "ERR_STATE_DELETE" }, ref: REF_HARDENING });
-  add({ name: "delete: traversal in a table key is a 400", method: "DELETE", path: "/v1.0/state/tablestore/..%2Fseed-a", expect: { status: 400, errorCode: "ERR_STATE_DELETE" }, ref: REF_HARDENING });
+  add({ name: "delete: a key with # on the table (stored encoded)", method: "DELETE", path: "/v1.0/state/tablestore/a%23b", expect: noContent, ref: "tablestore encodes / \\ # ? and control characters in keys" });
+  add({ name: "delete: traversal in a table key is just a key", method: "DELETE", path: "/v1.0/state/tablestore/..%2Fseed-a", expect: noContent, ref: "tablestore encodes / \\ # ? and control characters in keys" });
 
   // ---- 7. bulk bodies ----
   const bulk = (name: string, body: string, expect: CorpusCase["expect"], store = "memstore", ref = REF_BULK): void =>
@@ -598,7 +599,7 @@ export function buildCorpus(): CorpusCase[] {
     tx(`a delete of the seed followed by an illegal key changes nothing in ${store}`, json({ operations: [op("delete", { key: "seed-a" }), op("upsert", { key: "x||y" })] }), malformed, store, REF_KEYS);
     tx(`an etag conflict rolls back the whole transaction in ${store}`, json({ operations: [op("delete", { key: "seed-a" }), op("upsert", { key: "bulk", value: "overwritten", etag: "bad-etag" })] }), { status: 500, errorCode: "ERR_STATE_TRANSACTION" }, store, "§4.6 step 9: every Multi failure is a 500; atomic");
   }
-  tx("a key the table cannot hold is a 400 and changes nothing", json({ operations: [op("delete", { key: "seed-a" }), op("upsert", { key: "a/b", value: 1 })] }), { status: 400, errorCode: "ERR_STATE_TRANSACTION" }, "tablestore", REF_HARDENING);
+  tx("a key the table cannot hold is a 400 and changes nothing", json({ operations: [op("delete", { key: "seed-a" }), op("upsert", { key: "k".repeat(600), value: 1 })] }), { status: 400, errorCode: "ERR_STATE_TRANSACTION" }, "tablestore", REF_HARDENING);
   tx("101 operations on tablestore", json({ operations: Array.from({ length: 101 }, (_, i) => op("upsert", { key: `corpus-tx-${i}` })) }), { status: 400, errorCode: "ERR_STATE_STORE_TOO_MANY_TRANSACTIONS" }, "tablestore", "§4.6 step 8");
   tx("100k invalid operations", json({ operations: new Array(100_000).fill(op("nope", {})) }), { status: 400, errorCode: "ERR_NOT_SUPPORTED_STATE_OPERATION" });
   tx("statestore has no transactions", json({ operations: [op("delete", { key: "seed-a" })] }), { status: 500, errorCode: "ERR_STATE_STORE_NOT_SUPPORTED" }, "statestore", "§4.6 step 2 documented 500");

@@ -92,6 +92,14 @@ export function isTransactionalStateStore(store: StateStore): store is Transacti
   return store.features().includes("TRANSACTIONAL") && "transact" in store;
 }
 
+/**
+ * Thrown by providers for a value larger than the store can hold. A `RangeError`, so the API answers
+ * 400 with the operation's error code and this message, which names the limit.
+ */
+export class ValueTooLargeError extends RangeError {
+  override readonly name = "ValueTooLargeError";
+}
+
 /** Why an etag check failed: Dapr maps `mismatch` to 409 and `invalid` to 400. */
 export type ETagErrorKind = "mismatch" | "invalid";
 

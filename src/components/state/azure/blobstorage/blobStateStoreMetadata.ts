@@ -2,6 +2,7 @@
  * @module Pure parts of `state.azure.blobstorage`: component metadata (fields and aliases as Dapr's
  * v1/v2 `metadata.yaml`), key → blob name for v1 and v2, and per-request blob HTTP headers.
  */
+import { escapeWith, unescapeKey } from "../../../../azure/tableKeyCodec";
 import { type ComponentProperties, MetadataError, getProperty, parseBoolean, parseInteger } from "../../../metadata";
 
 /** Dapr's alias lists (components-contrib `common/authentication/azure/metadata-properties.go`). */
@@ -79,12 +80,39 @@ export type BlobKeyNaming = "v1" | "v2";
  */
 export function blobNameV1(key: string): string {
   const parts = key.split("||");
-  return parts.length === 2 ? parts[1] : parts[0];
+  return encodeBlobName(parts.length === 2 ? parts[1] : parts[0]);
 }
 
 /** v2 naming: the full prefixed key (`app||key`), so key prefixes isolate apps. */
 export function blobNameV2(key: string): string {
-  return key;
+  return encodeBlobName(key);
+}
+
+/** Whether a character sits in a path segment made only of one or two dots. */
+function inDotSegment(text: string, i: number): boolean {
+  if (text[i] !== ".") return false;
+  let start = i;
+  while (start > 0 && text[start - 1] === ".") start--;
+  let end = i + 1;
+  while (end < text.length && text[end] === ".") end++;
+  const before = start === 0 || text[start - 1] === "/";
+  const after = end === text.length || text[end] === "/";
+  return before && after && end - start <= 2;
+}
+
+/**
+ * The blob name of a key (pure, reversible by {@link decodeBlobName}). URL handling would turn `\`
+ * into `/` and resolve `.`/`..` segments, so those become `%5C` and `%2E`, and a `%` that starts a
+ * `%XX` sequence becomes `%25`; every other key, i.e. every key that worked before, is its own name,
+ * so existing blobs keep their names.
+ */
+export function encodeBlobName(key: string): string {
+  return escapeWith(key, (t, i) => t[i] === "\\" || inDotSegment(t, i));
+}
+
+/** The key part of a blob name (pure). */
+export function decodeBlobName(name: string): string {
+  return unescapeKey(name);
 }
 
 /** Azure's limit on blob name length. */
@@ -92,18 +120,14 @@ const MAX_BLOB_NAME_LENGTH = 1024;
 
 /**
  * The blob name for a state key under a naming scheme.
- * @throws {@link RangeError} when the name would be empty (e.g. `app||` in v1), longer than Azure
- *   allows, or has a `.`/`..` path segment: the SDK keeps `/` in blob names and URL parsing then
- *   resolves dot segments, which would let a key escape its prefix and even its container.
+ * @throws {@link RangeError} when the name would be empty (e.g. `app||` in v1) or longer than Azure
+ *   allows. Dot segments cannot occur: {@link encodeBlobName} escapes them, so no key escapes its
+ *   prefix or its container.
  */
 export function blobNameFor(naming: BlobKeyNaming, key: string): string {
   const name = naming === "v1" ? blobNameV1(key) : blobNameV2(key);
   if (name === "") throw new RangeError("the state key maps to an empty blob name");
   if (name.length > MAX_BLOB_NAME_LENGTH) throw new RangeError(`the state key is longer than the ${MAX_BLOB_NAME_LENGTH} characters a blob name may have`);
-  // Backslashes count as separators too: WHATWG URL parsing treats them as "/" in http(s) URLs.
-  if (name.split(/[/\\]/).some((segment) => segment === "." || segment === ".." || /^(%2e|\.){1,2}$/i.test(segment))) {
-    throw new RangeError("the state key has a '.' or '..' path segment, which a blob name may not have");
-  }
   return name;
 }
 

@@ -30,16 +30,21 @@ import {
   type SetStateRequest,
   type TransactionalStateStore,
   type TransactionRequest,
+  ValueTooLargeError,
 } from "../../stateStore";
 import { type Clock, expiryFromMetadata, isExpired, systemClock, ttlResponseMetadata } from "../../ttl";
 import {
+  EXPIRY_COLUMN,
   type TableKeys,
   type TableStateStoreMetadata,
-  VALUE_COLUMN,
+  type ValueLayout,
   entityExpiry,
+  entityValue,
+  isPartedValue,
   isTableETag,
   parseTableStateStoreMetadata,
   tableKeysFor,
+  tooLarge,
   valueEntity,
 } from "./tableStateStoreMetadata";
 import { MAX_BATCH_OPERATIONS, type PlannedAction, type RowHead, keysNeedingHead, planTableTransaction, transactionPartition } from "./tableTransaction";
@@ -65,6 +70,36 @@ export function isEntityNotFound(e: unknown): boolean {
 /** An insert met an existing row (409 `EntityAlreadyExists`). */
 export function isEntityAlreadyExists(e: unknown): boolean {
   return hasErrorCode(e, "EntityAlreadyExists", 409);
+}
+
+/**
+ * The service refused an entity, a property or a batch as too large (`EntityTooLarge`,
+ * `PropertyValueTooLarge`, `RequestBodyTooLarge`).
+ */
+export function isTooLarge(e: unknown): boolean {
+  return hasErrorCode(e, "EntityTooLarge", 413) || hasErrorCode(e, "PropertyValueTooLarge", 413) || hasErrorCode(e, "RequestBodyTooLarge", 413);
+}
+
+/**
+ * Runs a write with the binary layout for large values, and once more with the text layout when the
+ * service refuses the binary form as too large (it counts the request's JSON text, as Azurite does).
+ * A refused write changed nothing, so repeating it is safe.
+ * @throws {@link ValueTooLargeError} when neither layout fits
+ */
+async function withLayoutFallback(large: boolean, bytes: () => number, write: (layout: ValueLayout) => Promise<void>): Promise<void> {
+  try {
+    await write("binary");
+    return;
+  } catch (e) {
+    if (!isTooLarge(e)) throw e;
+    if (!large) throw tooLarge(bytes());
+  }
+  try {
+    await write("text");
+  } catch (e) {
+    if (isTooLarge(e)) throw tooLarge(bytes());
+    throw e;
+  }
 }
 
 /** An `If-Match` condition failed (412 `UpdateConditionNotSatisfied`). */
@@ -107,7 +142,8 @@ export function createTableStateStore(deps: TableStateStoreDeps = {}): Transacti
 
   const head = async (keys: TableKeys, abortSignal: AbortSignal | undefined): Promise<RowHead | undefined> => {
     try {
-      const entity = await table().getEntity(keys.partitionKey, keys.rowKey, { abortSignal });
+      // Only the expiry: a large value's parts are not worth downloading for a condition check.
+      const entity = await table().getEntity(keys.partitionKey, keys.rowKey, { abortSignal, queryOptions: { select: [EXPIRY_COLUMN] } });
       return { etag: entity.etag, expired: isExpired(entityExpiry(entity), clock()) };
     } catch (e) {
       if (isEntityNotFound(e)) return undefined;
@@ -142,8 +178,8 @@ export function createTableStateStore(deps: TableStateStoreDeps = {}): Transacti
         removeExpired(keys, entity.etag);
         return undefined;
       }
-      const data = entity[VALUE_COLUMN];
-      if (typeof data !== "string") throw new Error(`the stored row has no string "${VALUE_COLUMN}" column`);
+      const data = entityValue(entity);
+      if (data === undefined) throw new Error("the stored row holds no readable value");
       const metadata = ttlResponseMetadata(expiresAt);
       return metadata === undefined ? { data, etag: entity.etag } : { data, etag: entity.etag, metadata };
     },
@@ -151,37 +187,41 @@ export function createTableStateStore(deps: TableStateStoreDeps = {}): Transacti
     async set(request: SetStateRequest, options?: OperationOptions) {
       const keys = tableKeysFor(request.key, cosmosDbMode);
       const abortSignal = options?.abortSignal;
-      // Replace (never Merge), so a write without TTL drops an earlier expiry column.
-      const entity = valueEntity(keys, request.value, expiryFromMetadata(request.metadata, clock()));
-      const writer: ConditionalWriter = {
-        async put() {
-          await table().upsertEntity(entity, "Replace", { abortSignal });
-        },
-        async putIfMatch(etag) {
-          try {
-            await table().updateEntity(entity, "Replace", { etag, abortSignal });
-            return true;
-          } catch (e) {
-            if (isUpdateConditionNotSatisfied(e) || isEntityNotFound(e)) return false;
-            throw e;
-          }
-        },
-        async putIfAbsent() {
-          try {
-            await table().createEntity(entity, { abortSignal });
-            return true;
-          } catch (e) {
-            if (isEntityAlreadyExists(e)) return false;
-            throw e;
-          }
-        },
-        head: () => head(keys, abortSignal),
-      };
-      await writeWithConditions(writer, {
-        etag: request.etag,
-        firstWrite: request.options.concurrency === "first-write",
-        canMatch: isTableETag,
-        isIssued: isTableETag,
+      const expiresAt = expiryFromMetadata(request.metadata, clock());
+      await withLayoutFallback(isPartedValue(request.value), () => Buffer.byteLength(request.value), async (layout) => {
+        // Replace (never Merge), so a write without TTL drops an earlier expiry column, and a
+        // smaller value drops the parts of an earlier large one.
+        const entity = valueEntity(keys, request.value, expiresAt, layout);
+        const writer: ConditionalWriter = {
+          async put() {
+            await table().upsertEntity(entity, "Replace", { abortSignal });
+          },
+          async putIfMatch(etag) {
+            try {
+              await table().updateEntity(entity, "Replace", { etag, abortSignal });
+              return true;
+            } catch (e) {
+              if (isUpdateConditionNotSatisfied(e) || isEntityNotFound(e)) return false;
+              throw e;
+            }
+          },
+          async putIfAbsent() {
+            try {
+              await table().createEntity(entity, { abortSignal });
+              return true;
+            } catch (e) {
+              if (isEntityAlreadyExists(e)) return false;
+              throw e;
+            }
+          },
+          head: () => head(keys, abortSignal),
+        };
+        await writeWithConditions(writer, {
+          etag: request.etag,
+          firstWrite: request.options.concurrency === "first-write",
+          canMatch: isTableETag,
+          isIssued: isTableETag,
+        });
       });
     },
 
@@ -217,8 +257,11 @@ export function createTableStateStore(deps: TableStateStoreDeps = {}): Transacti
     async transact(request: TransactionRequest, options?: OperationOptions) {
       if (request.operations.length === 0) return;
       const abortSignal = options?.abortSignal;
-      // Fail on a cross-partition transaction before any I/O.
+      // Fail on a cross-partition transaction or an oversized batch before any I/O.
       transactionPartition(request.operations, cosmosDbMode);
+      checkBatchSize(request);
+      const anyParted = request.operations.some((op) => op.operation === "upsert" && isPartedValue(op.request.value));
+      let layout: ValueLayout = "binary";
       for (let attempt = 1; ; attempt++) {
         const heads = new Map<string, RowHead | undefined>();
         await Promise.all(
@@ -226,11 +269,18 @@ export function createTableStateStore(deps: TableStateStoreDeps = {}): Transacti
             heads.set(key, await head(tableKeysFor(key, cosmosDbMode), abortSignal));
           }),
         );
-        const actions = planTableTransaction(request.operations, heads, { nowInMs: clock(), cosmosDbMode });
+        const actions = planTableTransaction(request.operations, heads, { nowInMs: clock(), cosmosDbMode, layout });
         let response;
         try {
           response = await table().submitTransaction(actions.map(toTransactionAction), { abortSignal });
         } catch (e) {
+          if (isTooLarge(e)) {
+            // As for single writes: nothing was written; retry once with string parts.
+            if (!anyParted || layout === "text") throw new ValueTooLargeError("the transaction is larger than Azure Table Storage accepts in one batch (4 MiB, 1 MiB per entity)");
+            layout = "text";
+            attempt--;
+            continue;
+          }
           const conflict = isUpdateConditionNotSatisfied(e) || isEntityAlreadyExists(e) || isEntityNotFound(e);
           if (!conflict) throw e;
           // The batch is all-or-nothing, so nothing was written. A row changed after it was read:
@@ -252,6 +302,18 @@ export function createTableStateStore(deps: TableStateStoreDeps = {}): Transacti
       client = undefined;
     },
   };
+}
+
+/** The most value bytes one batch may carry: Azure's 4 MiB batch limit, with base64 binary parts. */
+export const MAX_BATCH_VALUE_BYTES = 3 * 1024 * 1024;
+
+/** @throws {@link ValueTooLargeError} when the values of a transaction cannot fit in one batch */
+function checkBatchSize(request: TransactionRequest): void {
+  let total = 0;
+  for (const op of request.operations) if (op.operation === "upsert") total += Buffer.byteLength(op.request.value);
+  if (total > MAX_BATCH_VALUE_BYTES) {
+    throw new ValueTooLargeError(`the transaction's values total ${total} bytes; one Azure Table batch holds at most ${MAX_BATCH_VALUE_BYTES} bytes of values (its request limit is 4 MiB)`);
+  }
 }
 
 function toTransactionAction(action: PlannedAction): TransactionAction {

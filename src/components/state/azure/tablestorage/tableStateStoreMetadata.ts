@@ -3,6 +3,8 @@
  * `metadata.yaml`), key → PartitionKey/RowKey, the entity shape, and etag form.
  */
 import { type ComponentProperties, MetadataError, getProperty, parseBoolean } from "../../../metadata";
+import { decodeTableKey, encodeTableKey, MAX_TABLE_KEY_BYTES, tableKeyBytes } from "../../../../azure/tableKeyCodec";
+import { ValueTooLargeError } from "../../stateStore";
 import { parseStoredExpiry } from "../../ttl";
 
 /** Dapr's alias lists (components-contrib `common/authentication/azure/metadata-properties.go`). */
@@ -73,29 +75,31 @@ export type TableKeys = {
  * Maps a state key to PartitionKey/RowKey (pure): the part before the first `||` is the partition
  * (the app-id prefix), the rest is the row, so `app||k` → (`app`, `k`) exactly as Dapr. Unlike Dapr,
  * `a||b||c` → (`a`, `b||c`) rather than (`a`, `""`), which would make such keys collide. A key without
- * `||` → (key, `""`), as Dapr.
- * @throws {@link RangeError} when a part holds a character Azure Tables forbids in keys
+ * `||` → (key, `""`), as Dapr. Both parts go through {@link encodeTableKey}, so keys with `/ \ # ?` or
+ * control characters are stored under a reversible encoding, and every other key verbatim.
+ * @throws {@link RangeError} when an encoded part is longer than Azure allows
  */
 export function tableKeysFor(key: string, cosmosDbMode = false): TableKeys {
   const at = key.indexOf("||");
-  const partitionKey = at < 0 ? key : key.slice(0, at);
-  let rowKey = at < 0 ? "" : key.slice(at + 2);
+  const partitionKey = encodeTableKey(at < 0 ? key : key.slice(0, at));
+  let rowKey = encodeTableKey(at < 0 ? "" : key.slice(at + 2));
   if (rowKey === "" && cosmosDbMode) rowKey = COSMOS_EMPTY_ROW_KEY;
-  if (!isValidTableKey(partitionKey) || !isValidTableKey(rowKey)) {
-    throw new RangeError("the state key contains a character Azure Table Storage forbids in keys (/ \\ # ? or a control character)");
-  }
-  // Azure caps each key at 1 KiB, counted in UTF-16 (2 bytes per code unit); longer keys would be
-  // a 400 from the service, reported without a useful message.
-  if (partitionKey.length * 2 > MAX_TABLE_KEY_BYTES || rowKey.length * 2 > MAX_TABLE_KEY_BYTES) {
-    throw new RangeError(`the state key is longer than Azure Table Storage allows (${MAX_TABLE_KEY_BYTES} bytes per PartitionKey or RowKey)`);
+  // Azure caps each key at 1 KiB of UTF-16; longer keys would be a 400 from the service, reported
+  // without a useful message.
+  if (tableKeyBytes(partitionKey) > MAX_TABLE_KEY_BYTES || tableKeyBytes(rowKey) > MAX_TABLE_KEY_BYTES) {
+    throw new RangeError(`the state key is longer than Azure Table Storage allows (${MAX_TABLE_KEY_BYTES} bytes of UTF-16 per PartitionKey or RowKey, after encoding / \\ # ?)`);
   }
   return { partitionKey, rowKey };
 }
 
-/** Azure's size limit for PartitionKey and RowKey. */
-const MAX_TABLE_KEY_BYTES = 1024;
+/** The state key a stored row belongs to: the inverse of {@link tableKeysFor} (pure). */
+export function stateKeyOf(keys: TableKeys, cosmosDbMode = false): string {
+  const partition = decodeTableKey(keys.partitionKey);
+  const row = cosmosDbMode && keys.rowKey === COSMOS_EMPTY_ROW_KEY ? "" : keys.rowKey;
+  return row === "" ? partition : `${partition}||${decodeTableKey(row)}`;
+}
 
-/** Azure Tables forbid `/ \ # ?` and control characters in PartitionKey and RowKey. */
+/** Whether Azure Tables accept the text as a key without encoding (no `/ \ # ?` or control character). */
 export function isValidTableKey(part: string): boolean {
   for (const ch of part) {
     const code = ch.charCodeAt(0);
@@ -116,15 +120,103 @@ export function isTableETag(etag: string): boolean {
 export const VALUE_COLUMN = "Value";
 /** Column holding the expiry (Edm.DateTime), added by vaultstate for TTL. */
 export const EXPIRY_COLUMN = "TtlExpireTime";
+/** Column holding the number of parts of a value too large for one property. */
+export const VALUE_PARTS_COLUMN = "ValueParts";
+/** The column of part `i` of a large value. */
+export function valuePartColumn(i: number): string {
+  return `ValuePart${i}`;
+}
+
+/**
+ * The longest value kept in the single `Value` string column, in UTF-16 code units: Azure allows
+ * 64 KiB per string property and counts UTF-16. Such rows keep Dapr's layout.
+ */
+export const MAX_VALUE_COLUMN_CHARS = 32 * 1024;
+/** Azure's limit per binary property. */
+export const MAX_BINARY_PART_BYTES = 64 * 1024;
+/**
+ * The largest value the store accepts, in UTF-8 bytes: Azure's 1 MiB entity limit minus room for
+ * the keys (up to 2 KiB), the timestamp, the expiry and the part columns.
+ */
+export const MAX_TABLE_VALUE_BYTES = 1_040_000;
+
+/**
+ * How a value over {@link MAX_VALUE_COLUMN_CHARS} is split. `binary`: its UTF-8 bytes in 64 KiB
+ * `Edm.Binary` parts, which Azure counts byte for byte, so values up to the entity limit fit.
+ * `text`: 32 Ki-character string parts, for services that count the request's JSON text instead
+ * (Azurite, where base64 would inflate binary parts by a third); the store falls back to it when the
+ * service refuses the binary form as too large.
+ */
+export type ValueLayout = "binary" | "text";
 
 /** The entity we write for a value. */
-export type StateEntity = TableKeys & { [VALUE_COLUMN]?: string; [EXPIRY_COLUMN]?: Date };
+export type StateEntity = TableKeys & { [column: string]: string | number | Date | Uint8Array };
 
-/** An entity holding a value, with its expiry when it has one (pure). */
-export function valueEntity(keys: TableKeys, value: string, expiresAt: number | undefined): StateEntity {
-  const entity: StateEntity = { ...keys, [VALUE_COLUMN]: value };
+/**
+ * Splits text into parts of at most `max` UTF-16 code units, never between the halves of a
+ * surrogate pair (pure).
+ */
+function splitText(text: string, max: number): string[] {
+  const parts: string[] = [];
+  for (let start = 0; start < text.length; ) {
+    let end = Math.min(start + max, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    parts.push(text.slice(start, end));
+    start = end;
+  }
+  return parts;
+}
+
+/**
+ * An entity holding a value, with its expiry when it has one (pure). A value up to
+ * {@link MAX_VALUE_COLUMN_CHARS} is the `Value` column, as Dapr writes it; a larger one is split into
+ * `ValuePart<i>` columns (see {@link ValueLayout}) with their count in `ValueParts`.
+ * @throws {@link ValueTooLargeError} above {@link MAX_TABLE_VALUE_BYTES}
+ */
+export function valueEntity(keys: TableKeys, value: string, expiresAt: number | undefined, layout: ValueLayout = "binary"): StateEntity {
+  const entity: StateEntity = { ...keys };
+  if (value.length <= MAX_VALUE_COLUMN_CHARS) {
+    entity[VALUE_COLUMN] = value;
+  } else {
+    const bytes = Buffer.from(value, "utf8");
+    if (bytes.length > MAX_TABLE_VALUE_BYTES) throw tooLarge(bytes.length);
+    const parts: (string | Uint8Array)[] = [];
+    if (layout === "text") parts.push(...splitText(value, MAX_VALUE_COLUMN_CHARS));
+    else for (let at = 0; at < bytes.length; at += MAX_BINARY_PART_BYTES) parts.push(new Uint8Array(bytes.subarray(at, at + MAX_BINARY_PART_BYTES)));
+    parts.forEach((part, i) => (entity[valuePartColumn(i)] = part));
+    entity[VALUE_PARTS_COLUMN] = parts.length;
+  }
   if (expiresAt !== undefined) entity[EXPIRY_COLUMN] = new Date(expiresAt);
   return entity;
+}
+
+/** Whether a value is stored in parts, where the layout matters. */
+export function isPartedValue(value: string): boolean {
+  return value.length > MAX_VALUE_COLUMN_CHARS;
+}
+
+/** The refusal of a value over {@link MAX_TABLE_VALUE_BYTES}. */
+export function tooLarge(bytes: number | undefined): ValueTooLargeError {
+  const size = bytes === undefined ? "too large" : `${bytes} bytes`;
+  return new ValueTooLargeError(
+    `the value is ${size}; Azure Table Storage stores at most ${MAX_TABLE_VALUE_BYTES} bytes per value (its entity limit is 1 MiB)`,
+  );
+}
+
+/**
+ * The value of a stored entity: the `Value` column, or its parts joined (pure).
+ * @returns `undefined` when the row holds no readable value (a tombstone, or a foreign row)
+ */
+export function entityValue(entity: Readonly<Record<string, unknown>>): string | undefined {
+  const value = entity[VALUE_COLUMN];
+  if (typeof value === "string") return value;
+  const count = entity[VALUE_PARTS_COLUMN];
+  if (typeof count !== "number" || !Number.isInteger(count) || count < 1) return undefined;
+  const parts = Array.from({ length: count }, (_, i) => entity[valuePartColumn(i)]);
+  if (parts.every((p): p is string => typeof p === "string")) return parts.join("");
+  if (parts.every((p): p is Uint8Array => p instanceof Uint8Array)) return Buffer.concat(parts).toString("utf8");
+  return undefined;
 }
 
 /**

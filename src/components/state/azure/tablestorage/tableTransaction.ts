@@ -10,7 +10,7 @@
 import { alreadyExists, etagMismatch, etagOfMissingItem, normalizeETag } from "../../concurrency";
 import type { TransactionOperation } from "../../stateStore";
 import { expiryFromMetadata } from "../../ttl";
-import { type StateEntity, type TableKeys, isTableETag, tableKeysFor, tombstoneEntity, valueEntity } from "./tableStateStoreMetadata";
+import { type StateEntity, type TableKeys, type ValueLayout, isTableETag, tableKeysFor, tombstoneEntity, valueEntity } from "./tableStateStoreMetadata";
 
 /** Azure Table Storage's limit on operations per batch. */
 export const MAX_BATCH_OPERATIONS = 100;
@@ -86,7 +86,7 @@ interface KeyPlan {
 export function planTableTransaction(
   operations: readonly TransactionOperation[],
   heads: ReadonlyMap<string, RowHead | undefined>,
-  options: { nowInMs: number; cosmosDbMode?: boolean },
+  options: { nowInMs: number; cosmosDbMode?: boolean; layout?: ValueLayout },
 ): PlannedAction[] {
   if (operations.length > MAX_BATCH_OPERATIONS) {
     throw new RangeError(`a transaction holds at most ${MAX_BATCH_OPERATIONS} operations, got ${operations.length}`);
@@ -117,7 +117,7 @@ export function planTableTransaction(
     plan.state = final.kind === "write" ? "written" : "deleted";
     plan.final = final;
   }
-  return [...plans.values()].map(toAction);
+  return [...plans.values()].map((plan) => toAction(plan, options.layout ?? "binary"));
 }
 
 function firstCondition(
@@ -151,9 +151,9 @@ function firstCondition(
   return { kind: "none" };
 }
 
-function toAction(plan: KeyPlan): PlannedAction {
+function toAction(plan: KeyPlan, layout: ValueLayout): PlannedAction {
   const tombstone = plan.final.kind === "delete";
-  const entity = plan.final.kind === "write" ? valueEntity(plan.keys, plan.final.value, plan.final.expiresAt) : tombstoneEntity(plan.keys);
+  const entity = plan.final.kind === "write" ? valueEntity(plan.keys, plan.final.value, plan.final.expiresAt, layout) : tombstoneEntity(plan.keys);
   const { condition } = plan;
   switch (condition.kind) {
     case "none":

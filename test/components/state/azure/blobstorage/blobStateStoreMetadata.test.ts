@@ -9,6 +9,7 @@ import {
   blobNameV2,
   expiryTextFromBlobMetadata,
   parseBlobStateStoreMetadata,
+  decodeBlobName,
 } from "../../../../../src/components/state/azure/blobstorage/blobStateStoreMetadata";
 import { MetadataError } from "../../../../../src/components/metadata";
 
@@ -97,6 +98,19 @@ describe("blob naming", () => {
     ["nokey", "nokey"],
   ])("v2 %j → %j", (key, name) => {
     expect(blobNameV2(key)).toBe(name);
+  });
+
+  it.each([
+    ["app||a\\b", "app||a%5Cb"],
+    ["app||a/../b", "app||a/%2E%2E/b"],
+    ["app||./x", "app||./x"],
+    ["..", "%2E%2E"],
+    ["app||a%2Fb", "app||a%252Fb"],
+    ["app||100%", "app||100%"],
+    ["app||.../x.", "app||.../x."],
+  ])("v2 encodes %j reversibly → %j", (key, name) => {
+    expect(blobNameV2(key)).toBe(name);
+    expect(decodeBlobName(name)).toBe(key);
   });
 
   it("refuses keys that map to an empty blob name", () => {

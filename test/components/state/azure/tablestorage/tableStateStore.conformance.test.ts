@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { TableClient, TableServiceClient } from "@azure/data-tables";
 import { describe, expect, it } from "vitest";
 import { createTableStateStore } from "../../../../../src/components/state/azure/tablestorage/tableStateStore";
-import { isETagError, type TransactionOperation } from "../../../../../src/components/state/stateStore";
+import { isETagError, type TransactionOperation, ValueTooLargeError } from "../../../../../src/components/state/stateStore";
 import { createTestClock, runStateStoreConformance } from "../../../../conformance/stateStore.suite";
 import { startGatedProxy, useAzurite } from "../../../../setup/azurite";
 
@@ -107,7 +107,10 @@ describe("state.azure.tablestorage on Azurite", () => {
     const legacy = await store.get({ key: "dapr||legacy", metadata: {}, options: {} });
     expect(legacy?.data).toBe('"from dapr"');
     expect(legacy?.etag).toMatch(/^W\/"datetime'.+'"$/);
-    await expect(store.set({ key: "demo||a/b", value: "1", metadata: {}, options: {} })).rejects.toThrow(RangeError);
+    // Keys Azure forbids are stored encoded and read back under their own name.
+    await store.set({ key: "demo||a/b#c", value: "4", metadata: {}, options: {} });
+    expect((await rows(name)).find((r) => r.partitionKey === "demo" && r.rowKey === "a%2Fb%23c")?.Value).toBe("4");
+    expect((await store.get({ key: "demo||a/b#c", metadata: {}, options: {} }))?.data).toBe("4");
     await store.close();
   });
 
@@ -236,5 +239,56 @@ describe("state.azure.tablestorage on Azurite", () => {
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe("large values on Azure Table (Azurite)", () => {
+  /** A JSON string value of about `bytes` UTF-8 bytes, with multi-byte and surrogate-pair characters. */
+  const bigValue = (bytes: number): string => JSON.stringify(`é😀${"lorem ipsum ".repeat(Math.ceil(bytes / 12))}`.slice(0, bytes - 8));
+  const columns = async (tableName: string, rowKey: string): Promise<string[]> => {
+    for await (const e of tableClient(tableName).listEntities()) if (e.rowKey === rowKey) return Object.keys(e).filter((k) => /^Value/.test(k)).sort();
+    return [];
+  };
+
+  it("a 900 KB value round-trips with its etag and TTL, conditional writes included", async () => {
+    const name = uniqueTable("large");
+    const store = createTableStateStore();
+    await store.init(keyProperties(name));
+    const value = bigValue(900 * 1024);
+    expect(Buffer.byteLength(value)).toBeGreaterThan(900_000);
+    await store.set({ key: "demo||big", value, metadata: { ttlInSeconds: "3600" }, options: {} });
+    const item = await store.get({ key: "demo||big", metadata: {}, options: {} });
+    expect(item?.data).toBe(value);
+    expect(item?.etag).toMatch(/^W\/"datetime'.+'"$/);
+    expect(item?.metadata?.ttlExpireTime).toEqual(expect.any(String));
+    expect((await columns(name, "big")).length).toBeGreaterThan(2);
+    // A stale etag still fails; the current one replaces the value, and a small value drops the parts.
+    await expect(store.set({ key: "demo||big", value: '"x"', etag: 'W/"datetime\'2020-01-01T00%3A00%3A00Z\'"', metadata: {}, options: {} })).rejects.toSatisfy(isETagError);
+    await store.set({ key: "demo||big", value: '"small"', etag: item?.etag, metadata: {}, options: {} });
+    expect((await store.get({ key: "demo||big", metadata: {}, options: {} }))?.data).toBe('"small"');
+    expect(await columns(name, "big")).toEqual(["Value"]);
+    await store.close();
+  });
+
+  it("large values in a transaction, and a value beyond the entity limit is refused naming it, writing nothing", async () => {
+    const name = uniqueTable("largetx");
+    const store = createTableStateStore();
+    await store.init(keyProperties(name));
+    const a = bigValue(300 * 1024);
+    const b = bigValue(500 * 1024);
+    await store.transact({ operations: [upsert("demo||a", a), upsert("demo||b", b), upsert("demo||c", '"c"')], metadata: {} });
+    expect((await store.get({ key: "demo||a", metadata: {}, options: {} }))?.data).toBe(a);
+    expect((await store.get({ key: "demo||b", metadata: {}, options: {} }))?.data).toBe(b);
+    const tooBig = bigValue(1_100_000);
+    const error = await store.set({ key: "demo||huge", value: tooBig, metadata: {}, options: {} }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ValueTooLargeError);
+    expect((error as Error).message).toContain("at most 1040000 bytes");
+    await expect(store.transact({ operations: [upsert("demo||c", '"changed"'), upsert("demo||huge", tooBig)], metadata: {} })).rejects.toBeInstanceOf(ValueTooLargeError);
+    expect(await store.get({ key: "demo||huge", metadata: {}, options: {} })).toBeUndefined();
+    expect((await store.get({ key: "demo||c", metadata: {}, options: {} }))?.data).toBe('"c"');
+    await store.close();
   });
 });

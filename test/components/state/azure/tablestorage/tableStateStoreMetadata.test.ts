@@ -10,6 +10,7 @@ import {
   isValidTableKey,
   parseTableStateStoreMetadata,
   tableKeysFor,
+  stateKeyOf,
   tombstoneEntity,
   valueEntity,
 } from "../../../../../src/components/state/azure/tablestorage/tableStateStoreMetadata";
@@ -82,8 +83,26 @@ describe("tableKeysFor", () => {
     expect(tableKeysFor("app||k", true)).toEqual({ partitionKey: "app", rowKey: "k" });
   });
 
-  it.each(["app||a/b", "app||a\\b", "app||a#b", "app||a?b", "a/b||k", "app||tab\there"])("rejects %j", (key) => {
-    expect(() => tableKeysFor(key)).toThrow(RangeError);
+  it.each([
+    ["app||a/b", { partitionKey: "app", rowKey: "a%2Fb" }],
+    ["app||a\\b#c?d", { partitionKey: "app", rowKey: "a%5Cb%23c%3Fd" }],
+    ["a/b||k", { partitionKey: "a%2Fb", rowKey: "k" }],
+    ["app||tab\there", { partitionKey: "app", rowKey: "tab%09here" }],
+    ["app||100%2F", { partitionKey: "app", rowKey: "100%252F" }],
+  ])("encodes %j reversibly → %j", (key, expected) => {
+    expect(tableKeysFor(key)).toEqual(expected);
+    expect(stateKeyOf(expected)).toBe(key);
+  });
+
+  it("stateKeyOf inverts the mapping, Cosmos placeholder included", () => {
+    for (const key of ["myapp||order1", "actor||type||id||k", "nokey", "||k"]) expect(stateKeyOf(tableKeysFor(key))).toBe(key);
+    expect(stateKeyOf(tableKeysFor("nokey", true), true)).toBe("nokey");
+  });
+
+  it("refuses a key longer than Azure allows after encoding", () => {
+    expect(() => tableKeysFor(`app||${"a".repeat(512)}`)).not.toThrow();
+    expect(() => tableKeysFor(`app||${"a".repeat(513)}`)).toThrow(RangeError);
+    expect(() => tableKeysFor(`app||${"/".repeat(200)}`)).toThrow(RangeError);
   });
 
   it("allows quotes, spaces and non-ASCII", () => {
