@@ -78,14 +78,31 @@ export function presentedCredential(headers: AuthRequest["headers"]): string | n
   return match?.[1] ?? null;
 }
 
+/**
+ * Digests of the configured tokens, per caller list: a runtime build makes its list once, so each
+ * token is hashed once per build instead of on every request.
+ */
+const tokenDigests = new WeakMap<readonly CallerCredential[], readonly Buffer[]>();
+
+function digestsOf(callers: readonly CallerCredential[]): readonly Buffer[] {
+  let digests = tokenDigests.get(callers);
+  if (digests === undefined) {
+    digests = callers.map((caller) => digest(caller.token));
+    tokenDigests.set(callers, digests);
+  }
+  return digests;
+}
+
 /** Finds the token caller in constant time over every configured token. */
 function matchToken(callers: readonly CallerCredential[], presented: string, now: number): CallerCredential | undefined {
   const presentedDigest = digest(presented);
+  const digests = digestsOf(callers);
   let match: CallerCredential | undefined;
-  for (const caller of callers) {
+  callers.forEach((caller, i) => {
     const valid = caller.notAfter === undefined || caller.notAfter > now;
-    if (timingSafeEqual(presentedDigest, digest(caller.token)) && valid && match === undefined) match = caller;
-  }
+    const configured = digests[i];
+    if (configured !== undefined && timingSafeEqual(presentedDigest, configured) && valid && match === undefined) match = caller;
+  });
   return match;
 }
 
