@@ -8,7 +8,6 @@
  */
 import type { TableClient } from "@azure/data-tables";
 import type { SecretClient } from "@azure/keyvault-secrets";
-import { StorageManagementClient } from "@azure/arm-storage";
 import { BlobServiceClient, type ContainerClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import type { StorageAccountKeysClient } from "../rotation/armKeyPairSource";
 import { getCredential } from "./credential";
@@ -76,10 +75,15 @@ export function createSharedKeyBlobServiceClient(accountName: string, accountKey
  * @param subscriptionId - the subscription of the storage accounts
  */
 export function createStorageAccountKeysClient(subscriptionId: string, options: { clientId?: string } = {}): StorageAccountKeysClient {
-  const client = new StorageManagementClient(getCredential(options.clientId === undefined ? {} : { clientId: options.clientId }), subscriptionId);
+  // Loaded on first use: most deployments never rotate through ARM, and the ARM SDK is a large share
+  // of the start-up module graph.
+  const load = () =>
+    import("@azure/arm-storage").then(({ StorageManagementClient }) => new StorageManagementClient(getCredential(options.clientId === undefined ? {} : { clientId: options.clientId }), subscriptionId));
+  let client: ReturnType<typeof load> | undefined;
+  const armClient = (): ReturnType<typeof load> => (client ??= load());
   return {
-    listKeys: (resourceGroup, accountName, callOptions) => client.storageAccounts.listKeys(resourceGroup, accountName, { abortSignal: callOptions?.abortSignal }),
-    regenerateKey: (resourceGroup, accountName, parameters, callOptions) =>
-      client.storageAccounts.regenerateKey(resourceGroup, accountName, { keyName: parameters.keyName }, { abortSignal: callOptions?.abortSignal }),
+    listKeys: async (resourceGroup, accountName, callOptions) => (await armClient()).storageAccounts.listKeys(resourceGroup, accountName, { abortSignal: callOptions?.abortSignal }),
+    regenerateKey: async (resourceGroup, accountName, parameters, callOptions) =>
+      (await armClient()).storageAccounts.regenerateKey(resourceGroup, accountName, { keyName: parameters.keyName }, { abortSignal: callOptions?.abortSignal }),
   };
 }
