@@ -6,7 +6,7 @@
  * whose resolved metadata changed get a new instance; the rest are shared with the predecessor.
  */
 import { findProvider, type ProviderContext, type ProviderEntry } from "../components/registry";
-import type { SecretStore, SecretVersionInfo } from "../components/secretstores/secretStore";
+import type { GetSecretResponse, SecretStore, SecretVersionInfo } from "../components/secretstores/secretStore";
 import { isTransactionalStateStore, type StateStore } from "../components/state/stateStore";
 import { isExposable } from "../components/secretstores/local/env/envSecretStore";
 import { getProperty, isMetadataError } from "../components/metadata";
@@ -173,24 +173,36 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
   const pending = [...resources.components];
   try {
     while (pending.length > 0) {
-      const index = pending.findIndex((d) => d.secretStore === undefined || loaded.has(d.secretStore) || skipped.has(d.secretStore));
-      if (index === -1) {
+      // Every component whose secret store is settled loads at once: start-up waits for the slowest
+      // of a wave, not for the sum of all of them.
+      const wave = pending.filter((d) => d.secretStore === undefined || loaded.has(d.secretStore) || skipped.has(d.secretStore));
+      if (wave.length === 0) {
         const names = pending.map((d) => d.name).join(", ");
         throw new ResourceFileError(pending[0]?.file ?? "", "auth.secretStore", `components reference each other in a cycle: ${names}`);
       }
-      const [def] = pending.splice(index, 1);
-      if (def === undefined) break;
-      try {
-        if (def.secretStore !== undefined && skipped.has(def.secretStore)) {
-          throw new ComponentInitError(`${def.file}: component ${def.name}: auth.secretStore "${def.secretStore}" failed to initialise`);
+      for (const def of wave) pending.splice(pending.indexOf(def), 1);
+      const settled = await Promise.allSettled(
+        wave.map(async (def) => {
+          if (def.secretStore !== undefined && skipped.has(def.secretStore)) {
+            throw new ComponentInitError(`${def.file}: component ${def.name}: auth.secretStore "${def.secretStore}" failed to initialise`);
+          }
+          return loadComponent(ctx, def, loaded);
+        }),
+      );
+      let failure: { error: unknown } | undefined;
+      for (const [i, result] of settled.entries()) {
+        const def = wave[i] as ComponentDefinition;
+        if (result.status === "fulfilled") {
+          loaded.set(def.name, result.value);
+          logger.info(`component ${def.name} (${def.type}/${def.version}) initialised`);
+        } else if (def.ignoreErrors) {
+          skipped.add(def.name);
+          logger.warn(`component ${def.name} skipped (ignoreErrors): ${describeError(result.reason)}`);
+        } else {
+          failure ??= { error: result.reason };
         }
-        loaded.set(def.name, await loadComponent(ctx, def, loaded));
-        logger.info(`component ${def.name} (${def.type}/${def.version}) initialised`);
-      } catch (e) {
-        if (!def.ignoreErrors) throw e;
-        skipped.add(def.name);
-        logger.warn(`component ${def.name} skipped (ignoreErrors): ${describeError(e)}`);
       }
+      if (failure !== undefined) throw failure.error;
     }
   } catch (e) {
     await closeAll([...loaded.values()], logger);
@@ -379,6 +391,16 @@ async function resolveMetadata(
   const values: Record<string, string> = {};
   const dependencies: SecretDependency[] = [];
   const fetched = new Map<string, Record<string, string>>();
+  // Every secret the component names is requested at once (awaited below, in order).
+  const reads = new Map<string, Promise<GetSecretResponse>>();
+  const secretStore = loaded.get(def.secretStore ?? "");
+  for (const item of def.metadata) {
+    if (item.kind !== "secretKeyRef" || secretStore?.kind !== "secretstores" || reads.has(item.secretKeyRef.name)) continue;
+    const read = secretStore.store.getSecret({ name: item.secretKeyRef.name, metadata: def.namespace !== undefined ? { namespace: def.namespace } : {} });
+    // Marks the rejection handled when an earlier item fails first; the loop still sees it.
+    read.catch(() => undefined);
+    reads.set(item.secretKeyRef.name, read);
+  }
   for (const item of def.metadata) {
     if (item.kind === "value" && isKeyVaultReference(item.value)) {
       try {
@@ -410,7 +432,7 @@ async function resolveMetadata(
       if (data === undefined) {
         let version: SecretVersionInfo | undefined;
         try {
-          ({ data, version } = await store.store.getSecret({ name: ref.name, metadata: def.namespace !== undefined ? { namespace: def.namespace } : {} }));
+          ({ data, version } = await (reads.get(ref.name) ?? store.store.getSecret({ name: ref.name, metadata: def.namespace !== undefined ? { namespace: def.namespace } : {} })));
         } catch (e) {
           throw new ComponentInitError(`${def.file}: component ${def.name}: spec.metadata ${item.name}: cannot read secret "${ref.name}" from secret store "${storeName}": ${describeError(e)}`, { cause: e });
         }
