@@ -211,6 +211,31 @@ const CASES: ParityCase[] = [
     ],
   },
   {
+    name: "Event Grid: CloudEvents, one event",
+    statuses: [202],
+    requests: [
+      {
+        method: "POST",
+        target: "/runtime/webhooks/eventgrid?functionName=onKeyVaultEvent",
+        headers: [["aeg-event-type", "Notification"], ["content-type", "application/cloudevents+json; charset=utf-8"]],
+        body: JSON.stringify({
+          specversion: "1.0",
+          id: "{t}",
+          source: "/subscriptions/x/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/vaultstate-dev",
+          subject: "demo-secret",
+          type: "Microsoft.KeyVault.SecretNewVersionCreated",
+          time: "2026-12-03T00:00:00Z",
+          data: { Id: "https://vaultstate-dev.vault.azure.net/secrets/demo-secret/0123456789abcdef", VaultName: "vaultstate-dev", ObjectType: "Secret", ObjectName: "demo-secret", Version: "0123456789abcdef" },
+        }),
+      },
+    ],
+  },
+  {
+    name: "Event Grid: no aeg-event-type",
+    statuses: [400],
+    requests: [{ method: "POST", target: "/runtime/webhooks/eventgrid?functionName=onKeyVaultEvent", headers: [json], body: "[]" }],
+  },
+  {
     name: "Event Grid: subscription validation", statuses: [200],
     requests: [
       {
