@@ -7,6 +7,7 @@ import type { RotationPort } from "./api/rotationApi";
 import { rotateSecret } from "./api/rotationApi";
 import { createApi } from "./api/router";
 import { createRotationAuditTableClient, createRotationLockContainerClient, createStorageAccountKeysClient, getRotationSecretClient } from "./azure/rotationClients";
+import { configureKeyVaultTimeouts } from "./azure/keyvault";
 import { createTableClient, type StorageAccountOptions } from "./azure/storage";
 import { createTableVersionTable } from "./azure/versionTable";
 import { APP_METADATA_TABLE, createTableAppMetadataStore } from "./azure/appMetadataTable";
@@ -122,6 +123,7 @@ export const runtime = createRuntimeManager({
   coherenceIntervalInMs: config.coherenceIntervalInMs,
   versionTable: versionTable(),
   build: async () => {
+    configureKeyVaultTimeouts(withoutUndefined(config.keyVault));
     const resources = await loadResources(config.componentsPath, { namespace: config.namespace });
     const built = await buildRuntime({
       appId: config.appId,
@@ -212,6 +214,7 @@ export const api = createApi({
     secretCacheUpstreamCalls: cacheCounters.upstreamCalls,
     secretCacheStaleServes: cacheCounters.staleServes,
     secretCacheErrors: cacheCounters.errors,
+    secretCacheBudgetRefusals: cacheCounters.budgetRefusals,
     keyVaultEventsReceived: eventCounters.received,
     keyVaultEventsIgnored: eventCounters.ignored,
     keyVaultEventsCoalesced: eventCounters.coalesced,

@@ -4,18 +4,25 @@
  * Check order as daprd (`pkg/api/universal/secrets.go`): no stores → 500, unknown store → 401 (sic),
  * denied by scope → 403 (bulk filters instead), store error → 500, success → 200 JSON.
  *
- * Two hardenings for a public endpoint: a denied secret name is denied in every letter case (Key Vault
- * names are case-insensitive, so `STORAGE-ACCOUNT-KEY` is the same secret as a denied
- * `storage-account-key`), and per-request metadata the store rejects (`metadata.maxresults=abc`) is a
- * 400 `ERR_SECRET_GET` instead of daprd's 500.
+ * Hardenings for a public endpoint:
+ * - a denied secret name is denied in every letter case (Key Vault names are case-insensitive, so
+ *   `STORAGE-ACCOUNT-KEY` is the same secret as a denied `storage-account-key`);
+ * - per-request metadata the store rejects (`metadata.maxresults=abc`) and names the store can never
+ *   hold (a Key Vault name outside 1-127 of `0-9a-zA-Z-`) are a 400 `ERR_SECRET_GET` instead of
+ *   daprd's 500, and cost no upstream call;
+ * - `metadata.*` keys the store does not read are ignored, as daprd's providers ignore them (so they
+ *   cannot make a cache miss either);
+ * - a caller that spends its budget of uncached reads gets 429 `ERR_TOO_MANY_REQUESTS` with
+ *   `Retry-After` (or the stale value, where one is cached).
  */
 import { isMetadataError } from "../components/metadata";
-import type { SecretStore } from "../components/secretstores/secretStore";
+import { isInvalidSecretNameError, type SecretStore } from "../components/secretstores/secretStore";
 import type { SecretScope } from "../runtime/componentFiles";
 import type { Runtime } from "../runtime/runtime";
+import { isSecretReadBudgetError } from "../runtime/secretCache";
 import { isSecretAllowed, secretScopeFor } from "../runtime/secretScopes";
 import type { Caller } from "./auth";
-import { ApiError, type ApiResponse } from "./errors";
+import { ApiError, type ApiResponse, toHttpResponse } from "./errors";
 import { json } from "./responses";
 
 /** Secret responses must never be stored by a cache or proxy. */
@@ -33,9 +40,16 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : "unknown error";
 }
 
-/** 400 when the store refused the request's own metadata, else daprd's 500. */
+/** 400 when the store refused the request's own metadata or name, else daprd's 500. */
 function storeErrorStatus(e: unknown): number | undefined {
-  return isMetadataError(e) ? 400 : undefined;
+  return isMetadataError(e) || isInvalidSecretNameError(e) ? 400 : undefined;
+}
+
+/** 429 with `Retry-After` for a caller whose budget of uncached reads is spent, else `undefined`. */
+function budgetResponse(e: unknown): ApiResponse | undefined {
+  if (!isSecretReadBudgetError(e)) return undefined;
+  const response = toHttpResponse(new ApiError("ERR_TOO_MANY_REQUESTS", e.message), () => undefined);
+  return { ...response, headers: { ...response.headers, ...NO_STORE, "retry-after": String(e.retryAfterSeconds) } };
 }
 
 /**
@@ -67,8 +81,10 @@ export async function getSecret(runtime: Runtime, caller: Caller, input: GetSecr
   }
   let data: Record<string, string>;
   try {
-    ({ data } = await store.getSecret({ name: input.key, metadata: input.metadata }, { abortSignal }));
+    ({ data } = await store.getSecret({ name: input.key, metadata: input.metadata }, { abortSignal, caller: caller.appId }));
   } catch (e) {
+    const refused = budgetResponse(e);
+    if (refused !== undefined) return refused;
     throw new ApiError("ERR_SECRET_GET", `failed getting secret with key ${input.key} from secret store ${input.storeName}: ${errorText(e)}`, { status: storeErrorStatus(e), cause: e });
   }
   return json(200, data, { shape: "map", headers: NO_STORE });
@@ -85,8 +101,10 @@ export async function bulkGetSecret(runtime: Runtime, caller: Caller, input: Bul
   const store = lookupStore(runtime, caller, input.storeName);
   let data: Record<string, Record<string, string>>;
   try {
-    ({ data } = await store.bulkGetSecret({ metadata: input.metadata }, { abortSignal }));
+    ({ data } = await store.bulkGetSecret({ metadata: input.metadata }, { abortSignal, caller: caller.appId }));
   } catch (e) {
+    const refused = budgetResponse(e);
+    if (refused !== undefined) return refused;
     throw new ApiError("ERR_SECRET_GET", `failed getting secrets from secret store ${input.storeName}: ${errorText(e)}`, { status: storeErrorStatus(e), cause: e });
   }
   const scope = secretScopeFor(runtime.configuration(caller.appId), input.storeName);

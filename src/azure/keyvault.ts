@@ -9,8 +9,10 @@
  * - the credential behind a `SecretClient` hands out tokens for Key Vault audiences only, so even a
  *   host that passes (or skips) verification can never obtain, say, an ARM token.
  *
- * Every call has a deadline: the caller's abort signal when it brings one, else
- * {@link KEY_VAULT_DEFAULTS.requestTimeoutInMs}; the token request has its own.
+ * Every call has a deadline: the caller's abort signal combined with
+ * {@link KEY_VAULT_DEFAULTS.requestTimeoutInMs}; the token request has its own. A 429 (or a 503 with
+ * `Retry-After`) is answered at once as {@link KeyVaultThrottledError} instead of the SDK sleeping
+ * through `Retry-After`: the secret cache decides whether the wait fits the reader's deadline.
  */
 import type { AbortSignalLike } from "@azure/abort-controller";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
@@ -57,6 +59,42 @@ export class TokenTimeoutError extends Error {
   constructor(ms: number) {
     super(`the token request did not complete within ${ms} ms`);
   }
+}
+
+/** Key Vault throttled (429, or 503 with `Retry-After`); thrown without waiting, for the caller to decide. */
+export class KeyVaultThrottledError extends Error {
+  override readonly name = "KeyVaultThrottledError";
+  readonly code = "Throttled";
+  constructor(
+    readonly statusCode: number,
+    readonly retryAfterInMs: number | undefined,
+  ) {
+    super(`Key Vault answered ${statusCode}${retryAfterInMs !== undefined ? ` with Retry-After ${Math.ceil(retryAfterInMs / 1000)} s` : ""}`);
+  }
+}
+
+/** `Retry-After` (seconds or an HTTP date) or `retry-after-ms`, in milliseconds. */
+function retryAfterOf(headers: { get(name: string): string | undefined }): number | undefined {
+  const ms = Number(headers.get("retry-after-ms") ?? headers.get("x-ms-retry-after-ms") ?? Number.NaN);
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const value = headers.get("retry-after")?.trim();
+  if (value === undefined || value === "") return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** Turns throttling responses into an immediate error, so the SDK's retry policy never sleeps on them. */
+function throttlingPolicy(): PipelinePolicy {
+  return {
+    name: "vaultstateThrottling",
+    async sendRequest(request, next) {
+      const response = await next(request);
+      const retryAfterInMs = retryAfterOf(response.headers);
+      if (response.status === 429 || (response.status === 503 && retryAfterInMs !== undefined)) throw new KeyVaultThrottledError(response.status, retryAfterInMs);
+      return response;
+    },
+  };
 }
 
 const LOOPBACK = /^(?:127(?:\.\d{1,3}){3}|\[::1\]|localhost)$/i;
@@ -154,6 +192,7 @@ export function getSecretClient(vaultUrl: string, options: SecretClientOptions =
       retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 },
       additionalPolicies: [
         { policy: deadlinePolicy(timeouts.requestTimeoutInMs), position: "perCall" },
+        { policy: throttlingPolicy(), position: "perRetry" },
         { policy: tokenExpiryPolicy(cacheBypass(credential, options.clientId)), position: "perRetry" },
       ],
       userAgentOptions: { userAgentPrefix: "vaultstate" },

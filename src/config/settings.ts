@@ -67,7 +67,14 @@ export interface Settings {
     maxEntries?: number;
     maxStalenessInMs?: number;
     negativeTtlInMs?: number;
+    /** `SECRET_READ_DEADLINE_SECONDS` (default 10): a secret read's total wait, backoff included. */
+    readDeadlineInMs?: number;
+    /** `SECRET_MISSES_PER_SECOND_PER_CALLER` (default 20; 0 = off) and `SECRET_MISS_BURST_PER_CALLER` (default 100). */
+    missesPerSecondPerCaller?: number;
+    missBurstPerCaller?: number;
   };
+  /** `KEYVAULT_TIMEOUT_SECONDS` (default 10) per Key Vault operation, `KEYVAULT_TOKEN_TIMEOUT_SECONDS` (default 5) per token request. */
+  keyVault: { requestTimeoutInMs?: number; tokenTimeoutInMs?: number };
   /** The environment as seen at start-up, for the env secret store and `envRef`. */
   environment: Readonly<Record<string, string>>;
 }
@@ -132,7 +139,11 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
       maxEntries: positiveInteger(env, "SECRET_CACHE_MAX_ENTRIES"),
       maxStalenessInMs: seconds(env, "SECRET_CACHE_MAX_STALENESS_SECONDS"),
       negativeTtlInMs: seconds(env, "SECRET_CACHE_NEGATIVE_TTL_SECONDS"),
+      readDeadlineInMs: seconds(env, "SECRET_READ_DEADLINE_SECONDS"),
+      missesPerSecondPerCaller: nonNegativeInteger(env, "SECRET_MISSES_PER_SECOND_PER_CALLER"),
+      missBurstPerCaller: positiveInteger(env, "SECRET_MISS_BURST_PER_CALLER"),
     },
+    keyVault: { requestTimeoutInMs: seconds(env, "KEYVAULT_TIMEOUT_SECONDS"), tokenTimeoutInMs: seconds(env, "KEYVAULT_TOKEN_TIMEOUT_SECONDS") },
     environment,
   };
 }

@@ -4,12 +4,23 @@
  * jittered exponential backoff while the upstream throttles.
  *
  * Key Vault's guidance is to cache secrets for hours and back off on 429; the refresh timer and the
- * Event Grid trigger (not this module) make long TTLs safe by invalidating entries on change.
+ * Event Grid trigger (not this module) make long TTLs safe by invalidating entries on change. An
+ * invalidated value stays available as stale until a refetch succeeds (within the staleness bound),
+ * so an event or a timer tick during an outage never drops it.
+ *
+ * A reader cannot bust the cache or make it work for long:
+ * - the key is the name plus only the metadata keys the store says change the value
+ *   (`requestMetadataKeys`); other `metadata.*` are ignored, as daprd's providers ignore them;
+ * - names the store can never hold are refused before any work (`validateSecretName`);
+ * - each caller has a budget of upstream misses per second;
+ * - a read waits at most its deadline in total, backoff included: a `Retry-After` beyond the budget
+ *   fails at once (or serves stale) instead of waiting.
  */
 import { LRUCache } from "lru-cache";
 import type { SecretStoreFeature } from "../components/features";
 import {
   type BulkGetSecretRequest,
+  SecretStoreUnavailableError,
   type BulkGetSecretResponse,
   type GetSecretRequest,
   type GetSecretResponse,
@@ -33,6 +44,12 @@ export interface SecretCacheOptions {
   backoffMaxInMs: number;
   /** Attempts for a cold miss while the upstream throttles (the first included). */
   maxAttempts: number;
+  /** The longest a read waits for the upstream in total, backoff and joined loads included. */
+  readDeadlineInMs: number;
+  /** Upstream misses one caller may cause per second (sustained); 0 turns the budget off. */
+  missesPerSecondPerCaller: number;
+  /** Misses one caller may cause in a burst. */
+  missBurstPerCaller: number;
 }
 
 /** Defaults: Key Vault's "cache for at least eight hours", 24 h of stale tolerance, 1 s…16 s backoff. */
@@ -44,6 +61,9 @@ export const DEFAULT_SECRET_CACHE_OPTIONS: SecretCacheOptions = {
   backoffBaseInMs: 1_000,
   backoffMaxInMs: 16_000,
   maxAttempts: 4,
+  readDeadlineInMs: 10_000,
+  missesPerSecondPerCaller: 20,
+  missBurstPerCaller: 100,
 };
 
 /** Counters shared by every cached store; numbers only. */
@@ -53,11 +73,26 @@ export interface SecretCacheCounters {
   upstreamCalls: number;
   staleServes: number;
   errors: number;
+  /** Misses refused because the caller's budget was spent. */
+  budgetRefusals: number;
 }
 
 /** Creates a zeroed counter set. */
 export function createCounters(): SecretCacheCounters {
-  return { hits: 0, misses: 0, upstreamCalls: 0, staleServes: 0, errors: 0 };
+  return { hits: 0, misses: 0, upstreamCalls: 0, staleServes: 0, errors: 0, budgetRefusals: 0 };
+}
+
+/** A caller spent its budget of upstream misses; nothing cached could answer instead. */
+export class SecretReadBudgetError extends Error {
+  override readonly name = "SecretReadBudgetError";
+  constructor(readonly retryAfterSeconds: number) {
+    super(`too many reads of uncached secrets; retry after ${retryAfterSeconds} s`);
+  }
+}
+
+/** Narrows an unknown error to a {@link SecretReadBudgetError}. */
+export function isSecretReadBudgetError(e: unknown): e is SecretReadBudgetError {
+  return e instanceof Error && e.name === "SecretReadBudgetError";
 }
 
 /** Time and randomness, injectable so tests control backoff without waiting. */
@@ -88,13 +123,45 @@ const realEnvironment: CacheEnvironment = {
   random: () => Math.random(),
 };
 
+/** Resolves with `promise`, or rejects with the signal's reason once it aborts. */
+function within<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Only the metadata keys that change a value, in a fixed order. */
+function relevantMetadata(metadata: Readonly<Record<string, string>>, keys: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of keys) {
+    const v = metadata[k];
+    if (v !== undefined && v !== "") out[k] = v;
+  }
+  return out;
+}
+
 type Entry<T> = { kind: "value"; value: T; fetchedAt: number; expiresAt: number } | { kind: "notFound"; error: unknown; expiresAt: number };
 
 /** A cached secret store, plus cache control for the refresh and event paths. */
 export interface CachedSecretStore extends SecretStore {
   /** The provider behind the cache (for abilities such as listing versions, or its vault URL). */
   readonly inner: SecretStore;
-  /** Drops cached entries of one secret (all versions of a name), or everything. */
+  /**
+   * Marks cached entries of one secret (all versions of a name), or everything, as stale: the next
+   * read refetches, and serves the old value only if that fails (within the staleness bound).
+   */
   invalidate(name?: string): void;
   /** Names currently cached (for refresh: which secrets are in use). */
   cachedNames(): string[];
@@ -111,6 +178,24 @@ function keyOf(name: string, metadata: Readonly<Record<string, string>>): string
 
 const BULK_KEY = "\u0000bulk";
 
+/** A token bucket per caller, for upstream misses. */
+function createMissBudget(ratePerSecond: number, burst: number, now: () => number): (caller: string) => { allowed: true } | { allowed: false; retryAfterSeconds: number } {
+  const buckets = new LRUCache<string, { tokens: number; updated: number }>({ max: 10_000 });
+  return (caller) => {
+    if (ratePerSecond <= 0) return { allowed: true };
+    const t = now();
+    const bucket = buckets.get(caller) ?? { tokens: burst, updated: t };
+    bucket.tokens = Math.min(burst, bucket.tokens + (Math.max(0, t - bucket.updated) / 1000) * ratePerSecond);
+    bucket.updated = t;
+    buckets.set(caller, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return { allowed: true };
+    }
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / ratePerSecond)) };
+  };
+}
+
 /**
  * Wraps a secret store with the cache.
  * @param storeName - for log lines (names only, never values)
@@ -123,6 +208,7 @@ export function createCachingSecretStore(
   const options = { ...DEFAULT_SECRET_CACHE_OPTIONS, ...deps.options };
   const env = deps.environment ?? realEnvironment;
   const { counters, logger } = deps;
+  const metadataKeys = { get: inner.requestMetadataKeys?.get ?? [], bulk: inner.requestMetadataKeys?.bulk ?? [] };
   const names = new Map<string, string>();
   const entries = new LRUCache<string, Entry<GetSecretResponse>>({
     max: options.maxEntries,
@@ -132,6 +218,7 @@ export function createCachingSecretStore(
   });
   const bulkEntries = new LRUCache<string, Entry<BulkGetSecretResponse>>({ max: 100 });
   const inFlight = new Map<string, Promise<unknown>>();
+  const takeMiss = createMissBudget(options.missesPerSecondPerCaller, options.missBurstPerCaller, () => env.now());
   let consecutiveThrottles = 0;
   let throttledUntil = 0;
 
@@ -142,14 +229,23 @@ export function createCachingSecretStore(
     return Math.max(jittered, retryAfterInMs ?? 0);
   };
 
-  /** Calls the upstream with backoff on throttling; every attempt is counted. */
-  async function callUpstream<T>(call: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  /**
+   * Calls the upstream with backoff on throttling, within the deadline: a wait that would end after
+   * it fails now instead. Every attempt is counted.
+   */
+  async function callUpstream<T>(call: (signal: AbortSignal) => Promise<T>, deadline: number, signal: AbortSignal): Promise<T> {
+    let last: unknown;
     for (let attempt = 1; ; attempt++) {
       const wait = throttledUntil - env.now();
-      if (wait > 0) await env.sleep(wait, signal);
+      if (wait > 0) {
+        if (env.now() + wait > deadline) {
+          throw last ?? new SecretStoreUnavailableError("throttled", `secret store ${storeName} is throttling requests; retry after ${Math.ceil(wait / 1000)} s`, { retryAfterInMs: wait });
+        }
+        await env.sleep(wait, signal);
+      }
       counters.upstreamCalls++;
       try {
-        const result = await call();
+        const result = await call(signal);
         consecutiveThrottles = 0;
         return result;
       } catch (e) {
@@ -157,22 +253,16 @@ export function createCachingSecretStore(
         // Recorded even on the last attempt, so other readers back off (or serve stale) too.
         consecutiveThrottles++;
         throttledUntil = env.now() + backoffDelay(e.retryAfterInMs);
+        last = e;
         if (attempt >= options.maxAttempts) throw e;
       }
     }
   }
 
-  function singleFlight<T>(key: string, load: () => Promise<T>): Promise<T> {
-    const existing = inFlight.get(key) as Promise<T> | undefined;
-    if (existing !== undefined) return existing;
-    const promise = load().finally(() => inFlight.delete(key));
-    inFlight.set(key, promise);
-    return promise;
-  }
-
   /**
-   * Shared read path for single and bulk reads: fresh hit, else one upstream load per key; a
-   * transient failure falls back to a value younger than the staleness bound.
+   * Shared read path for single and bulk reads: fresh hit, else one upstream load per key (the
+   * caller's budget pays for starting one); a transient failure, or the deadline, falls back to a
+   * value younger than the staleness bound.
    */
   async function read<T>(
     key: string,
@@ -180,8 +270,8 @@ export function createCachingSecretStore(
     pinned: boolean,
     get: () => Entry<T> | undefined,
     set: (entry: Entry<T>) => void,
-    load: () => Promise<T>,
-    signal: AbortSignal | undefined,
+    load: (signal: AbortSignal) => Promise<T>,
+    opts: OperationOptions | undefined,
   ): Promise<T> {
     const now = env.now();
     const cached = get();
@@ -191,43 +281,91 @@ export function createCachingSecretStore(
       return cached.value;
     }
     const stale = cached?.kind === "value" && now - cached.fetchedAt <= options.maxStalenessInMs ? cached : undefined;
+    const serveStale = (why: string): T | undefined => {
+      if (stale === undefined) return undefined;
+      counters.staleServes++;
+      logger.warn(`secret store ${storeName}: serving cached ${label} (${why})`);
+      return stale.value;
+    };
     // While throttled, a usable stale value beats queueing behind the backoff.
     if (stale !== undefined && throttledUntil > now) {
       counters.staleServes++;
       return stale.value;
     }
     counters.misses++;
-    return singleFlight(key, async () => {
-      try {
-        const value = await callUpstream(load, signal);
-        const fetchedAt = env.now();
-        set({ kind: "value", value, fetchedAt, expiresAt: pinned ? Number.POSITIVE_INFINITY : fetchedAt + options.ttlInMs });
-        return value;
-      } catch (e) {
-        if (isSecretNotFoundError(e)) {
-          set({ kind: "notFound", error: e, expiresAt: env.now() + options.negativeTtlInMs });
+    let flight = inFlight.get(key) as Promise<T> | undefined;
+    if (flight === undefined) {
+      if (opts?.caller !== undefined) {
+        const budget = takeMiss(opts.caller);
+        if (!budget.allowed) {
+          counters.budgetRefusals++;
+          const value = serveStale("the caller's read budget is spent");
+          if (value !== undefined) return value;
+          throw new SecretReadBudgetError(budget.retryAfterSeconds);
+        }
+      }
+      const deadline = now + options.readDeadlineInMs;
+      // The load has its own deadline: it is shared, so one caller going away must not cancel it.
+      const loadSignal = AbortSignal.timeout(options.readDeadlineInMs);
+      flight = (async () => {
+        try {
+          const value = await callUpstream(load, deadline, loadSignal);
+          const fetchedAt = env.now();
+          set({ kind: "value", value, fetchedAt, expiresAt: pinned ? Number.POSITIVE_INFINITY : fetchedAt + options.ttlInMs });
+          return value;
+        } catch (e) {
+          if (isSecretNotFoundError(e)) {
+            set({ kind: "notFound", error: e, expiresAt: env.now() + options.negativeTtlInMs });
+            throw e;
+          }
+          if (isSecretStoreUnavailableError(e)) {
+            const value = serveStale(`upstream failure: ${e.failure}`);
+            if (value !== undefined) return value;
+          }
+          counters.errors++;
           throw e;
         }
-        if (isSecretStoreUnavailableError(e) && stale !== undefined) {
-          counters.staleServes++;
-          logger.warn(`secret store ${storeName}: serving cached ${label} after upstream failure (${e.failure})`);
-          return stale.value;
-        }
-        counters.errors++;
-        throw e;
-      }
-    });
+      })().finally(() => inFlight.delete(key));
+      inFlight.set(key, flight);
+    }
+    // Each reader waits at most its own deadline (and not past its own cancellation).
+    const deadlineSignal = AbortSignal.timeout(options.readDeadlineInMs);
+    const waitSignal = opts?.abortSignal === undefined ? deadlineSignal : AbortSignal.any([opts.abortSignal, deadlineSignal]);
+    try {
+      return await within(flight, waitSignal);
+    } catch (e) {
+      if (!waitSignal.aborted || flight === undefined) throw e;
+      const value = serveStale("the read deadline passed");
+      if (value !== undefined) return value;
+      counters.errors++;
+      throw new SecretStoreUnavailableError("timeout", `secret store ${storeName} did not answer within ${options.readDeadlineInMs} ms`, { cause: e });
+    }
   }
+
+  /** Marks entries stale: served only when a refetch fails, within the staleness bound. */
+  const markStale = <T>(cache: LRUCache<string, Entry<T>>, key: string): void => {
+    const entry = cache.peek(key);
+    if (entry === undefined) return;
+    if (entry.kind === "notFound") cache.delete(key);
+    else cache.set(key, { ...entry, expiresAt: Number.NEGATIVE_INFINITY });
+  };
 
   return {
     init: (properties, opts) => inner.init(properties, opts),
     features(): readonly SecretStoreFeature[] {
       return inner.features();
     },
+    requestMetadataKeys: metadataKeys,
     getSecret(request: GetSecretRequest, opts?: OperationOptions): Promise<GetSecretResponse> {
-      const key = keyOf(request.name, request.metadata);
+      try {
+        inner.validateSecretName?.(request.name);
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+      const metadata = relevantMetadata(request.metadata, metadataKeys.get);
+      const key = keyOf(request.name, metadata);
       // A pinned version never changes, so it never expires (only the LRU bound evicts it).
-      const pinned = request.metadata.version_id !== undefined && request.metadata.version_id !== "";
+      const pinned = metadata.version_id !== undefined;
       return read(
         key,
         `secret ${request.name}`,
@@ -237,35 +375,33 @@ export function createCachingSecretStore(
           entries.set(key, entry);
           names.set(key, request.name);
         },
-        () => inner.getSecret(request, opts),
-        opts?.abortSignal,
+        (signal) => inner.getSecret({ name: request.name, metadata }, { ...opts, abortSignal: signal }),
+        opts,
       ).then((response) => ({ data: { ...response.data }, ...(response.version !== undefined ? { version: { ...response.version } } : {}) }));
     },
     bulkGetSecret(request: BulkGetSecretRequest, opts?: OperationOptions): Promise<BulkGetSecretResponse> {
-      const key = `${BULK_KEY}${keyOf("", request.metadata)}`;
+      const metadata = relevantMetadata(request.metadata, metadataKeys.bulk);
+      const key = `${BULK_KEY}${keyOf("", metadata)}`;
       return read(
         key,
         "secret list",
         false,
         () => bulkEntries.get(key),
         (entry) => bulkEntries.set(key, entry),
-        () => inner.bulkGetSecret(request, opts),
-        opts?.abortSignal,
+        (signal) => inner.bulkGetSecret({ metadata }, { ...opts, abortSignal: signal }),
+        opts,
       ).then((response) => ({ data: Object.fromEntries(Object.entries(response.data).map(([k, v]) => [k, { ...v }])) }));
     },
     close: () => inner.close(),
     invalidate(name) {
-      bulkEntries.clear();
-      if (name === undefined) {
-        entries.clear();
-        return;
-      }
-      for (const [key, cachedName] of [...names]) if (cachedName === name) entries.delete(key);
+      for (const key of [...bulkEntries.keys()]) markStale(bulkEntries, key);
+      for (const [key, cachedName] of [...names]) if (name === undefined || cachedName === name) markStale(entries, key);
     },
     cachedNames: () => [...new Set(names.values())],
     cachedVersion(name) {
       const entry = entries.peek(keyOf(name, {}));
-      return entry?.kind === "value" ? entry.value.version : undefined;
+      // An invalidated value is kept only as a fallback: its version is no longer "what we have".
+      return entry?.kind === "value" && entry.expiresAt !== Number.NEGATIVE_INFINITY ? entry.value.version : undefined;
     },
     inner,
   };

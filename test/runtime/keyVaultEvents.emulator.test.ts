@@ -27,7 +27,7 @@ let forgedUrl: string;
 const forgedRequests: { method: string; url: string; authorization: boolean }[] = [];
 
 beforeAll(async () => {
-  emulator = await startKeyVaultEmulator({ seed: { vaults: { [VAULT]: { secrets: { watched: "watched-v1", flooded: "flooded-v1", other: "other-v1" } } } } });
+  emulator = await startKeyVaultEmulator({ seed: { vaults: { [VAULT]: { secrets: { watched: "watched-v1", flooded: "flooded-v1", other: "other-v1", outage: "outage-v1" } } } } });
   vaultUri = emulator.vaultUri(VAULT);
   Object.assign(process.env, emulator.identityEnvironment());
   const certs = await ensureDevCertificates();
@@ -195,6 +195,26 @@ describe("new-version floods", () => {
       const handler = createKeyVaultEventHandler({ manager, logger, counters: createEventCounters() });
       await Promise.all(Array.from({ length: 1000 }, (_, i) => handler.handle(event("SecretNewVersionCreated", vaultUri, `unused-${i % 10}`, "e".repeat(32)))));
       expect(emulator.requestLog.list({ operation: "getSecret" })).toEqual([]);
+    } finally {
+      await manager.close();
+    }
+  });
+
+  it("an event during a Key Vault outage keeps the cached value serving", async () => {
+    const manager = startManager();
+    try {
+      expect(await read(manager, "outage")).toBe("outage-v1");
+      const version = emulator.store(VAULT).set("outage", { value: "outage-v2" }).version.version;
+      const down = emulator.faults.add({ operation: "getSecret", status: 503 });
+      try {
+        const handler = createKeyVaultEventHandler({ manager, logger, counters: createEventCounters() });
+        await handler.handle(event("SecretNewVersionCreated", vaultUri, "outage", version));
+        for (let i = 0; i < 6; i++) expect(await read(manager, "outage")).toBe("outage-v1");
+      } finally {
+        emulator.faults.clear(down.id);
+      }
+      // Once Key Vault answers again, the next read fetches the new version.
+      expect(await read(manager, "outage")).toBe("outage-v2");
     } finally {
       await manager.close();
     }

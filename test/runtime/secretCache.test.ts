@@ -1,18 +1,20 @@
 import { describe, expect, it } from "vitest";
 import {
   type GetSecretRequest,
+  InvalidSecretNameError,
+  isInvalidSecretNameError,
   isSecretNotFoundError,
   SecretNotFoundError,
   type SecretStore,
   SecretStoreUnavailableError,
 } from "../../src/components/secretstores/secretStore";
 import type { Logger } from "../../src/observability/logger";
-import { type CacheEnvironment, createCachingSecretStore, createCounters, type SecretCacheOptions } from "../../src/runtime/secretCache";
+import { type CacheEnvironment, createCachingSecretStore, createCounters, isSecretReadBudgetError, type SecretCacheOptions } from "../../src/runtime/secretCache";
 
 /** An in-memory upstream whose behaviour each test scripts; counts calls. */
 function fakeUpstream() {
   const values = new Map<string, string>([["a", "1"]]);
-  const state = { calls: 0, bulkCalls: 0, failWith: undefined as Error | undefined, failTimes: Infinity, gate: undefined as Promise<void> | undefined };
+  const state = { calls: 0, bulkCalls: 0, failWith: undefined as Error | undefined, failTimes: Infinity, gate: undefined as Promise<void> | undefined, seenMetadata: [] as Record<string, string>[] };
   const maybeFail = (): void => {
     if (state.failWith !== undefined && state.failTimes > 0) {
       state.failTimes--;
@@ -22,8 +24,13 @@ function fakeUpstream() {
   const store: SecretStore = {
     init: async () => {},
     features: () => [],
+    requestMetadataKeys: { get: ["version_id"], bulk: ["maxresults"] },
+    validateSecretName: (name) => {
+      if (!/^[a-z0-9-]{1,127}$/i.test(name)) throw new InvalidSecretNameError("not a valid name");
+    },
     async getSecret(req: GetSecretRequest) {
       state.calls++;
+      state.seenMetadata.push({ ...req.metadata });
       if (state.gate !== undefined) await state.gate;
       maybeFail();
       const version = req.metadata.version_id;
@@ -66,7 +73,7 @@ function setup(options: Partial<SecretCacheOptions> = {}) {
   const clock = fakeClock();
   const counters = createCounters();
   const cache = createCachingSecretStore(upstream.store, "kv", { options: { ttlInMs: 10_000, maxStalenessInMs: 60_000, negativeTtlInMs: 1_000, ...options }, counters, logger, environment: clock });
-  const get = (name: string, metadata: Record<string, string> = {}) => cache.getSecret({ name, metadata });
+  const get = (name: string, metadata: Record<string, string> = {}, caller?: string) => cache.getSecret({ name, metadata }, caller === undefined ? undefined : { caller });
   return { ...upstream, clock, counters, cache, get };
 }
 
@@ -79,7 +86,7 @@ describe("secret cache", () => {
     values.set("a", "2");
     clock.advance(10_001);
     expect((await get("a")).data).toEqual({ a: "2" });
-    expect(counters).toEqual({ hits: 1, misses: 2, upstreamCalls: 2, staleServes: 0, errors: 0 });
+    expect(counters).toEqual({ hits: 1, misses: 2, upstreamCalls: 2, staleServes: 0, errors: 0, budgetRefusals: 0 });
   });
 
   it("single-flight: 1,000 concurrent cold misses make one upstream call", async () => {
@@ -102,7 +109,7 @@ describe("secret cache", () => {
     state.failWith = new SecretStoreUnavailableError("unavailable", "Key Vault answered 503");
     expect((await get("a")).data).toEqual({ a: "1" });
     expect(counters.staleServes).toBe(1);
-    expect(lines.some((l) => l === "secret store kv: serving cached secret a after upstream failure (unavailable)")).toBe(true);
+    expect(lines.some((l) => l === "secret store kv: serving cached secret a (upstream failure: unavailable)")).toBe(true);
     clock.advance(60_000);
     await expect(get("a")).rejects.toThrow("Key Vault answered 503");
     expect(counters.errors).toBe(1);
@@ -175,15 +182,120 @@ describe("secret cache", () => {
     expect(counters.staleServes).toBe(1);
   });
 
-  it("invalidate drops one name (all versions) or everything; cachedNames lists names in use", async () => {
-    const { get, cache, state } = setup();
+  it("invalidate makes every version of a name (or everything) refetch; cachedNames lists names in use", async () => {
+    const { get, cache, state, values } = setup();
     await get("a");
     await get("a", { version_id: "v1" });
     expect(cache.cachedNames()).toEqual(["a"]);
+    values.set("a", "2");
     cache.invalidate("a");
-    expect(cache.cachedNames()).toEqual([]);
+    expect(cache.cachedNames()).toEqual(["a"]);
+    expect(cache.cachedVersion("a")).toBeUndefined();
+    expect((await get("a")).data).toEqual({ a: "2" });
+    expect((await get("a", { version_id: "v1" })).data).toEqual({ a: "2@v1" });
+    expect(state.calls).toBe(4);
+    cache.invalidate();
     await get("a");
-    expect(state.calls).toBe(3);
+    expect(state.calls).toBe(5);
+  });
+
+  it("an invalidation during an outage keeps the old value available as stale until a refetch succeeds", async () => {
+    const { get, cache, state, values, counters } = setup();
+    await get("a");
+    state.failWith = new SecretStoreUnavailableError("unavailable", "Key Vault answered 503");
+    cache.invalidate("a");
+    for (let i = 0; i < 6; i++) expect((await get("a")).data).toEqual({ a: "1" });
+    expect(counters.staleServes).toBe(6);
+    state.failWith = undefined;
+    values.set("a", "2");
+    expect((await get("a")).data).toEqual({ a: "2" });
+    expect((await get("a")).data).toEqual({ a: "2" });
+  });
+
+  it("keys entries on the store's known metadata only: 10,000 distinct unknown metadata.* values cost no extra read", async () => {
+    const { get, state } = setup();
+    await get("a");
+    for (let i = 0; i < 10_000; i++) expect((await get("a", { [`k${i}`]: String(i), version_stage: `s${i}` })).data).toEqual({ a: "1" });
+    expect(state.calls).toBe(1);
+    await get("a", { version_id: "v2", junk: "x" });
+    expect(state.calls).toBe(2);
+    // Unknown keys are not passed on either.
+    expect(state.seenMetadata).toEqual([{}, { version_id: "v2" }]);
+  });
+
+  it("refuses a name the store can never hold before any upstream call", async () => {
+    const { get, state, counters } = setup();
+    await expect(get("not/valid")).rejects.toSatisfy(isInvalidSecretNameError);
+    await expect(get("x".repeat(128))).rejects.toSatisfy(isInvalidSecretNameError);
+    expect(state.calls).toBe(0);
+    expect(counters.misses).toBe(0);
+  });
+
+  it("gives each caller a budget of upstream misses; hits, joined loads and other callers are not charged", async () => {
+    const { get, state, clock, counters, values } = setup({ missesPerSecondPerCaller: 1, missBurstPerCaller: 2 });
+    for (const n of ["b", "c", "d", "e", "f"]) values.set(n, n);
+    await get("a", {}, "greedy");
+    await get("b", {}, "greedy");
+    const refused = await get("c", {}, "greedy").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isSecretReadBudgetError(refused)).toBe(true);
+    expect(refused).toMatchObject({ retryAfterSeconds: 1 });
+    expect(state.calls).toBe(2);
+    for (let i = 0; i < 100; i++) await get("a", {}, "greedy");
+    expect((await get("c", {}, "polite")).data).toEqual({ c: "c" });
+    expect(counters.budgetRefusals).toBe(1);
+    clock.advance(1_000);
+    expect((await get("d", {}, "greedy")).data).toEqual({ d: "d" });
+    // A stale value answers instead of a refusal.
+    clock.advance(20_000);
+    await get("e", {}, "greedy");
+    await get("f", {}, "greedy");
+    const calls = state.calls;
+    expect((await get("a", {}, "greedy")).data).toEqual({ a: "1" });
+    expect(state.calls).toBe(calls);
+    expect(counters.budgetRefusals).toBe(2);
+    expect(counters.staleServes).toBe(1);
+  });
+
+  it("a cold read under 429 with a Retry-After beyond the read deadline fails at once, without waiting", async () => {
+    const { get, state, clock, counters } = setup({ readDeadlineInMs: 10_000, maxAttempts: 4 });
+    state.failWith = new SecretStoreUnavailableError("throttled", "Key Vault is throttling requests (429)", { retryAfterInMs: 20_000 });
+    await expect(get("a")).rejects.toThrow("throttling");
+    expect(clock.sleeps).toEqual([]);
+    expect(state.calls).toBe(1);
+    // Other readers meanwhile fail at once too, without calling the upstream.
+    await expect(get("b")).rejects.toThrow("throttling");
+    expect(state.calls).toBe(1);
+    expect(counters.upstreamCalls).toBe(1);
+  });
+
+  it("a Retry-After within the deadline is waited for; the next one that would overrun it fails", async () => {
+    const { get, state, clock } = setup({ readDeadlineInMs: 10_000, maxAttempts: 4 });
+    state.failWith = new SecretStoreUnavailableError("throttled", "Key Vault is throttling requests (429)", { retryAfterInMs: 6_000 });
+    await expect(get("a")).rejects.toThrow("throttling");
+    expect(clock.sleeps).toEqual([6_000]);
+    expect(state.calls).toBe(2);
+  });
+
+  it("a read waits at most its deadline for a stalled upstream, then serves stale or fails as unavailable", async () => {
+    const { get, state, cache, counters } = setup({ readDeadlineInMs: 50 });
+    await get("a");
+    state.gate = new Promise<void>(() => undefined);
+    cache.invalidate("a");
+    expect((await get("a")).data).toEqual({ a: "1" });
+    expect(counters.staleServes).toBe(1);
+    await expect(get("b")).rejects.toMatchObject({ name: "SecretStoreUnavailableError", failure: "timeout" });
+  });
+
+  it("the caller's own abort ends its wait too", async () => {
+    const { cache, state } = setup();
+    state.gate = new Promise<void>(() => undefined);
+    const controller = new AbortController();
+    const pending = cache.getSecret({ name: "a", metadata: {} }, { abortSignal: controller.signal });
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ failure: "timeout" });
   });
 
   it("caches bulk reads per metadata and returns copies", async () => {

@@ -10,6 +10,14 @@ import type { ComponentProperties } from "../metadata";
 /** Per-call options; every provider call is cancellable. */
 export interface OperationOptions {
   abortSignal?: AbortSignal;
+  /** Who asked (the caller's app-id), for per-caller budgets; absent for the app's own reads. */
+  caller?: string;
+}
+
+/** The per-request metadata keys that change what a read returns; all others are ignored. */
+export interface RequestMetadataKeys {
+  get: readonly string[];
+  bulk: readonly string[];
 }
 
 /** `GetSecret` request: the secret name and per-request metadata (`metadata.*` query parameters). */
@@ -57,6 +65,17 @@ export interface SecretStore {
   getSecret(request: GetSecretRequest, options?: OperationOptions): Promise<GetSecretResponse>;
   bulkGetSecret(request: BulkGetSecretRequest, options?: OperationOptions): Promise<BulkGetSecretResponse>;
   close(): Promise<void>;
+  /**
+   * The `metadata.*` keys the provider reads (Key Vault: `version_id` on get, `maxresults` on bulk).
+   * The cache keys entries on these only and passes only these on; absent means none, which is what
+   * daprd's local stores read.
+   */
+  readonly requestMetadataKeys?: RequestMetadataKeys;
+  /**
+   * Refuses, before any cache or upstream work, a name the store can never hold.
+   * @throws {@link InvalidSecretNameError}
+   */
+  validateSecretName?(name: string): void;
 }
 
 /**
@@ -81,6 +100,19 @@ export class SecretNotFoundError extends Error {
   constructor(readonly secretName: string, options?: { cause?: unknown }) {
     super(`secret ${secretName} not found`, options);
   }
+}
+
+/** A secret name the store can never hold (the API answers 400; nothing is called). */
+export class InvalidSecretNameError extends Error {
+  override readonly name = "InvalidSecretNameError";
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/** Narrows an unknown error to an {@link InvalidSecretNameError}. */
+export function isInvalidSecretNameError(e: unknown): e is InvalidSecretNameError {
+  return e instanceof Error && e.name === "InvalidSecretNameError";
 }
 
 /** Narrows an unknown error to a {@link SecretNotFoundError}. */

@@ -174,6 +174,97 @@ describe("the API over a cached Key Vault store", () => {
   });
 });
 
+describe("the API over a cached Key Vault store: reads nobody can turn into load or waits", () => {
+  let runtime: Runtime;
+  let api: ApiHandler;
+  const counters = createCounters();
+  const call = async (p: string, token = "t0ken-for-kv"): Promise<{ status: number; body: string; headers: Record<string, string> }> => {
+    const r = await api({ method: "GET", url: p, headers: new Headers({ "dapr-api-token": token }), body: async () => new Uint8Array() });
+    return { status: r.status, body: typeof r.body === "string" ? r.body : "", headers: r.headers };
+  };
+  const reads = (name: string): number => emulator.requestLog.list({ operation: "getSecret" }).filter((e) => e.secretName === name).length;
+
+  beforeAll(async () => {
+    const yaml = `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: kv}\nspec:\n  type: secretstores.azure.keyvault\n  version: v1\n  metadata: [{name: vaultUri, value: "${vaultUri}"}]\n`;
+    // The defaults, apart from a miss budget small enough to reach.
+    runtime = await buildRuntime({
+      appId: "demo",
+      resources: parseResourceDocuments("kv.yaml", yaml),
+      apiTokens: ["t0ken-for-kv", "greedy=greedy-t0ken"],
+      providerContext: { appRoot: "/", environment: {} },
+      logger,
+      secretCache: { options: { missesPerSecondPerCaller: 1, missBurstPerCaller: 20 }, counters },
+    });
+    api = createApi({ runtime: { status: () => ({ state: "ready", runtime }), ready: async () => runtime }, authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: "demo" }), logger });
+  });
+  afterAll(async () => {
+    await runtime?.close();
+    emulator.faults.clear();
+  });
+
+  it("10,000 distinct metadata.* values cause 0 extra Key Vault reads (unknown keys are ignored, as daprd's provider does)", async () => {
+    expect(await call("/v1.0/secrets/kv/secondsecret")).toMatchObject({ status: 200, body: '{"secondsecret":"efgh"}\n' });
+    const before = reads("secondsecret");
+    for (let i = 0; i < 10_000; i++) {
+      const r = await call(`/v1.0/secrets/kv/secondsecret?metadata.bust${i % 7}=${i}&metadata.version_stage=v${i}`);
+      expect(r.status).toBe(200);
+    }
+    expect(reads("secondsecret") - before).toBe(0);
+  });
+
+  it("a name Key Vault can never hold is a 400 that costs no Key Vault call", async () => {
+    emulator.requestLog.reset();
+    for (const name of ["a".repeat(128), "under_score", "dot.ted", "sp%20ace"]) {
+      const r = await call(`/v1.0/secrets/kv/${name}`);
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body)).toMatchObject({ errorCode: "ERR_SECRET_GET" });
+    }
+    expect(emulator.requestLog.list({ operation: "getSecret" })).toEqual([]);
+  });
+
+  it("a caller that spends its budget of uncached reads gets 429 with Retry-After; cached reads still answer", async () => {
+    const vault = emulator.store("kvtest");
+    for (let i = 0; i < 80; i++) vault.set(`budget-${i}`, { value: `budget-value-${i}` });
+    const statuses: number[] = [];
+    for (let i = 0; i < 80; i++) statuses.push((await call(`/v1.0/secrets/kv/budget-${i}`, "greedy-t0ken")).status);
+    // A burst of 20 misses, then 1 per second: 60 more cold reads cannot all fit.
+    expect(statuses.slice(0, 20)).toEqual(Array.from({ length: 20 }, () => 200));
+    const refusedAt = statuses.indexOf(429);
+    expect(refusedAt).toBeGreaterThanOrEqual(20);
+    const refused = await call(`/v1.0/secrets/kv/budget-${statuses.lastIndexOf(429)}`, "greedy-t0ken");
+    if (refused.status === 429) {
+      expect(JSON.parse(refused.body)).toMatchObject({ errorCode: "ERR_TOO_MANY_REQUESTS" });
+      expect(Number(refused.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+      expect(refused.headers["cache-control"]).toBe("no-store");
+    }
+    expect((await call("/v1.0/secrets/kv/budget-0", "greedy-t0ken")).body).toBe('{"budget-0":"budget-value-0"}\n');
+    // Another caller's budget is its own.
+    expect((await call(`/v1.0/secrets/kv/budget-${refusedAt}`)).status).toBe(200);
+    expect(counters.budgetRefusals).toBeGreaterThan(0);
+  });
+
+  it("a cold read under 429 with Retry-After: 20 fails within the deadline with 500 ERR_SECRET_GET after one Key Vault call", async () => {
+    emulator.store("kvtest").set("throttled-cold", { value: "throttled-cold-value" });
+    emulator.requestLog.reset();
+    const rule = emulator.faults.add({ operation: "getSecret", status: 429, retryAfterSeconds: 20 });
+    try {
+      const started = Date.now();
+      const r = await call("/v1.0/secrets/kv/throttled-cold");
+      const elapsed = Date.now() - started;
+      expect(r.status).toBe(500);
+      expect(JSON.parse(r.body)).toEqual({ errorCode: "ERR_SECRET_GET", message: "failed getting secret with key throttled-cold from secret store kv: Key Vault is throttling requests (429)" });
+      // The default read deadline is 10 s; waiting out Retry-After once would take 20 s.
+      expect(elapsed).toBeLessThan(10_000);
+      expect(reads("throttled-cold")).toBe(1);
+      // While Key Vault says to wait, other cold reads fail at once without calling it.
+      expect((await call("/v1.0/secrets/kv/conftestsecret")).status).toBe(500);
+      expect(reads("conftestsecret")).toBe(0);
+    } finally {
+      emulator.faults.clear(rule.id);
+    }
+  });
+});
+
 describe("@Microsoft.KeyVault(...) references against the emulator", () => {
   it("resolve in component metadata and in API_TOKEN, versionless and pinned", async () => {
     const vault = emulator.store("kvtest");

@@ -12,6 +12,7 @@ import {
   type BulkGetSecretResponse,
   type GetSecretRequest,
   type GetSecretResponse,
+  InvalidSecretNameError,
   type OperationOptions,
   SecretNotFoundError,
   SecretStoreUnavailableError,
@@ -81,6 +82,18 @@ export function parseVersionId(metadata: Readonly<Record<string, string>>): stri
   return raw;
 }
 
+/** Key Vault object names: 1–127 of `0-9a-zA-Z-`. */
+const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+
+/**
+ * Refuses a name Key Vault can never hold (pure), so it costs no call and reads as a 400 instead
+ * of Key Vault's own error.
+ * @throws {@link InvalidSecretNameError}
+ */
+export function validateKeyVaultSecretName(name: string): void {
+  if (!SECRET_NAME.test(name)) throw new InvalidSecretNameError("not a valid Key Vault secret name (1-127 letters, digits and hyphens)");
+}
+
 /** Per-request metadata: `version_id` on get, `maxresults` on bulk (the only ones Dapr's AKV reads). */
 export function parseMaxResults(metadata: Readonly<Record<string, string>>): number | undefined {
   const raw = metadata.maxresults;
@@ -93,6 +106,8 @@ interface RestLikeError {
   code?: string;
   message?: string;
   response?: { headers?: { get(name: string): string | undefined } };
+  /** Set by the throttling policy of src/azure/keyvault.ts, which answers 429s without waiting. */
+  retryAfterInMs?: number;
 }
 
 function asRestLike(e: unknown): RestLikeError {
@@ -117,9 +132,9 @@ export function translateKeyVaultError(e: unknown, secretName: string | undefine
   const err = asRestLike(e);
   if (err.name === "AbortError") return new SecretStoreUnavailableError("timeout", "Key Vault request timed out or was cancelled", { cause: e });
   if (err.statusCode === 404 && secretName !== undefined) return new SecretNotFoundError(secretName, { cause: e });
-  if (err.statusCode === 429) {
-    return new SecretStoreUnavailableError("throttled", "Key Vault is throttling requests (429)", {
-      retryAfterInMs: parseRetryAfter(err.response?.headers?.get("retry-after")),
+  if (err.statusCode === 429 || (err.statusCode === 503 && err.retryAfterInMs !== undefined)) {
+    return new SecretStoreUnavailableError("throttled", `Key Vault is throttling requests (${err.statusCode})`, {
+      retryAfterInMs: err.retryAfterInMs ?? parseRetryAfter(err.response?.headers?.get("retry-after")),
       cause: e,
     });
   }
@@ -182,7 +197,10 @@ export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps = {}): K
     features(): readonly SecretStoreFeature[] {
       return [];
     },
+    requestMetadataKeys: { get: ["version_id"], bulk: ["maxresults"] },
+    validateSecretName: validateKeyVaultSecretName,
     async getSecret(request: GetSecretRequest, options?: OperationOptions): Promise<GetSecretResponse> {
+      validateKeyVaultSecretName(request.name);
       const version = parseVersionId(request.metadata);
       const read = await readValue(request.name, version, options);
       return { data: { [request.name]: read.value }, version: read.version };
