@@ -627,7 +627,7 @@ export function buildCorpus(): CorpusCase[] {
   secret("Key Vault: denied secret in mixed case", "/v1.0/secrets/secretstore/Storage-Account-Key", { status: 403, errorCode: "ERR_PERMISSION_DENIED", bodyExcludes: [STORAGE_KEY_FRAGMENT] }, REF_HARDENING);
   secret("Key Vault: denied secret with a Kelvin sign", "/v1.0/secrets/secretstore/storage-account-%E2%84%AAey", { status: 403, errorCode: "ERR_PERMISSION_DENIED", bodyExcludes: [STORAGE_KEY_FRAGMENT] }, REF_HARDENING);
   secret("Key Vault: denied secret with a version", "/v1.0/secrets/secretstore/storage-account-key?metadata.version_id=00000000000000000000000000000000", { status: 403, errorCode: "ERR_PERMISSION_DENIED" }, "§3.1");
-  secret("Key Vault: denied secret via an encoded slash", "/v1.0/secrets/secretstore/storage-account-key%2F", { status: 500, errorCode: "ERR_SECRET_GET", bodyExcludes: [STORAGE_KEY_FRAGMENT] });
+  secret("Key Vault: denied secret via an encoded slash is not a Key Vault name", "/v1.0/secrets/secretstore/storage-account-key%2F", { status: 400, errorCode: "ERR_SECRET_GET", bodyExcludes: [STORAGE_KEY_FRAGMENT] }, "README: names Key Vault can never hold are a 400 without a call");
   secret("Key Vault: bulk leaves the denied secrets out", "/v1.0/secrets/secretstore/bulk", { ...okJson, bodyIncludes: ["demo-secret"], bodyExcludes: [STORAGE_KEY_FRAGMENT, READER_TOKEN, "ops-token"] }, "§2.2");
   secret("Key Vault: a caller token is denied", "/v1.0/secrets/secretstore/caller-reader-token", { status: 403, errorCode: "ERR_PERMISSION_DENIED" }, "§3.1");
   secret("Key Vault: the admin token in upper case is denied", "/v1.0/secrets/secretstore/CALLER-OPS-TOKEN", { status: 403, errorCode: "ERR_PERMISSION_DENIED", bodyExcludes: ["ops-token"] }, REF_HARDENING);
@@ -636,7 +636,9 @@ export function buildCorpus(): CorpusCase[] {
   secret("Key Vault: maxresults not a number is a 400", "/v1.0/secrets/secretstore/bulk?metadata.maxresults=abc", { status: 400, errorCode: "ERR_SECRET_GET" }, REF_HARDENING);
   secret("Key Vault: maxresults 0 is a 400", "/v1.0/secrets/secretstore/bulk?metadata.maxresults=0", { status: 400, errorCode: "ERR_SECRET_GET" }, REF_HARDENING);
   secret("Key Vault: maxresults huge is a 400", "/v1.0/secrets/secretstore/bulk?metadata.maxresults=99999999999999999999", { status: 400, errorCode: "ERR_SECRET_GET" }, REF_HARDENING);
-  secret("Key Vault: an invalid secret name", "/v1.0/secrets/secretstore/not%20a%20name", { status: 500, errorCode: "ERR_SECRET_GET" }, "README: a missing secret is a 500 ERR_SECRET_GET in every store");
+  secret("Key Vault: an invalid secret name", "/v1.0/secrets/secretstore/not%20a%20name", { status: 400, errorCode: "ERR_SECRET_GET" }, "README: names Key Vault can never hold are a 400 without a call");
+  secret("Key Vault: a name longer than 127 characters", `/v1.0/secrets/secretstore/${"a".repeat(128)}`, { status: 400, errorCode: "ERR_SECRET_GET" }, "README: names Key Vault can never hold are a 400 without a call");
+  secret("Key Vault: unknown metadata is ignored, as daprd's provider does", "/v1.0/secrets/secretstore/demo-secret?metadata.version_stage=AWSPREVIOUS&metadata.bust=1", okJson, "§3.1 AKV reads only version_id");
   secret("env store: the app's own API_TOKEN is not reachable", "/v1.0/secrets/envsecretstore/API_TOKEN", { status: 500, errorCode: "ERR_SECRET_GET", bodyExcludes: [TOKEN] }, "README local.env: prefix; app credentials never exposed");
   secret("env store: traversal out of the prefix", "/v1.0/secrets/envsecretstore/..%2F..%2FAPI_TOKEN", { status: 500, errorCode: "ERR_SECRET_GET", bodyExcludes: [TOKEN] });
   secret("env store: bulk exposes only the prefixed variables", "/v1.0/secrets/envsecretstore/bulk", { ...okJson, bodyIncludes: ["greeting"], bodyExcludes: [TOKEN, OTHER_TOKEN, "IDENTITY"] }, "README local.env");
