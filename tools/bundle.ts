@@ -31,8 +31,11 @@ export function entryPoints(root: string = REPO_ROOT): string[] {
   return compiled.map((file) => path.join(root, file.replace(/^dist\//, "").replace(/\.js$/, ".ts")));
 }
 
-/** Builds `dist/bundle/`; returns the bundle's size in bytes. */
-export async function bundle(outDir: string = BUNDLE_DIR): Promise<number> {
+/**
+ * Builds `dist/bundle/`; returns the bundle's size in bytes. `external` names packages to leave as
+ * run-time `require`s (tools/package.ts passes the dev-only ones that production code merely probes for).
+ */
+export async function bundle(outDir: string = BUNDLE_DIR, options: { external?: readonly string[] } = {}): Promise<number> {
   const entries = entryPoints();
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
@@ -49,7 +52,7 @@ export async function bundle(outDir: string = BUNDLE_DIR): Promise<number> {
     target: "node20",
     format: "cjs",
     // Provided by the Functions worker (or the local host) at run time, never installed.
-    external: ["@azure/functions-core"],
+    external: ["@azure/functions-core", ...(options.external ?? [])],
     sourcemap: "linked",
     sourcesContent: false,
     minifyWhitespace: true,
