@@ -51,8 +51,8 @@ async function main(): Promise<void> {
   } catch (err) {
     fail(`Host failed to start: ${describeError(err)}`, 1);
   }
-  process.stdout.write(`Host listening on ${host.url}\n`);
-  process.stdout.write(`${describeFunctions(host.url, host.functions).join("\n")}\n`);
+  // One write, so a reader that saw the first line also has the function list.
+  process.stdout.write(`Host listening on ${host.url}\n${describeFunctions(host.url, host.functions).join("\n")}\n`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

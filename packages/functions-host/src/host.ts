@@ -42,7 +42,7 @@ import { describeError, runInvocation } from "./invocation";
 import { createBufferedLineWriter, formatLogRecord, shouldEmit, type LogRecord } from "./logging";
 import { parseNCrontab, resolveAppSettingReferences, type NCrontabSchedule } from "./ncrontab";
 import { checkRequestLine, isClientAbortError } from "./requestChecks";
-import { buildRouteTemplate, parseRouteTemplate, selectRoute, sortRoutes, type RouteEntry, type RouteTemplate } from "./routes";
+import { buildRouteTemplate, orderRoutes, parseRouteTemplate, selectRoute, type RouteEntry, type RouteTemplate } from "./routes";
 import { proxyToLibrary } from "./streamProxy";
 import { TimerRunner } from "./timers";
 
@@ -269,7 +269,7 @@ function indexFunctions(functions: Iterable<RegisteredFunction>, routePrefix: st
       } catch (err) {
         throw new Error(`Function "${name}": ${errorMessage(err)}`, { cause: err });
       }
-      routes.push({ route: template, methods, value: { fn, triggerName } });
+      routes.push({ functionName: name, route: template, methods, value: { fn, triggerName } });
       infos.push({ name, trigger: "http", route: templateText, methods });
     } else if (type === "timertrigger") {
       if (typeof trigger.schedule !== "string") throw new Error(`Function "${name}": the timer trigger has no schedule.`);
@@ -289,7 +289,7 @@ function indexFunctions(functions: Iterable<RegisteredFunction>, routePrefix: st
       infos.push({ name, trigger: String(trigger.type) });
     }
   }
-  return { routes: sortRoutes(routes), timers, eventGrid, infos, warnings };
+  return { routes: orderRoutes(routes), timers, eventGrid, infos, warnings };
 }
 
 /** Outcome of one invocation after logging. */

@@ -39,7 +39,7 @@ describe("startHost", () => {
     expect(report.url).toBe(`http://127.0.0.1:${report.port}`);
     expect(report.port).toBeGreaterThan(0);
     expect(report.functions).toEqual([
-      { name: "hello", trigger: "http", route: "hello/{name:alpha}", methods: ["GET"] },
+      { name: "hello", trigger: "http", route: "hello/{name}", methods: ["GET"] },
       { name: "setting", trigger: "http", route: "settings/{name}", methods: ["GET"] },
     ]);
     expect(report.response).toEqual({ status: 200, body: "hello api" });
