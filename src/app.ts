@@ -2,6 +2,7 @@
  * @module The composition root: settings → runtime manager → API and trigger handlers, built once
  * per process.
  */
+import type { AuthPolicy } from "./api/auth";
 import { createEntraIdValidator, type EntraIdValidator } from "./api/entraId";
 import type { RotationPort } from "./api/rotationApi";
 import { rotateSecret } from "./api/rotationApi";
@@ -189,10 +190,20 @@ const rotationPort: RotationPort = {
   },
 };
 
+const authPolicies = new WeakMap<Runtime, AuthPolicy>();
+
 /** The API handler every HTTP function adapter calls. */
 export const api = createApi({
   runtime,
-  authPolicy: (rt) => ({ callers: rt.callers, entraCallers: rt.entraCallers, entraId, allowAnonymous, anonymousAppId: rt.appId }),
+  authPolicy: (rt) => {
+    // One policy object per runtime build, not one per request.
+    let policy = authPolicies.get(rt);
+    if (policy === undefined) {
+      policy = { callers: rt.callers, entraCallers: rt.entraCallers, entraId, allowAnonymous, anonymousAppId: rt.appId };
+      authPolicies.set(rt, policy);
+    }
+    return policy;
+  },
   logger,
   maxBodyBytes: config.maxBodyBytes,
   maxUrlLength: config.maxUrlLength,

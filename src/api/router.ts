@@ -215,8 +215,11 @@ export function allowedMethods(routes: readonly Pick<Route, "method" | "pattern"
 
 /** Matches a cleaned, still-encoded path against a pattern; returns the raw (encoded) params. */
 export function matchPattern(pattern: string, path: string): Record<string, string> | undefined {
-  const want = pattern.split("/");
-  const got = path.split("/");
+  return matchSegments(pattern.split("/"), path.split("/"));
+}
+
+/** {@link matchPattern} on segments split once (routes are split when the API is created). */
+function matchSegments(want: readonly string[], got: readonly string[]): Record<string, string> | undefined {
   if (want.length !== got.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < want.length; i++) {
@@ -250,6 +253,7 @@ export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
 export function createApi(options: ApiOptions): ApiHandler {
   const appMetadata = options.appMetadata ?? createInMemoryAppMetadataStore();
   const routes = [...builtInRoutes(options.extended ?? (() => ({})), appMetadata, options.logger), ...(options.routes ?? [])];
+  const compiledRoutes = routes.map((route) => ({ route, segments: route.pattern.split("/") }));
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxUrlLength = options.maxUrlLength ?? DEFAULT_MAX_URL_LENGTH;
   const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
@@ -260,8 +264,8 @@ export function createApi(options: ApiOptions): ApiHandler {
     let routeHeaders: Record<string, string> = {};
     let release = (): void => {};
     try {
-      checkLimits(request, maxUrlLength, maxHeaderBytes);
       const { path: rawPath, query: rawQuery } = splitUrl(request.url);
+      checkLimits(request, rawPath.length + rawQuery.length + 1, maxUrlLength, maxHeaderBytes);
       const path = routingPath(rawPath);
       const method = request.method.toUpperCase();
       const query = parseQuery(rawQuery);
@@ -294,9 +298,10 @@ export function createApi(options: ApiOptions): ApiHandler {
         throw new ApiError("ERR_TOO_MANY_REQUESTS", `rate limit exceeded for caller ${caller.appId}; retry after ${decision.retryAfterSeconds} s`);
       }
 
-      for (const route of routes) {
+      const pathSegments = path.split("/");
+      for (const { route, segments } of compiledRoutes) {
         if (route.method !== method) continue;
-        const rawParams = matchPattern(route.pattern, path);
+        const rawParams = matchSegments(segments, pathSegments);
         if (rawParams === undefined) continue;
         routeHeaders = route.headers ?? {};
         authorize(caller, route.role ?? "reader", route.action ?? "call this route");
@@ -334,9 +339,8 @@ function clientAddress(request: ApiRequest): string {
  * Refuses oversized URLs (414) and headers (431) before any other work.
  * @throws {@link ApiError}
  */
-function checkLimits(request: ApiRequest, maxUrlLength: number, maxHeaderBytes: number): void {
-  const { path, query } = splitUrl(request.url);
-  if (path.length + query.length + 1 > maxUrlLength) throw new ApiError("ERR_URL_TOO_LONG", `the request URL is longer than ${maxUrlLength} characters`);
+function checkLimits(request: ApiRequest, urlLength: number, maxUrlLength: number, maxHeaderBytes: number): void {
+  if (urlLength > maxUrlLength) throw new ApiError("ERR_URL_TOO_LONG", `the request URL is longer than ${maxUrlLength} characters`);
   if (request.headers.forEach !== undefined) {
     let bytes = 0;
     request.headers.forEach((value, key) => {
