@@ -11,7 +11,8 @@ import { healthz, healthzOutbound, metadata, type ExtendedProvider, type Runtime
 import { type AppMetadataStore, createInMemoryAppMetadataStore, putMetadata } from "./metadataApi";
 import { type ApiRequest, checkOptionalObjectBody, decodeParam, splitUrl } from "./request";
 import { bulkGetSecret, getSecret, NO_STORE } from "./secretsApi";
-import { bulkGetState, deleteState, getState, queryState, saveState, transactState, type StateContext } from "./stateApi";
+import { queryState } from "./queryApi";
+import { bulkGetState, deleteState, getState, saveState, transactState, type StateContext } from "./stateApi";
 import { cleanPath, metadataFromQuery, parseQuery } from "./wire";
 
 /** What a route handler receives. */
@@ -148,7 +149,7 @@ function stateRoutes(): Route[] {
         action: "run state transactions",
         handle: async (c) => transactState(stateContext(c), store(c), await c.body(), c.metadata),
       },
-      { method, pattern: "/v1.0-alpha1/state/:store/query", handle: (c) => queryState(stateContext(c), store(c)) },
+      { method, pattern: "/v1.0-alpha1/state/:store/query", handle: async (c) => queryState(stateContext(c), store(c), await c.body()) },
     );
   }
   return routes;

@@ -445,13 +445,3 @@ export async function transactState(ctx: StateContext, storeName: string, body: 
   }
   return empty();
 }
-
-/** Handles `POST|PUT /v1.0-alpha1/state/{store}/query`: no vaultstate store supports queries. */
-export function queryState(ctx: StateContext, storeName: string): ApiResponse {
-  // The universal query path reports store lookup errors without the app-id (ErrorInfo metadata null).
-  lookupStateStore(ctx, storeName, false);
-  throw new ApiError("ERR_STATE_STORE_NOT_SUPPORTED", "state store does not support querying", {
-    details: [errorInfo("DAPR_STATE_QUERYING_NOT_SUPPORTED", null)],
-  });
-}
-

@@ -101,6 +101,10 @@ export function metadataFromQuery(query: Map<string, string[]>): Record<string, 
 }
 
 /** Escapes what Go's JSON encoder escapes beyond `JSON.stringify`: `<`, `>`, `&`, U+2028, U+2029. */
+export function goEscapeJson(json: string): string {
+  return goEscape(json);
+}
+
 function goEscape(json: string): string {
   return json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

@@ -16,6 +16,7 @@ import {
   type TransactionOperation,
   isETagError,
   isTransactionalStateStore,
+  type QueryableStateStore,
 } from "../../src/components/state/stateStore";
 
 /**
@@ -244,6 +245,37 @@ export function runStateStoreConformance(options: StateStoreConformanceOptions):
       await Promise.all(KEY_CORPUS.map((k) => del(corpusKey(k))));
       for (const k of KEY_CORPUS) expect(await get(corpusKey(k)), JSON.stringify(k)).toBeUndefined();
     });
+
+    if (has("QUERY_API")) {
+      test("scan: lists exactly the prefix's live items, a bounded page at a time, resuming at the cursor", async () => {
+        const scanner = store as QueryableStateStore;
+        const mine = [`scan${run}||a`, `scan${run}||b/c`, `scan${run}||d#?`, `scan${run}||e`, `scan${run}||f`];
+        await Promise.all(mine.map((k, i) => set(k, JSON.stringify({ i }))));
+        await set(`scan${run}x||other`, '"not mine"');
+        await set(`other${run}||a`, '"not mine"');
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (let pages = 0; pages < 10; pages++) {
+          const page = await scanner.scan({ prefix: `scan${run}||`, after, limit: 2 });
+          expect(page.items.length).toBeLessThanOrEqual(2);
+          for (const item of page.items) {
+            seen.push(item.key);
+            expect(item.data).toBe(JSON.stringify({ i: mine.indexOf(item.key) }));
+            expect(item.etag).not.toBe("");
+          }
+          after = page.items.at(-1)?.cursor ?? after;
+          if (page.done) break;
+        }
+        expect([...seen].sort()).toEqual([...mine].sort());
+        if (has("TTL")) {
+          await set(`scan${run}||short`, '"soon gone"', { metadata: { ttlInSeconds: "1" } });
+          await expire(`scan${run}||short`, 1);
+          const all = await scanner.scan({ prefix: `scan${run}||`, limit: 100 });
+          expect(all.items.map((i) => i.key)).not.toContain(`scan${run}||short`);
+          expect(all.done).toBe(true);
+        }
+      });
+    }
 
     test("keys: spaces, punctuation and non-ASCII characters are fine", async () => {
       const odd = key("odd key: é ✓ (1) [x] & 'q' +~");

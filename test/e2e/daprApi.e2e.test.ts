@@ -95,3 +95,39 @@ describe("large values", () => {
     expect(body.message).not.toMatch(/RequestId|odata|127\.0\.0\.1/i);
   });
 });
+
+describe("@dapr/dapr state.query on every store", () => {
+  const STORES = ["statestore", "tablestore", "memstore"] as const;
+  it.each(STORES)("%s: filter, sort, paging with token, and no results; only the caller's keys", async (store) => {
+    const run = Math.random().toString(36).slice(2, 8);
+    const people = [
+      { key: `${run}-1`, value: { run, person: { org: "Dev Ops", id: 1036 }, state: "WA" } },
+      { key: `${run}-2`, value: { run, person: { org: "Hardware", id: 1028 }, state: "OR" } },
+      { key: `${run}-3`, value: { run, person: { org: "Finance", id: 1071 }, state: "CA" } },
+      { key: `${run}/4`, value: { run, person: { org: "Dev Ops", id: 1042 }, state: "WA" } },
+      { key: `${run}-5`, value: { run, person: { org: "Hardware", id: 1007 }, state: "CA" } },
+    ];
+    expect((await client.state.save(store, people)).error).toBeUndefined();
+    const other = daprClient(env, "reader-token");
+    try {
+      const wa = await client.state.query(store, { filter: { AND: [{ EQ: { run } }, { EQ: { state: "WA" } }] }, sort: [{ key: "person.id", order: "DESC" }], page: { limit: 10 } } as never);
+      expect(wa.results.map((r) => r.key)).toEqual([`${run}/4`, `${run}-1`]);
+      expect(wa.results[0]?.data).toEqual(people[3]?.value);
+      expect(wa.results[0]?.etag).toEqual(expect.any(String));
+      const seen: string[] = [];
+      let token: string | undefined;
+      for (let i = 0; i < 10; i++) {
+        const page = await client.state.query(store, { filter: { OR: [{ EQ: { run } }, { IN: { run: ["never"] } }] }, sort: [{ key: "person.id" }], page: { limit: 2, ...(token === undefined ? {} : { token }) } } as never);
+        seen.push(...page.results.map((r) => r.key));
+        token = page.token;
+        if (token === undefined || token === "") break;
+      }
+      expect(seen).toEqual([`${run}-5`, `${run}-2`, `${run}-1`, `${run}/4`, `${run}-3`]);
+      expect((await client.state.query(store, { filter: { EQ: { run: "no-such-run" } }, sort: [], page: { limit: 1 } } as never)).results).toEqual([]);
+      // The reader caller has its own prefix: it sees none of demo's keys.
+      expect((await other.state.query(store, { filter: { EQ: { run } }, sort: [], page: { limit: 10 } } as never)).results).toEqual([]);
+    } finally {
+      await other.stop();
+    }
+  });
+});

@@ -92,6 +92,43 @@ export function isTransactionalStateStore(store: StateStore): store is Transacti
   return store.features().includes("TRANSACTIONAL") && "transact" in store;
 }
 
+/** One stored item a scan returns, with the position right after it. */
+export interface ScannedItem {
+  /** The full (prefixed) key. */
+  key: string;
+  data: string;
+  etag: string;
+  /** Opaque position after this item: pass it as `after` to continue behind it. */
+  cursor: string;
+}
+
+/** A page of a scan. */
+export interface ScanPage {
+  items: ScannedItem[];
+  /** True when nothing follows the last item. */
+  done: boolean;
+}
+
+/**
+ * Optional ability behind `QUERY_API`: lists the live items whose keys start with a prefix, in a
+ * stable order, a bounded page at a time. The query language itself (filter, sort, paging) is
+ * evaluated by the API over these pages, the same way for every store.
+ */
+export interface QueryableStateStore extends StateStore {
+  /**
+   * @param request.prefix - the caller's key prefix (`app||`); `""` scans the whole store
+   * @param request.after - a cursor from an earlier item, or `undefined` to start at the beginning
+   * @param request.limit - the most items to return
+   * @throws {@link RangeError} for a cursor this store did not issue
+   */
+  scan(request: { prefix: string; after?: string; limit: number }, options?: OperationOptions): Promise<ScanPage>;
+}
+
+/** Narrows a store to a {@link QueryableStateStore} by its advertised features. */
+export function isQueryableStateStore(store: StateStore): store is QueryableStateStore {
+  return store.features().includes("QUERY_API") && "scan" in store;
+}
+
 /**
  * Thrown by providers for a value larger than the store can hold. A `RangeError`, so the API answers
  * 400 with the operation's error code and this message, which names the limit.

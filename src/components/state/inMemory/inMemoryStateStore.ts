@@ -21,6 +21,8 @@ import type {
   GetStateResponse,
   OperationOptions,
   SetStateRequest,
+  QueryableStateStore,
+  ScanPage,
   TransactionalStateStore,
   TransactionRequest,
 } from "../stateStore";
@@ -50,7 +52,7 @@ interface View {
   set(key: string, item: Item | undefined): void;
 }
 
-const FEATURES: readonly StateFeature[] = ["ETAG", "TRANSACTIONAL", "TTL"];
+const FEATURES: readonly StateFeature[] = ["ETAG", "TRANSACTIONAL", "TTL", "QUERY_API"];
 
 /**
  * Creates an in-memory state store.
@@ -61,7 +63,7 @@ const FEATURES: readonly StateFeature[] = ["ETAG", "TRANSACTIONAL", "TTL"];
  * await store.set({ key: "demo||k", value: '"v"', metadata: {}, options: {} });
  * ```
  */
-export function createInMemoryStateStore(deps: InMemoryStateStoreDeps = {}): TransactionalStateStore {
+export function createInMemoryStateStore(deps: InMemoryStateStoreDeps = {}): TransactionalStateStore & QueryableStateStore {
   const clock = deps.clock ?? systemClock;
   const newETag = deps.newETag ?? randomUUID;
   const isIssuedETag = deps.isIssuedETag ?? ((etag: string) => UUID.test(etag));
@@ -136,6 +138,24 @@ export function createInMemoryStateStore(deps: InMemoryStateStoreDeps = {}): Tra
     async delete(request, options) {
       options?.abortSignal?.throwIfAborted();
       applyDelete(base, request, clock());
+    },
+
+    /** Keys in code-unit order after the cursor (the last key returned): O(n log n) per page. */
+    async scan(request, options): Promise<ScanPage> {
+      options?.abortSignal?.throwIfAborted();
+      const now = clock();
+      const keys = [...items.keys()].filter((k) => k.startsWith(request.prefix) && (request.after === undefined || k > request.after)).sort();
+      const page: ScanPage = { items: [], done: true };
+      for (const key of keys) {
+        const item = live(base, key, now);
+        if (item === undefined) continue;
+        if (page.items.length >= request.limit) {
+          page.done = false;
+          break;
+        }
+        page.items.push({ key, data: item.data, etag: item.etag, cursor: key });
+      }
+      return page;
     },
 
     maxOperationsPerTransaction() {

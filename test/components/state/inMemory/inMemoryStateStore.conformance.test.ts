@@ -8,7 +8,7 @@ const clock = createTestClock();
 
 runStateStoreConformance({
   name: "state.in-memory",
-  features: ["ETAG", "TRANSACTIONAL", "TTL"],
+  features: ["ETAG", "TRANSACTIONAL", "TTL", "QUERY_API"],
   clock,
   create: async () => {
     const store = createInMemoryStateStore({ clock: clock.now });

@@ -16,13 +16,13 @@
  *   - { name: accountKey, secretKeyRef: { name: storage-key, key: storage-key } }  # omit for managed identity
  * ```
  */
-import type { BlobServiceClient, BlockBlobClient, ContainerClient } from "@azure/storage-blob";
+import type { BlobItem, BlobServiceClient, BlockBlobClient, ContainerClient, ContainerListBlobFlatSegmentResponse } from "@azure/storage-blob";
 import { createBlobServiceClient } from "../../../../azure/storage";
 import type { StateFeature } from "../../../features";
 import type { ComponentProperties } from "../../../metadata";
 import { hasErrorCode } from "../restError";
 import { type ConditionalWriter, etagMismatch, isSendableETag, normalizeETag, writeWithConditions } from "../../concurrency";
-import type { DeleteStateRequest, GetStateRequest, GetStateResponse, OperationOptions, SetStateRequest, StateStore } from "../../stateStore";
+import type { DeleteStateRequest, GetStateRequest, GetStateResponse, OperationOptions, QueryableStateStore, ScanPage, SetStateRequest, StateStore } from "../../stateStore";
 import { type Clock, expiryFromMetadata, formatExpiryForStorage, isExpired, parseStoredExpiry, systemClock, ttlResponseMetadata } from "../../ttl";
 import {
   type BlobKeyNaming,
@@ -30,6 +30,8 @@ import {
   EXPIRY_METADATA_NAME,
   blobHeadersFromMetadata,
   blobNameFor,
+  decodeBlobName,
+  encodeBlobName,
   expiryTextFromBlobMetadata,
   isBlobETag,
   parseBlobStateStoreMetadata,
@@ -45,7 +47,34 @@ export interface BlobStateStoreDeps {
   createServiceClient?: (metadata: BlobStateStoreMetadata) => BlobServiceClient;
 }
 
-const FEATURES: readonly StateFeature[] = ["ETAG", "TTL"];
+/** v1 names drop the key prefix, so callers share one namespace and cannot be scoped: no query there. */
+const FEATURES: Record<BlobKeyNaming, readonly StateFeature[]> = { v1: ["ETAG", "TTL"], v2: ["ETAG", "TTL", "QUERY_API"] };
+
+/** Blob names listed per service call while scanning. */
+const SCAN_PAGE_BLOBS = 200;
+/** Blobs downloaded at once while scanning. */
+const SCAN_DOWNLOADS = 16;
+
+/** Where a blob scan stands: the listing page (by its continuation marker) and how many of its names were taken. */
+interface BlobCursor {
+  m?: string;
+  s: number;
+}
+
+function parseBlobCursor(cursor: string | undefined): BlobCursor {
+  if (cursor === undefined) return { s: 0 };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(cursor);
+  } catch {
+    parsed = undefined;
+  }
+  const c = parsed as Partial<BlobCursor> | undefined;
+  if (typeof c !== "object" || c === null || typeof c.s !== "number" || !Number.isInteger(c.s) || c.s < 0 || (c.m !== undefined && typeof c.m !== "string")) {
+    throw new RangeError("invalid scan cursor");
+  }
+  return c.m === undefined ? { s: c.s } : { m: c.m, s: c.s };
+}
 
 /** The blob does not exist (a missing container is not this). */
 export function isBlobNotFound(e: unknown): boolean {
@@ -71,7 +100,7 @@ export function isBlobAlreadyExists(e: unknown): boolean {
  * await store.init({ accountName: "acct", containerName: "state" }); // managed identity
  * ```
  */
-export function createBlobStateStore(deps: BlobStateStoreDeps): StateStore {
+export function createBlobStateStore(deps: BlobStateStoreDeps): StateStore & QueryableStateStore {
   const clock = deps.clock ?? systemClock;
   const createServiceClient = deps.createServiceClient ?? ((m: BlobStateStoreMetadata) => createBlobServiceClient(toAccountOptions(m)));
   let container: ContainerClient | undefined;
@@ -107,7 +136,7 @@ export function createBlobStateStore(deps: BlobStateStoreDeps): StateStore {
     },
 
     features(): readonly StateFeature[] {
-      return FEATURES;
+      return FEATURES[deps.naming];
     },
 
     async get(request: GetStateRequest, options?: OperationOptions): Promise<GetStateResponse | undefined> {
@@ -211,6 +240,57 @@ export function createBlobStateStore(deps: BlobStateStoreDeps): StateStore {
       }
     },
 
+    /**
+     * Lists blob names under the prefix (one service call per page of names, in name order), skips
+     * expired ones by their metadata, then downloads the live ones (bounded).
+     */
+    async scan(request, options): Promise<ScanPage> {
+      if (container === undefined) throw new Error("the blob state store is not initialised");
+      if (deps.naming === "v1") throw new RangeError("v1 blob names have no key prefix to scope a scan");
+      const abortSignal = options?.abortSignal;
+      const start = parseBlobCursor(request.after);
+      const page: ScanPage = { items: [], done: true };
+      const now = clock();
+      let marker = start.m;
+      let skip = start.s;
+      for (;;) {
+        const listing = container
+          .listBlobsFlat({ prefix: encodeBlobName(request.prefix), includeMetadata: true, abortSignal })
+          .byPage({ maxPageSize: SCAN_PAGE_BLOBS, ...(marker === undefined ? {} : { continuationToken: marker }) });
+        const result = await listing.next();
+        const value: ContainerListBlobFlatSegmentResponse | undefined = result.done === true ? undefined : result.value;
+        const names = (value?.segment.blobItems ?? []).map((b: BlobItem) => ({ name: b.name, expired: isExpired(parseStoredExpiry(expiryTextFromBlobMetadata(b.metadata)), now) }));
+        const next: string | undefined = value?.continuationToken === "" ? undefined : value?.continuationToken;
+        const wanted = names.slice(skip).map((n, i) => ({ ...n, index: skip + i })).filter((n) => !n.expired);
+        const room = request.limit - page.items.length;
+        const taken = wanted.slice(0, room);
+        const downloaded = await mapBounded(taken, SCAN_DOWNLOADS, async (n) => {
+          try {
+            const response = await container?.getBlockBlobClient(n.name).download(0, undefined, { abortSignal });
+            return { ...n, data: await readBody(response?.readableStreamBody), etag: response?.etag ?? "" };
+          } catch (e) {
+            if (isBlobNotFound(e)) return undefined; // deleted since the listing
+            throw e;
+          }
+        });
+        for (const d of downloaded) {
+          if (d === undefined) continue;
+          page.items.push({ key: decodeBlobName(d.name), data: d.data, etag: d.etag, cursor: JSON.stringify({ ...(marker === undefined ? {} : { m: marker }), s: d.index + 1 }) });
+        }
+        if (wanted.length > taken.length) {
+          page.done = false;
+          return page;
+        }
+        if (next === undefined) return page;
+        marker = next;
+        skip = 0;
+        if (page.items.length >= request.limit) {
+          page.done = false;
+          return page;
+        }
+      }
+    },
+
     async close() {
       await Promise.allSettled([...cleanups]);
       container = undefined;
@@ -235,4 +315,18 @@ async function readBody(stream: NodeJS.ReadableStream | undefined): Promise<stri
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk);
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Runs `fn` over items with at most `limit` in flight, keeping order. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }

@@ -28,6 +28,8 @@ import {
   type GetStateResponse,
   type OperationOptions,
   type SetStateRequest,
+  type QueryableStateStore,
+  type ScanPage,
   type TransactionalStateStore,
   type TransactionRequest,
   ValueTooLargeError,
@@ -43,6 +45,7 @@ import {
   isPartedValue,
   isTableETag,
   parseTableStateStoreMetadata,
+  stateKeyOf,
   tableKeysFor,
   tooLarge,
   valueEntity,
@@ -57,7 +60,43 @@ export interface TableStateStoreDeps {
   createTableClient?: (metadata: TableStateStoreMetadata) => TableClient;
 }
 
-const FEATURES: readonly StateFeature[] = ["ETAG", "TTL", "TRANSACTIONAL"];
+const FEATURES: readonly StateFeature[] = ["ETAG", "TTL", "TRANSACTIONAL", "QUERY_API"];
+
+/** Rows fetched per service call while scanning (each may hold up to 1 MiB). */
+const SCAN_PAGE_ROWS = 100;
+
+function odataString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/**
+ * The server-side filter of a scan: the caller's partition (a `app||` prefix is exactly one
+ * partition), and the rows after the cursor, in the service's (PartitionKey, RowKey) order.
+ */
+function scanFilter(prefix: string, after: [string, string] | undefined, cosmosDbMode: boolean): string | undefined {
+  const clauses: string[] = [];
+  if (prefix !== "") {
+    if (!prefix.endsWith("||") || prefix.slice(0, -2).includes("||")) throw new RangeError(`a table scan needs a prefix of the form "<partition>||", got "${prefix}"`);
+    clauses.push(`PartitionKey eq ${odataString(tableKeysFor(`${prefix}x`, cosmosDbMode).partitionKey)}`);
+  }
+  if (after !== undefined) {
+    const [pk, rk] = after;
+    clauses.push(`(PartitionKey gt ${odataString(pk)} or (PartitionKey eq ${odataString(pk)} and RowKey gt ${odataString(rk)}))`);
+  }
+  return clauses.length === 0 ? undefined : clauses.join(" and ");
+}
+
+function parseTableCursor(cursor: string | undefined): [string, string] | undefined {
+  if (cursor === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(cursor);
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" || typeof parsed[1] !== "string") throw new RangeError("invalid scan cursor");
+  return [parsed[0], parsed[1]];
+}
 
 /** Re-plans after a batch lost a race; each lap means another writer changed a row in between. */
 const MAX_TRANSACTION_ATTEMPTS = 3;
@@ -116,7 +155,7 @@ export function isUpdateConditionNotSatisfied(e: unknown): boolean {
  * await store.init({ accountName: "acct", tableName: "state" }); // managed identity
  * ```
  */
-export function createTableStateStore(deps: TableStateStoreDeps = {}): TransactionalStateStore {
+export function createTableStateStore(deps: TableStateStoreDeps = {}): TransactionalStateStore & QueryableStateStore {
   const clock = deps.clock ?? systemClock;
   const buildClient = deps.createTableClient ?? ((m: TableStateStoreMetadata) => createTableClient(toAccountOptions(m)));
   let client: TableClient | undefined;
@@ -248,6 +287,29 @@ export function createTableStateStore(deps: TableStateStoreDeps = {}): Transacti
         if (isUpdateConditionNotSatisfied(e) || isEntityNotFound(e)) throw etagMismatch(e);
         throw e;
       }
+    },
+
+    async scan(request, options): Promise<ScanPage> {
+      const filter = scanFilter(request.prefix, parseTableCursor(request.after), cosmosDbMode);
+      const page: ScanPage = { items: [], done: true };
+      const now = clock();
+      const pages = table()
+        .listEntities<Record<string, unknown>>({ queryOptions: filter === undefined ? {} : { filter }, abortSignal: options?.abortSignal })
+        .byPage({ maxPageSize: Math.max(1, Math.min(request.limit + 1, SCAN_PAGE_ROWS)) });
+      for await (const rows of pages) {
+        for (const entity of rows) {
+          const keys = { partitionKey: entity.partitionKey ?? "", rowKey: entity.rowKey ?? "" };
+          const data = entityValue(entity);
+          // Tombstones and expired rows are missing; so are foreign rows without a value.
+          if (data === undefined || isExpired(entityExpiry(entity), now)) continue;
+          if (page.items.length >= request.limit) {
+            page.done = false;
+            return page;
+          }
+          page.items.push({ key: stateKeyOf(keys, cosmosDbMode), data, etag: entity.etag ?? "", cursor: JSON.stringify([keys.partitionKey, keys.rowKey]) });
+        }
+      }
+      return page;
     },
 
     maxOperationsPerTransaction() {

@@ -30,7 +30,7 @@ for (const naming of ["v1", "v2"] as const) {
   const clock = createTestClock();
   runStateStoreConformance({
     name: `state.azure.blobstorage ${naming} (Azurite)`,
-    features: ["ETAG", "TTL"],
+    features: naming === "v2" ? ["ETAG", "TTL", "QUERY_API"] : ["ETAG", "TTL"],
     clock,
     create: async () => {
       const store = createBlobStateStore({ naming, clock: clock.now });

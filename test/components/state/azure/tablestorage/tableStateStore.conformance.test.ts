@@ -32,7 +32,7 @@ const remove = (key: string): TransactionOperation => ({ operation: "delete", re
 const clock = createTestClock();
 runStateStoreConformance({
   name: "state.azure.tablestorage (Azurite)",
-  features: ["ETAG", "TTL", "TRANSACTIONAL"],
+  features: ["ETAG", "TTL", "TRANSACTIONAL", "QUERY_API"],
   clock,
   badEtag: "bad-etag",
   create: async () => {
