@@ -13,6 +13,8 @@ import {
   type GetSecretRequest,
   type GetSecretResponse,
   InvalidSecretNameError,
+  mapWithConcurrency,
+  type NameListingSecretStore,
   type OperationOptions,
   SecretNotFoundError,
   SecretStoreUnavailableError,
@@ -152,7 +154,7 @@ export function translateKeyVaultError(e: unknown, secretName: string | undefine
 }
 
 /** How many secret values a bulk read fetches at once (Key Vault allows thousands per 10 s). */
-const BULK_CONCURRENCY = 8;
+const BULK_CONCURRENCY = 16;
 
 /** Dependencies of the Key Vault store; tests can pass their own client factory. */
 export interface KeyVaultSecretStoreDeps {
@@ -205,7 +207,7 @@ export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps = {}): K
       const read = await readValue(request.name, version, options);
       return { data: { [request.name]: read.value }, version: read.version };
     },
-    async bulkGetSecret(request: BulkGetSecretRequest, options?: OperationOptions): Promise<BulkGetSecretResponse> {
+    async listSecretNames(request: BulkGetSecretRequest, options?: OperationOptions): Promise<string[]> {
       const maxResults = parseMaxResults(request.metadata);
       const names: string[] = [];
       try {
@@ -218,14 +220,16 @@ export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps = {}): K
       } catch (e) {
         throw translateKeyVaultError(e, undefined);
       }
+      return names;
+    },
+    async bulkGetSecret(request: BulkGetSecretRequest, options?: OperationOptions): Promise<BulkGetSecretResponse> {
+      const names = await this.listSecretNames(request, options);
+      // A pool, not lockstep batches: a slow GET holds one slot, not a whole batch.
+      const values = await mapWithConcurrency(names, BULK_CONCURRENCY, (name) => readValue(name, undefined, options));
       const data: Record<string, Record<string, string>> = {};
-      for (let i = 0; i < names.length; i += BULK_CONCURRENCY) {
-        const batch = names.slice(i, i + BULK_CONCURRENCY);
-        const values = await Promise.all(batch.map((name) => readValue(name, undefined, options)));
-        batch.forEach((name, j) => {
-          data[name] = { [name]: values[j]?.value ?? "" };
-        });
-      }
+      names.forEach((name, i) => {
+        data[name] = { [name]: values[i]?.value ?? "" };
+      });
       return { data };
     },
     async currentVersions(options?: OperationOptions): Promise<Map<string, SecretVersionInfo>> {
@@ -250,7 +254,7 @@ export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps = {}): K
 }
 
 /** The Key Vault store: versioned, and it knows its vault (for events, rotation and references). */
-export interface KeyVaultSecretStore extends VersionedSecretStore {
+export interface KeyVaultSecretStore extends VersionedSecretStore, NameListingSecretStore {
   /** The vault's origin, e.g. `https://myvault.vault.azure.net`. */
   vaultUrl(): string;
   /** The shared SDK client (for rotation). */
