@@ -470,13 +470,14 @@ export async function startRealFunctionsHost(options: RealFunctionsHostOptions):
 
     const serveEventGrid = async (req: http.IncomingMessage, res: http.ServerResponse, functionName: string): Promise<void> => {
       const fn = functions.find((f) => f.name.toLowerCase() === functionName.toLowerCase() && f.triggerType === "eventgridtrigger");
-      served.push({ method: req.method ?? "POST", target: req.url ?? "", functionName: fn?.name });
+      const kind = String(req.headers["aeg-event-type"] ?? "").toLowerCase();
+      // Only a notification invokes the function; the handshake and bad requests are the extension's own answers.
+      served.push({ method: req.method ?? "POST", target: req.url ?? "", functionName: kind === "notification" ? fn?.name : undefined });
       const body = await readAll(req);
       if (fn === undefined) {
         res.writeHead(404, { "content-type": "text/plain" }).end(`cannot find function: '${functionName}'`);
         return;
       }
-      const kind = String(req.headers["aeg-event-type"] ?? "").toLowerCase();
       let parsed: unknown;
       try {
         parsed = JSON.parse(body.toString("utf8"));
