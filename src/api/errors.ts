@@ -4,6 +4,7 @@
  * Codes and statuses mirror daprd (`pkg/messages/predefined.go`, `pkg/api/errors/*.go`); a unit test
  * pins this table so a change is always deliberate.
  */
+import { sanitizeMessage } from "./sanitize";
 import { goMarshal } from "./wire";
 
 /** An API response, independent of Azure Functions. */
@@ -117,7 +118,8 @@ export function toHttpResponse(error: unknown, logUnexpected: UnexpectedErrorLog
     };
   }
   if (isApiError(error)) {
-    const envelope: Record<string, unknown> = { errorCode: error.code, message: error.message };
+    // Providers' messages may quote upstream bodies: one sanitiser for every message that leaves.
+    const envelope: Record<string, unknown> = { errorCode: error.code, message: sanitizeMessage(error.message) };
     if (error.details !== undefined) envelope.details = error.details;
     return { status: error.status, headers: { "content-type": "application/json" }, body: goMarshal(envelope) };
   }

@@ -15,6 +15,7 @@ import { parseTtlInSeconds } from "../components/state/ttl";
 import type { Caller } from "./auth";
 import { ApiError, type ApiResponse, type ErrorDetail } from "./errors";
 import { empty } from "./responses";
+import { sanitizeMessage } from "./sanitize";
 import { isIllegalKey, type KeyPrefixStrategy, prefixKey } from "./stateKeys";
 import { decodeJson, goMarshal, JsonDecodeError } from "./wire";
 
@@ -333,7 +334,7 @@ export async function bulkGetState(ctx: StateContext, storeName: string, body: U
       if (item.metadata !== undefined && Object.keys(item.metadata).length > 0) parts.push(`"metadata":${goMarshal(item.metadata)}`);
       return `{${parts.join(",")}}`;
     } catch (e) {
-      return `{"key":${goMarshal(key)},"error":${goMarshal(e instanceof Error ? e.message : "unknown error")}}`;
+      return `{"key":${goMarshal(key)},"error":${goMarshal(sanitizeMessage(e instanceof Error ? e.message : "unknown error"))}}`;
     }
   });
   return { status: 200, headers: { "content-type": "application/json" }, body: `[${items.join(",")}]\n` };
