@@ -643,7 +643,8 @@ class LocalServer {
         return;
       }
       this.logger({ level: "information", category: "system", message: `perform handshake with eventGrid for function: ${functionName}` });
-      sendSimple(res, 200, JSON.stringify({ validationResponse: code }), "application/json; charset=utf-8");
+      // The Event Grid extension writes the JSON as a plain string result: text/plain, as parity with the real host shows.
+      sendSimple(res, 200, JSON.stringify({ validationResponse: code }), "text/plain; charset=utf-8");
       return;
     }
 

@@ -4,7 +4,7 @@ import type { RpcHttpData, RpcTypedData } from "./functionsCore";
 
 /**
  * Builds a header map from Node's `rawHeaders` (name, value, name, value...), lowercasing names and joining
- * repeated headers with ", ". Node's own `req.headers` would drop duplicates of some headers and join
+ * repeated headers with "," (no space), as ASP.NET Core's header collection does. Node's own `req.headers` would drop duplicates of some headers and join
  * cookies with "; ", which is not what the client sent.
  */
 export function collectRequestHeaders(rawHeaders: readonly string[]): Record<string, string> {
@@ -12,7 +12,7 @@ export function collectRequestHeaders(rawHeaders: readonly string[]): Record<str
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i].toLowerCase();
     const value = rawHeaders[i + 1];
-    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    headers[name] = name in headers ? `${headers[name]},${value}` : value;
   }
   return headers;
 }

@@ -74,6 +74,7 @@ describe("eventgrid-app webhook", () => {
     ];
     const res = await post("onSecretEvent", "SubscriptionValidation", body);
     expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/plain; charset=utf-8");
     expect(await res.json()).toEqual({ validationResponse: "512d38b6-c7b8-40c8-89fe-f46f9e9622b6" });
   });
 
