@@ -206,6 +206,7 @@ export const api = createApi({
   },
   logger,
   maxBodyBytes: config.maxBodyBytes,
+  requestTimeoutInMs: config.requestTimeoutInMs,
   maxUrlLength: config.maxUrlLength,
   maxHeaderBytes: config.maxHeaderBytes,
   rateLimit: config.rateLimit,

@@ -66,6 +66,12 @@ export interface AzuriteInstance {
   connectionString: string;
   /** Kills Azurite (and any child) and removes the temp data folder; safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * Freezes (SIGSTOP) or thaws (SIGCONT) Azurite's process group: connections are still accepted by
+   * the kernel but nothing answers, like a stalled service. POSIX only; for deadline tests.
+   */
+  pause(): void;
+  resume(): void;
 }
 
 /** One storage account in `AZURITE_ACCOUNTS`. */
@@ -177,6 +183,8 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
       accountKey: account.key,
       connectionString: buildConnectionString(account, endpoints),
       stop,
+      pause: () => signalGroup(child, "SIGSTOP"),
+      resume: () => signalGroup(child, "SIGCONT"),
     };
   } catch (error) {
     await stop();
@@ -261,6 +269,8 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 async function terminate(child: ChildProcess): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // A paused group would never act on SIGTERM.
+  if (process.platform !== "win32") signalGroup(child, "SIGCONT");
   signalGroup(child, "SIGTERM");
   let timer: NodeJS.Timeout | undefined;
   const timedOut = await Promise.race([

@@ -23,6 +23,8 @@ export interface RouteContext {
   metadata: Record<string, string>;
   runtime: Runtime;
   caller: Caller;
+  /** The request's deadline ({@link ApiOptions.requestTimeoutInMs}); pass it to every upstream call. */
+  abortSignal: AbortSignal;
   /**
    * Reads the body once (later calls return the same bytes).
    * @throws {@link ApiError} 413 `ERR_BODY_TOO_LARGE` over the limit
@@ -97,7 +99,12 @@ export interface ApiOptions {
   maxHeaderBytes?: number;
   /** Per-caller rate limit; off when absent or 0. */
   rateLimit?: RateLimitOptions;
+  /** How long one request may wait for upstream calls in total (default {@link DEFAULT_REQUEST_TIMEOUT_IN_MS}). */
+  requestTimeoutInMs?: number;
 }
+
+/** Default request deadline: every read a request makes ends within it, answered or failed with a 5xx. */
+export const DEFAULT_REQUEST_TIMEOUT_IN_MS = 10_000;
 
 /** Default URL limit: generous for Dapr routes, small enough to refuse abuse early. */
 export const DEFAULT_MAX_URL_LENGTH = 8 * 1024;
@@ -109,10 +116,13 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 const HEALTH_PATHS = new Set(["/v1.0/healthz", "/v1.0/healthz/outbound"]);
 /** The health routes as far as `Allow` is concerned (they are served before authentication). */
-const HEALTH_ROUTES: readonly Pick<Route, "method" | "pattern">[] = [...HEALTH_PATHS].map((pattern) => ({ method: "GET", pattern }));
+const HEALTH_ROUTES: readonly Pick<Route, "method" | "pattern">[] = [...HEALTH_PATHS].flatMap((pattern) => [
+  { method: "GET", pattern },
+  { method: "HEAD", pattern },
+]);
 
 function stateContext(c: RouteContext): StateContext {
-  return { stores: c.runtime.stateStores(c.caller.appId), caller: c.caller, namespace: c.runtime.namespace };
+  return { stores: c.runtime.stateStores(c.caller.appId), caller: c.caller, namespace: c.runtime.namespace, abortSignal: c.abortSignal };
 }
 
 /** The state routes; daprd registers save, bulk and transaction for both POST and PUT. */
@@ -187,7 +197,7 @@ function builtInRoutes(extended: ExtendedProvider, appMetadata: AppMetadataStore
       headers: NO_STORE,
       handle: async (c) => {
         checkOptionalObjectBody(await c.body());
-        return bulkGetSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", metadata: c.metadata });
+        return bulkGetSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", metadata: c.metadata }, c.abortSignal);
       },
     },
     {
@@ -196,7 +206,7 @@ function builtInRoutes(extended: ExtendedProvider, appMetadata: AppMetadataStore
       headers: NO_STORE,
       handle: async (c) => {
         checkOptionalObjectBody(await c.body());
-        return getSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", key: c.params.key ?? "", metadata: c.metadata });
+        return getSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", key: c.params.key ?? "", metadata: c.metadata }, c.abortSignal);
       },
     },
   ];
@@ -258,12 +268,15 @@ export function createApi(options: ApiOptions): ApiHandler {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxUrlLength = options.maxUrlLength ?? DEFAULT_MAX_URL_LENGTH;
   const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+  const requestTimeoutInMs = options.requestTimeoutInMs ?? DEFAULT_REQUEST_TIMEOUT_IN_MS;
   const limiter = options.rateLimit === undefined ? undefined : createRateLimiter(options.rateLimit);
   const logUnexpected = (e: unknown): void => options.logger.error(`unexpected error while serving a request: ${describeError(e)}`);
 
-  return async (request) => {
+  const serve: ApiHandler = async (request) => {
     let routeHeaders: Record<string, string> = {};
     let release = (): void => {};
+    // Started on arrival, so time spent waiting for the runtime counts too.
+    const abortSignal = AbortSignal.timeout(requestTimeoutInMs);
     try {
       const { path: rawPath, query: rawQuery } = splitUrl(request.url);
       checkLimits(request, rawPath.length + rawQuery.length + 1, maxUrlLength, maxHeaderBytes);
@@ -271,8 +284,8 @@ export function createApi(options: ApiOptions): ApiHandler {
       const method = request.method.toUpperCase();
       const query = parseQuery(rawQuery);
 
-      // Health probes are the only routes daprd serves without a token.
-      if (method === "GET" && HEALTH_PATHS.has(path)) {
+      // Health probes are the only routes daprd serves without a token; HEAD answers like GET.
+      if ((method === "GET" || method === "HEAD") && HEALTH_PATHS.has(path)) {
         const status = options.runtime.status();
         return path === "/v1.0/healthz" ? healthz(status, query.get("appid")?.[0]) : healthzOutbound(status);
       }
@@ -313,7 +326,7 @@ export function createApi(options: ApiOptions): ApiHandler {
           body ??= readLimitedBody(request, maxBodyBytes);
           return body;
         };
-        const response = await route.handle({ request, params, query, metadata: metadataFromQuery(query), runtime, caller, body: readBody });
+        const response = await route.handle({ request, params, query, metadata: metadataFromQuery(query), runtime, caller, abortSignal, body: readBody });
         return withHeaders(response, routeHeaders);
       }
       const allow = allowedMethods([...routes, ...HEALTH_ROUTES], path);
@@ -327,6 +340,12 @@ export function createApi(options: ApiOptions): ApiHandler {
     } finally {
       release();
     }
+  };
+  // A HEAD response is the GET response without its body (RFC 9110 §9.3.2), whichever host serves it.
+  return async (request) => {
+    const response = await serve(request);
+    if (request.method.toUpperCase() !== "HEAD" || response.body === undefined) return response;
+    return { status: response.status, headers: response.headers };
   };
 }
 

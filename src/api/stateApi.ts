@@ -6,7 +6,8 @@
  * Deliberate differences, all bad input answered with a 4xx instead of daprd's 500: an invalid
  * `ttlInSeconds` and an unknown `concurrency`/`consistency` (400 `ERR_STATE_SAVE`/`ERR_STATE_DELETE`),
  * and a key or metadata value the provider cannot represent (it throws a `RangeError`, e.g. a `/` in an
- * Azure Table key; 400 with the operation's code). Bodies are decoded with {@link decodeJson} (nesting
+ * Azure Table key; 400 with the operation's code), and an empty key in a transaction (400, as in a save;
+ * daprd stores it as `<appid>||`). Bodies are decoded with {@link decodeJson} (nesting
  * limit, no `Infinity`), and one request never runs more than {@link STORE_CONCURRENCY} store calls at
  * once, however many items it carries.
  */
@@ -404,6 +405,8 @@ export async function transactState(ctx: StateContext, storeName: string, body: 
       throw new ApiError("ERR_NOT_SUPPORTED_STATE_OPERATION", `operation type ${typeof operation === "string" ? operation : JSON.stringify(operation)} not supported`);
     }
     const key = optionalString(field(req, "key"), "string (field key)") ?? "";
+    // daprd stores an empty key as "<appid>||"; saves refuse it, and so do transactions here.
+    if (key === "") throw new ApiError("ERR_MALFORMED_REQUEST", '"key" is a required field');
     if (isIllegalKey(key)) throw illegalKey(key, storeName);
     const etag = optionalString(field(req, "etag"), "string (field etag)");
     // Only the query-string metadata is copied into each operation (daprd), and it wins.

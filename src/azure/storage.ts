@@ -118,6 +118,23 @@ export function createTableClient(options: StorageAccountOptions & { tableName: 
     : new TableClient(url, options.tableName, getCredential({ clientId: options.clientId }), insecure);
 }
 
+/**
+ * How long one storage operation (all its tries and retry delays) may take when the caller's own
+ * deadline is later or absent. A stalled service (a stopped Azurite, a black-holed endpoint) accepts
+ * the connection and never answers; without a deadline a request would wait for the socket to die.
+ */
+export const DEFAULT_STORAGE_TIMEOUT_IN_MS = 10_000;
+
+/**
+ * The abort signal for one storage operation: fires at the caller's deadline or after `timeoutInMs`,
+ * whichever comes first. Every call the state stores make passes one, so the SDK stops retrying and
+ * releases the socket when the time is up.
+ */
+export function storageDeadline(callerSignal: AbortSignal | undefined, timeoutInMs: number = DEFAULT_STORAGE_TIMEOUT_IN_MS): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutInMs);
+  return callerSignal === undefined ? timeout : AbortSignal.any([callerSignal, timeout]);
+}
+
 function requireAccountName(options: StorageAccountOptions): string {
   if (options.accountName === undefined || options.accountName === "") {
     throw new TypeError("a storage account name is required unless a connection string is given");

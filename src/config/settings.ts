@@ -61,6 +61,8 @@ export interface Settings {
   maxHeaderBytes: number | undefined;
   /** Request body limit in bytes (`MAX_REQUEST_BODY_BYTES`, default daprd's 4 MiB). */
   maxBodyBytes: number | undefined;
+  /** One API request's deadline for upstream calls (`REQUEST_TIMEOUT_SECONDS`, default 10 s). */
+  requestTimeoutInMs: number | undefined;
   /** Secret cache tuning, in milliseconds (settings are in seconds). */
   secretCache: {
     ttlInMs?: number;
@@ -111,6 +113,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     // WEBSITE_INSTANCE_ID is set on every Azure App Service / Functions worker and never by Core Tools.
     inAzure: Boolean(env.WEBSITE_INSTANCE_ID),
     maxBodyBytes: positiveInteger(env, "MAX_REQUEST_BODY_BYTES"),
+    requestTimeoutInMs: seconds(env, "REQUEST_TIMEOUT_SECONDS"),
     maxUrlLength: positiveInteger(env, "MAX_URL_LENGTH"),
     maxHeaderBytes: positiveInteger(env, "MAX_HEADER_BYTES"),
     rotation: {

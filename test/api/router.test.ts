@@ -200,9 +200,11 @@ describe("API token", () => {
       expect(r.text).toBe("invalid api token\n");
     }
   });
-  it("healthz and healthz/outbound need no token (GET only)", async () => {
+  it("healthz and healthz/outbound need no token (GET and HEAD only)", async () => {
     expect((await call("GET", "/v1.0/healthz", {})).status).toBe(204);
     expect((await call("GET", "/v1.0/healthz/outbound", {})).status).toBe(204);
+    expect((await call("HEAD", "/v1.0/healthz", {})).status).toBe(204);
+    expect((await call("HEAD", "/v1.0/healthz/outbound", {})).status).toBe(204);
     expect((await call("POST", "/v1.0/healthz", {})).status).toBe(401);
   });
   it("503 ERR_NO_CALLERS_CONFIGURED when no token is configured and anonymous access is off", async () => {
@@ -236,7 +238,8 @@ describe("fallback", () => {
     const r = await call(method, url);
     expect(r.status).toBe(405);
     expect(r.headers.allow).toBe(allow);
-    expect(r.text).toBe('{"errorCode":"ERR_DIRECT_INVOKE","message":"failed getting app id either from the URL path or the header dapr-app-id"}');
+    // A HEAD response never has a body (the host would drop it anyway).
+    expect(r.text).toBe(method === "HEAD" ? "" : '{"errorCode":"ERR_DIRECT_INVOKE","message":"failed getting app id either from the URL path or the header dapr-app-id"}');
   });
   it("cleans the path first: // and dot segments and a trailing slash still route", async () => {
     for (const url of ["/v1.0//secrets/localsecretstore/demo-secret", "/v1.0/x/../secrets/./localsecretstore/demo-secret/", "/v1.0/secrets/localsecretstore/demo-secret?"]) {
@@ -270,6 +273,11 @@ describe("health and metadata", () => {
       const m = await call("GET", "/v1.0/metadata", {}, undefined, notReady);
       expect(m.status).toBe(500);
       expect(m.text).not.toContain("/secret/path.yaml");
+      // HEAD: the same status and headers, no body, no token.
+      const head = await call("HEAD", "/v1.0/healthz", {}, undefined, notReady);
+      expect(head.status).toBe(500);
+      expect(head.headers["content-type"]).toBe(h.headers["content-type"]);
+      expect(head.body).toBeUndefined();
     }
   });
   it("metadata lists the caller's app-id and components with capabilities, and extended numbers", async () => {

@@ -276,12 +276,19 @@ describe("transactions", () => {
     [{ operations: [{ operation: "upsert", request: { key: ["x"] } }] }, 400, "ERR_MALFORMED_REQUEST", undefined],
     [{ operations: [{ operation: "upsert", request: { key: "a", etag: 123 } }] }, 400, "ERR_MALFORMED_REQUEST", undefined],
     ["", 400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: EOF"],
+    // Like a save (daprd would store "<appid>||"): an empty or missing key is refused, nothing runs.
+    [{ operations: [{ operation: "upsert", request: { key: "ok-tx", value: 1 } }, { operation: "upsert", request: { key: "", value: 1 } }] }, 400, "ERR_MALFORMED_REQUEST", '"key" is a required field'],
+    [{ operations: [{ operation: "delete", request: {} }] }, 400, "ERR_MALFORMED_REQUEST", '"key" is a required field'],
   ])("rejects %j", async (body, status, errorCode, message) => {
     const r = await call("POST", "/v1.0/state/memstore/transaction", body);
     expect(r.status).toBe(status);
     const json = r.json() as { errorCode: string; message: string };
     expect(json.errorCode).toBe(errorCode);
     if (message !== undefined) expect(json.message).toBe(message);
+  });
+  it("an empty key changes nothing: the other operations of the transaction do not run", async () => {
+    await call("POST", "/v1.0/state/memstore/transaction", { operations: [{ operation: "upsert", request: { key: "tx-before-empty", value: 1 } }, { operation: "upsert", request: { key: "", value: 2 } }] });
+    expect((await call("GET", "/v1.0/state/memstore/tx-before-empty")).status).toBe(204);
   });
   it("an empty operation list is 204", async () => {
     expect((await call("POST", "/v1.0/state/memstore/transaction", { operations: [] })).status).toBe(204);

@@ -137,6 +137,29 @@ export class ValueTooLargeError extends RangeError {
   override readonly name = "ValueTooLargeError";
 }
 
+/** Why a store could not answer: it took longer than the deadline, or could not be reached or failed. */
+export type StateStoreFailure = "timeout" | "unavailable";
+
+/**
+ * Thrown by providers when the backing service is too slow, unreachable or failing. The message is
+ * written for callers: it never carries an address, port, URL, request id or the service's own text.
+ */
+export class StateStoreUnavailableError extends Error {
+  override readonly name = "StateStoreUnavailableError";
+  constructor(
+    readonly failure: StateStoreFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Narrows an unknown error to a {@link StateStoreUnavailableError}. */
+export function isStateStoreUnavailableError(e: unknown): e is StateStoreUnavailableError {
+  return e instanceof Error && e.name === "StateStoreUnavailableError";
+}
+
 /** Why an etag check failed: Dapr maps `mismatch` to 409 and `invalid` to 400. */
 export type ETagErrorKind = "mismatch" | "invalid";
 

@@ -17,9 +17,10 @@
  * ```
  */
 import type { BlobItem, BlobServiceClient, BlockBlobClient, ContainerClient, ContainerListBlobFlatSegmentResponse } from "@azure/storage-blob";
-import { createBlobServiceClient } from "../../../../azure/storage";
+import { DEFAULT_STORAGE_TIMEOUT_IN_MS, createBlobServiceClient, storageDeadline } from "../../../../azure/storage";
 import type { StateFeature } from "../../../features";
 import type { ComponentProperties } from "../../../metadata";
+import { withStorageDeadlines } from "../deadline";
 import { hasErrorCode } from "../restError";
 import { type ConditionalWriter, etagMismatch, isSendableETag, normalizeETag, writeWithConditions } from "../../concurrency";
 import type { DeleteStateRequest, GetStateRequest, GetStateResponse, OperationOptions, QueryableStateStore, ScanPage, SetStateRequest, StateStore } from "../../stateStore";
@@ -104,6 +105,7 @@ export function createBlobStateStore(deps: BlobStateStoreDeps): StateStore & Que
   const clock = deps.clock ?? systemClock;
   const createServiceClient = deps.createServiceClient ?? ((m: BlobStateStoreMetadata) => createBlobServiceClient(toAccountOptions(m)));
   let container: ContainerClient | undefined;
+  let timeoutInMs = DEFAULT_STORAGE_TIMEOUT_IN_MS;
   const cleanups = new Set<Promise<void>>();
 
   const blobFor = (key: string): BlockBlobClient => {
@@ -114,7 +116,7 @@ export function createBlobStateStore(deps: BlobStateStoreDeps): StateStore & Que
   /** Best-effort removal of an expired blob, only if it still has the etag we saw. */
   const removeExpired = (blob: BlockBlobClient, etag: string): void => {
     const cleanup = blob
-      .deleteIfExists({ conditions: { ifMatch: etag } })
+      .deleteIfExists({ conditions: { ifMatch: etag }, abortSignal: storageDeadline(undefined, timeoutInMs) })
       .then(
         () => undefined,
         () => undefined, // someone rewrote or removed it meanwhile: nothing to clean
@@ -123,9 +125,11 @@ export function createBlobStateStore(deps: BlobStateStoreDeps): StateStore & Que
     cleanups.add(cleanup);
   };
 
-  return {
+  // Every operation runs under its deadline (the request's, or `timeoutInSeconds`), with caller-safe errors.
+  return withStorageDeadlines<StateStore & QueryableStateStore>({
     async init(properties: ComponentProperties, options?: OperationOptions) {
       const metadata = parseBlobStateStoreMetadata(properties);
+      timeoutInMs = metadata.timeoutInMs;
       container = createServiceClient(metadata).getContainerClient(metadata.containerName);
       if (!metadata.disableEntityManagement) {
         await container.createIfNotExists({
@@ -295,7 +299,7 @@ export function createBlobStateStore(deps: BlobStateStoreDeps): StateStore & Que
       await Promise.allSettled([...cleanups]);
       container = undefined;
     },
-  };
+  }, () => timeoutInMs);
 }
 
 /** Maps parsed metadata to the client factory's options. */

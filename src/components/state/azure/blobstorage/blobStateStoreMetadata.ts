@@ -4,6 +4,7 @@
  */
 import { escapeWith, unescapeKey } from "../../../../azure/tableKeyCodec";
 import { type ComponentProperties, MetadataError, getProperty, parseBoolean, parseInteger } from "../../../metadata";
+import { parseStorageTimeout } from "../deadline";
 
 /** Dapr's alias lists (components-contrib `common/authentication/azure/metadata-properties.go`). */
 export const BLOB_METADATA_KEYS = {
@@ -17,6 +18,7 @@ export const BLOB_METADATA_KEYS = {
   publicAccessLevel: ["publicAccessLevel"],
   disableEntityManagement: ["disableEntityManagement"],
   azureClientId: ["azureClientId", "spnClientId", "clientId"],
+  timeoutInSeconds: ["timeoutInSeconds"],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Public access given to a container the store creates. */
@@ -34,6 +36,8 @@ export interface BlobStateStoreMetadata {
   publicAccessLevel: PublicAccessLevel;
   disableEntityManagement: boolean;
   azureClientId?: string;
+  /** Deadline of one storage operation, all retries included (`timeoutInSeconds`, default 10 s). */
+  timeoutInMs: number;
 }
 
 /**
@@ -64,6 +68,7 @@ export function parseBlobStateStoreMetadata(properties: ComponentProperties): Bl
     publicAccessLevel: level,
     disableEntityManagement: parseBoolean("disableEntityManagement", get(BLOB_METADATA_KEYS.disableEntityManagement), false),
     ...optional("azureClientId", get(BLOB_METADATA_KEYS.azureClientId)),
+    timeoutInMs: parseStorageTimeout(get(BLOB_METADATA_KEYS.timeoutInSeconds)),
   };
 }
 

@@ -17,9 +17,10 @@
  * ```
  */
 import type { TableClient, TransactionAction } from "@azure/data-tables";
-import { createTableClient } from "../../../../azure/storage";
+import { DEFAULT_STORAGE_TIMEOUT_IN_MS, createTableClient, storageDeadline } from "../../../../azure/storage";
 import type { StateFeature } from "../../../features";
 import type { ComponentProperties } from "../../../metadata";
+import { withStorageDeadlines } from "../deadline";
 import { hasErrorCode } from "../restError";
 import { type ConditionalWriter, etagMismatch, normalizeETag, writeWithConditions } from "../../concurrency";
 import {
@@ -160,6 +161,7 @@ export function createTableStateStore(deps: TableStateStoreDeps = {}): Transacti
   const buildClient = deps.createTableClient ?? ((m: TableStateStoreMetadata) => createTableClient(toAccountOptions(m)));
   let client: TableClient | undefined;
   let cosmosDbMode = false;
+  let timeoutInMs = DEFAULT_STORAGE_TIMEOUT_IN_MS;
   const cleanups = new Set<Promise<void>>();
 
   const table = (): TableClient => {
@@ -170,7 +172,7 @@ export function createTableStateStore(deps: TableStateStoreDeps = {}): Transacti
   /** Best-effort removal of an expired row or tombstone, only if it still has the etag we saw. */
   const removeExpired = (keys: TableKeys, etag: string): void => {
     const cleanup = table()
-      .deleteEntity(keys.partitionKey, keys.rowKey, { etag })
+      .deleteEntity(keys.partitionKey, keys.rowKey, { etag, abortSignal: storageDeadline(undefined, timeoutInMs) })
       .then(
         () => undefined,
         () => undefined, // rewritten or gone meanwhile: nothing to clean
@@ -190,10 +192,12 @@ export function createTableStateStore(deps: TableStateStoreDeps = {}): Transacti
     }
   };
 
-  return {
+  // Every operation runs under its deadline (the request's, or `timeoutInSeconds`), with caller-safe errors.
+  return withStorageDeadlines<TransactionalStateStore & QueryableStateStore>({
     async init(properties: ComponentProperties, options?: OperationOptions) {
       const metadata = parseTableStateStoreMetadata(properties);
       cosmosDbMode = metadata.cosmosDbMode;
+      timeoutInMs = metadata.timeoutInMs;
       client = buildClient(metadata);
       // createTable ignores "already exists".
       if (!metadata.skipCreateTable) await client.createTable({ abortSignal: options?.abortSignal });
@@ -363,7 +367,7 @@ export function createTableStateStore(deps: TableStateStoreDeps = {}): Transacti
       await Promise.allSettled([...cleanups]);
       client = undefined;
     },
-  };
+  }, () => timeoutInMs);
 }
 
 /** The most value bytes one batch may carry: Azure's 4 MiB batch limit, with base64 binary parts. */

@@ -6,6 +6,7 @@ import { type ComponentProperties, MetadataError, getProperty, parseBoolean } fr
 import { decodeTableKey, encodeTableKey, MAX_TABLE_KEY_BYTES, tableKeyBytes } from "../../../../azure/tableKeyCodec";
 import { ValueTooLargeError } from "../../stateStore";
 import { parseStoredExpiry } from "../../ttl";
+import { parseStorageTimeout } from "../deadline";
 
 /** Dapr's alias lists (components-contrib `common/authentication/azure/metadata-properties.go`). */
 export const TABLE_METADATA_KEYS = {
@@ -17,6 +18,7 @@ export const TABLE_METADATA_KEYS = {
   cosmosDbMode: ["cosmosDbMode"],
   skipCreateTable: ["skipCreateTable"],
   azureClientId: ["azureClientId", "spnClientId", "clientId"],
+  timeoutInSeconds: ["timeoutInSeconds"],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Typed metadata of the table state store. */
@@ -30,6 +32,8 @@ export interface TableStateStoreMetadata {
   cosmosDbMode: boolean;
   skipCreateTable: boolean;
   azureClientId?: string;
+  /** Deadline of one storage operation, all retries included (`timeoutInSeconds`, default 10 s). */
+  timeoutInMs: number;
 }
 
 /**
@@ -50,6 +54,7 @@ export function parseTableStateStoreMetadata(properties: ComponentProperties): T
     tableName,
     cosmosDbMode: parseBoolean("cosmosDbMode", get(TABLE_METADATA_KEYS.cosmosDbMode), false),
     skipCreateTable: parseBoolean("skipCreateTable", get(TABLE_METADATA_KEYS.skipCreateTable), false),
+    timeoutInMs: parseStorageTimeout(get(TABLE_METADATA_KEYS.timeoutInSeconds)),
   };
   if (accountName !== undefined) metadata.accountName = accountName;
   const accountKey = get(TABLE_METADATA_KEYS.accountKey);

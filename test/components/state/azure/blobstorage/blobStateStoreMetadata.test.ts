@@ -20,6 +20,7 @@ describe("parseBlobStateStoreMetadata", () => {
       accountKey: "key",
       containerName: "state",
       retryCount: 3,
+      timeoutInMs: 10_000,
       publicAccessLevel: "none",
       disableEntityManagement: false,
     });
@@ -43,6 +44,7 @@ describe("parseBlobStateStoreMetadata", () => {
       containerName: "c",
       endpoint: "http://127.0.0.1:10000",
       retryCount: 5,
+      timeoutInMs: 10_000,
       publicAccessLevel: "blob",
       disableEntityManagement: true,
       azureClientId: "11111111-2222-3333-4444-555555555555",
@@ -70,6 +72,7 @@ describe("parseBlobStateStoreMetadata", () => {
     [{ containerName: "c" }, "accountName"],
     [{ accountName: "a" }, "containerName"],
     [{ accountName: "a", containerName: "c", retryCount: "x" }, "retryCount"],
+    [{ accountName: "a", containerName: "c", timeoutInSeconds: "ten" }, "timeoutInSeconds"],
     [{ accountName: "a", containerName: "c", publicAccessLevel: "public" }, "publicAccessLevel"],
     [{ accountName: "a", containerName: "c", disableEntityManagement: "maybe" }, "disableEntityManagement"],
   ])("rejects %j naming the field %s", (properties, field) => {

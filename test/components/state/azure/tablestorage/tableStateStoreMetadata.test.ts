@@ -23,6 +23,7 @@ describe("parseTableStateStoreMetadata", () => {
       tableName: "state",
       cosmosDbMode: false,
       skipCreateTable: false,
+      timeoutInMs: 10_000,
     });
   });
 
@@ -36,6 +37,7 @@ describe("parseTableStateStoreMetadata", () => {
         cosmosDbMode: "false",
         skipCreateTable: "TRUE",
         azureClientId: "client",
+        timeoutInSeconds: "3",
       }),
     ).toEqual({
       accountName: "acct",
@@ -45,6 +47,7 @@ describe("parseTableStateStoreMetadata", () => {
       cosmosDbMode: false,
       skipCreateTable: true,
       azureClientId: "client",
+      timeoutInMs: 3_000,
     });
     expect(parseTableStateStoreMetadata({ storageAccount: "a", accessKey: "k", table: "t" })).toMatchObject({ accountName: "a", accountKey: "k", tableName: "t" });
     expect(parseTableStateStoreMetadata({ connectionString: "UseDevelopmentStorage=true", tableName: "t" })).toMatchObject({ connectionString: "UseDevelopmentStorage=true" });
@@ -55,6 +58,8 @@ describe("parseTableStateStoreMetadata", () => {
     [{ accountName: "a" }, "tableName"],
     [{ accountName: "a", tableName: "t", skipCreateTable: "sometimes" }, "skipCreateTable"],
     [{ accountName: "a", tableName: "t", cosmosDbMode: "2" }, "cosmosDbMode"],
+    [{ accountName: "a", tableName: "t", timeoutInSeconds: "0" }, "timeoutInSeconds"],
+    [{ accountName: "a", tableName: "t", timeoutInSeconds: "301" }, "timeoutInSeconds"],
   ])("rejects %j naming the field %s", (properties, field) => {
     let error: unknown;
     try {
