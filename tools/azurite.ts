@@ -23,13 +23,16 @@ export const DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsu
 const HOST = "127.0.0.1";
 const STARTUP_TIMEOUT_IN_MS = 30_000;
 const STOP_TIMEOUT_IN_MS = 5_000;
+/** Closing writes Azurite's databases to disk; with a kept folder, give a busy machine time to finish. */
+const KEPT_DATA_STOP_TIMEOUT_IN_MS = 30_000;
 
 /** Runs Azurite as its child and ends it when the parent's pipe closes or on SIGTERM/SIGINT. */
 const WATCHDOG = `
 const { spawn } = require("node:child_process");
 const child = spawn(process.execPath, JSON.parse(process.argv[1]), { stdio: ["ignore", "inherit", "inherit"] });
 let ending = false;
-const end = (signal) => { if (!ending) { ending = true; child.kill(signal); setTimeout(() => child.kill("SIGKILL"), 5000).unref(); } };
+const graceInMs = Number(process.argv[2]);
+const end = (signal) => { if (!ending) { ending = true; child.kill(signal); setTimeout(() => child.kill("SIGKILL"), graceInMs).unref(); } };
 process.stdin.on("end", () => end("SIGTERM"));
 process.stdin.on("error", () => end("SIGTERM"));
 process.stdin.resume();
@@ -148,7 +151,8 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   // A process group of its own lets stop() kill Azurite and anything it spawned in one signal; the
   // watchdog in between kills it when our stdin pipe closes, i.e. when this process dies without
   // calling stop() (a crashed or killed test worker never runs "exit" handlers).
-  const child = spawn(process.execPath, ["-e", WATCHDOG, JSON.stringify(args)], {
+  const stopTimeoutInMs = ownsDataDir ? STOP_TIMEOUT_IN_MS : KEPT_DATA_STOP_TIMEOUT_IN_MS;
+  const child = spawn(process.execPath, ["-e", WATCHDOG, JSON.stringify(args), String(stopTimeoutInMs)], {
     cwd: dataDir,
     env,
     detached: true,
@@ -161,7 +165,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       process.removeListener("exit", killGroupNow);
-      await terminate(child);
+      await terminate(child, stopTimeoutInMs);
       if (ownsDataDir) await fs.promises.rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     })();
     return stopped;
@@ -265,8 +269,8 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** SIGTERM (Azurite closes its databases cleanly), then SIGKILL if it lingers. */
-async function terminate(child: ChildProcess): Promise<void> {
+/** SIGTERM (Azurite closes its databases cleanly), then SIGKILL if it lingers past `timeoutInMs`. */
+async function terminate(child: ChildProcess, timeoutInMs: number): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   // A paused group would never act on SIGTERM.
@@ -275,7 +279,7 @@ async function terminate(child: ChildProcess): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = await Promise.race([
     exited.then(() => false),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_TIMEOUT_IN_MS))),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutInMs))),
   ]);
   clearTimeout(timer);
   if (timedOut) {

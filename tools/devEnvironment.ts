@@ -43,6 +43,8 @@ export interface DevEnvironmentOptions {
   keyVault?: boolean;
   /** Start Azurite (default true). */
   azurite?: boolean;
+  /** Azurite's data folder, kept across runs; default a temp folder removed on stop. */
+  azuriteDataDir?: string;
   /** Key Vault seed file; default `dev/keyvault-seed.yaml`. */
   seedFile?: string;
   /** Where the host's output goes; default inherited by the parent's stdout/stderr. */
@@ -218,7 +220,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions = {}): 
     let azurite: AzuriteInstance | undefined;
     if (options.azurite !== false) {
       const accounts = `${DEV_ACCOUNT_NAME}:${DEV_ACCOUNT_KEY}:${DEV_ACCOUNT_SECOND_KEY}`;
-      azurite = await startAzurite({ accounts });
+      azurite = await startAzurite({ accounts, ...(options.azuriteDataDir === undefined ? {} : { dataDir: options.azuriteDataDir }) });
       const started = azurite;
       stack.push(() => started.stop());
       hostEnv.ROTATION_AZURITE_ACCOUNTS = accounts;

@@ -2,9 +2,11 @@
 /**
  * @module tools/start: `npm start`. Creates `local.settings.json` when missing, starts Azurite, the Key
  * Vault emulator and the local Functions host with the sample components, prints a banner, and stops
- * everything on Ctrl-C.
+ * everything on Ctrl-C. Azurite keeps its data in `.vaultstate/azurite` (git-ignored) across restarts
+ * and crashes; `npm start -- --fresh` starts from an empty folder.
  */
 import { readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import * as path from "node:path";
 import { ensureLocalSettings, REPO_ROOT, startDevEnvironment, type DevEnvironment } from "./devEnvironment";
 
@@ -18,6 +20,28 @@ export function bannerToken(apiToken: string | undefined): { appId: string | und
     return { appId: match?.[1], token: value };
   }
   return undefined;
+}
+
+/** Where `npm start` keeps Azurite's data between runs (inside the git-ignored `.vaultstate/`). */
+export const AZURITE_DATA_DIR = path.join(REPO_ROOT, ".vaultstate", "azurite");
+
+/** What `npm start` was asked for (pure). */
+export interface StartOptions {
+  /** Delete Azurite's kept data before starting. */
+  fresh: boolean;
+}
+
+/**
+ * Parses `npm start` arguments.
+ * @throws {@link Error} for an unknown argument, naming the ones that exist
+ */
+export function parseStartArgs(argv: readonly string[]): StartOptions {
+  const options: StartOptions = { fresh: false };
+  for (const arg of argv) {
+    if (arg === "--fresh") options.fresh = true;
+    else throw new Error(`unknown argument "${arg}" (npm start accepts: --fresh, which deletes the kept Azurite data first)`);
+  }
+  return options;
 }
 
 /** Reads `Values` of local.settings.json (already validated by the host when it started). */
@@ -59,15 +83,23 @@ async function banner(env: DevEnvironment): Promise<string> {
     lines.push("  No literal caller token in API_TOKEN: API routes need the token you configured.");
   }
   if (env.emulator !== undefined) lines.push("", `  Key Vault emulator: ${env.emulator.vaultUri("vaultstate-dev")} (admin ${env.emulator.adminUrl})`);
-  if (env.azurite !== undefined) lines.push(`  Azurite:            blob ${env.azurite.blobEndpoint}, table ${env.azurite.tableEndpoint}`);
+  if (env.azurite !== undefined) {
+    lines.push(`  Azurite:            blob ${env.azurite.blobEndpoint}, table ${env.azurite.tableEndpoint}`);
+    lines.push(`                      data kept in ${path.relative(REPO_ROOT, AZURITE_DATA_DIR)} (npm start -- --fresh empties it)`);
+  }
   lines.push("", "  Ctrl-C stops everything.", "");
   return lines.join("\n");
 }
 
 async function main(): Promise<void> {
+  const { fresh } = parseStartArgs(process.argv.slice(2));
   if (await ensureLocalSettings()) process.stdout.write("Created local.settings.json from local.settings.sample.json\n");
+  if (fresh) {
+    await rm(AZURITE_DATA_DIR, { recursive: true, force: true });
+    process.stdout.write(`--fresh: deleted the kept Azurite data (${path.relative(REPO_ROOT, AZURITE_DATA_DIR)})\n`);
+  }
   const port = process.env.PORT !== undefined && process.env.PORT !== "" ? Number(process.env.PORT) : 7071;
-  const env = await startDevEnvironment({ port });
+  const env = await startDevEnvironment({ port, azuriteDataDir: AZURITE_DATA_DIR });
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
