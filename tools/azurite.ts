@@ -275,7 +275,13 @@ async function terminate(child: ChildProcess, timeoutInMs: number): Promise<void
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   // A paused group would never act on SIGTERM.
   if (process.platform !== "win32") signalGroup(child, "SIGCONT");
-  signalGroup(child, "SIGTERM");
+  // Only the watchdog: it forwards one SIGTERM to Azurite, whose handler is `once`, so a second
+  // SIGTERM from a group-wide signal would kill it while it writes its databases to disk.
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // Already gone.
+  }
   let timer: NodeJS.Timeout | undefined;
   const timedOut = await Promise.race([
     exited.then(() => false),
