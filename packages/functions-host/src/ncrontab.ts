@@ -1,8 +1,8 @@
 /** @module functions-host/ncrontab: NCRONTAB schedules as the Functions timer trigger reads them, evaluated in UTC. */
 
-// Own implementation rather than cron-parser: NCRONTAB requires BOTH day-of-month and day-of-week to match
-// (cron-parser, like Vixie cron, fires when EITHER matches once both are restricted), and NCRONTAB rejects
-// cron-parser extensions such as L, #, H and "?".
+// Own implementation rather than croner or cron-parser: NCRONTAB requires BOTH day-of-month and day-of-week
+// to match (both libraries default to Vixie cron's EITHER) and refuses the L, W, #, H and "?" extensions
+// they accept, so their results would need this parser's validation anyway.
 
 /** A parsed schedule: the allowed values of each field, ascending. */
 export interface NCrontabSchedule {
