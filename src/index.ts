@@ -1,21 +1,18 @@
 /**
- * @module App entry: starts the component runtime when the Functions worker starts the app, so an
- * invalid component file fails start-up instead of the first request.
+ * @module App entry: turns HTTP streaming on and builds the app in the worker's app start hook, so an
+ * invalid setting or component file fails start-up (worker initialisation) with a message naming it.
  */
 import { app } from "@azure/functions";
-import { runtime } from "./app";
-import { isStartupConfigurationError } from "./runtime/manager";
+import { startApp, stopApp } from "./functions/appHost";
+
+// Bodies of any transfer encoding reach the API (the buffered path drops chunked bodies), read
+// incrementally and bounded by MAX_REQUEST_BODY_BYTES.
+app.setup({ enableHttpStream: true });
 
 app.hook.appStart(async () => {
-  try {
-    await runtime.start();
-  } catch (e) {
-    // A broken configuration will not fix itself: fail start-up loudly. Anything else (a vault or
-    // storage account unreachable at cold start) is retried by the next request.
-    if (isStartupConfigurationError(e)) throw e;
-  }
+  await startApp();
 });
 
 app.hook.appTerminate(async () => {
-  await runtime.close();
+  await stopApp();
 });

@@ -1,7 +1,7 @@
 /**
  * @module Health and metadata: `GET /v1.0/healthz`, `GET /v1.0/healthz/outbound`, `GET /v1.0/metadata`.
  */
-import type { Runtime } from "../runtime/runtime";
+import type { Runtime, RuntimeStatus } from "../runtime/runtime";
 import type { Caller } from "./auth";
 import { ApiError, type ApiResponse } from "./errors";
 import { empty, json } from "./responses";
@@ -10,9 +10,6 @@ import { empty, json } from "./responses";
 export const RUNTIME_VERSION = "0.1.0";
 /** The daprd release whose HTTP API vaultstate reproduces, reported as `extended.daprRuntimeVersion`. */
 export const DAPR_API_VERSION = "1.16.0";
-
-/** Where the runtime is in its start-up. */
-export type RuntimeStatus = { state: "starting" } | { state: "ready"; runtime: Runtime } | { state: "failed"; reason: string };
 
 /**
  * Handles `GET /v1.0/healthz[?appid=X]`: 204 when the components are loaded.

@@ -8,6 +8,7 @@
  * only when the app has no storage. Unlike daprd, keys, values and their number are bounded, and
  * built-in `extended` names cannot be overwritten; each refusal is a 400 `ERR_MALFORMED_REQUEST`.
  */
+import { type AppMetadataStore, MetadataLimitError } from "../azure/appMetadataTable";
 import type { Caller } from "./auth";
 import { ApiError, type ApiResponse } from "./errors";
 import { empty } from "./responses";
@@ -18,22 +19,6 @@ export const MAX_METADATA_KEY_LENGTH = 128;
 export const MAX_METADATA_VALUE_BYTES = 4096;
 /** The most metadata entries one caller may hold. */
 export const MAX_METADATA_ENTRIES = 64;
-
-/** Where callers' metadata lives. */
-export interface AppMetadataStore {
-  /** Every entry of one caller. */
-  list(appId: string): Promise<Record<string, string>>;
-  /**
-   * Sets one entry; replacing an existing key always succeeds.
-   * @throws {@link MetadataLimitError} when adding the key would exceed `maxEntries`
-   */
-  set(appId: string, key: string, value: string, maxEntries: number): Promise<void>;
-}
-
-/** Adding a key would exceed the per-caller entry limit. */
-export class MetadataLimitError extends Error {
-  override readonly name = "MetadataLimitError";
-}
 
 /**
  * A store in this process's memory: for development and apps without storage. Values are per

@@ -17,7 +17,7 @@
 import { isQueryableStateStore, type QueryableStateStore, type ScannedItem } from "../components/state/stateStore";
 import { ApiError, type ApiResponse, type ErrorDetail } from "./errors";
 import { empty } from "./responses";
-import { prefixKey } from "./stateKeys";
+import { prefixKey } from "../components/state/stateKeys";
 import { lookupStateStore, type StateContext } from "./stateApi";
 import { decodeJson, goEscapeJson, goMarshal, JsonDecodeError } from "./wire";
 

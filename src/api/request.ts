@@ -10,8 +10,16 @@ export interface ApiRequest {
   /** The URL as the client sent it: absolute or origin-form, still percent-encoded. */
   url: string;
   headers: { get(name: string): string | null; forEach?(callback: (value: string, key: string) => void): void };
-  /** Reads the body; called at most once. */
-  body(): Promise<Uint8Array>;
+  /**
+   * Reads the body; called at most once. An adapter that streams should stop reading past `limit`
+   * bytes and reject with {@link bodyTooLarge}, so no more than the limit is ever held in memory.
+   */
+  body(limit: number): Promise<Uint8Array>;
+}
+
+/** 413 `ERR_BODY_TOO_LARGE`: the request body is longer than the limit (`MAX_REQUEST_BODY_BYTES`). */
+export function bodyTooLarge(limit: number): ApiError {
+  return new ApiError("ERR_BODY_TOO_LARGE", `request body exceeds the limit of ${limit} bytes`);
 }
 
 /** The raw path and query of a request URL, without decoding anything. */

@@ -2,14 +2,15 @@
  * @module The Dapr HTTP router: daprd's path handling (clean path, strip slash, per-method routes,
  * `QueryUnescape`d params), token auth, and the fallback every unmatched request gets.
  */
-import type { Runtime } from "../runtime/runtime";
+import type { Runtime, RuntimeLease, RuntimeSource } from "../runtime/runtime";
 import { describeError, type Logger } from "../observability/logger";
 import { authenticate, authorize, type AuthPolicy, type Caller, type CallerRole } from "./auth";
 import { createRateLimiter, type RateLimitOptions } from "./rateLimit";
 import { ApiError, type ApiResponse, toHttpResponse } from "./errors";
-import { healthz, healthzOutbound, metadata, type ExtendedProvider, type RuntimeStatus } from "./healthApi";
-import { type AppMetadataStore, createInMemoryAppMetadataStore, putMetadata } from "./metadataApi";
-import { type ApiRequest, checkOptionalObjectBody, decodeParam, splitUrl } from "./request";
+import { healthz, healthzOutbound, metadata, type ExtendedProvider } from "./healthApi";
+import type { AppMetadataStore } from "../azure/appMetadataTable";
+import { createInMemoryAppMetadataStore, putMetadata } from "./metadataApi";
+import { type ApiRequest, bodyTooLarge, checkOptionalObjectBody, decodeParam, splitUrl } from "./request";
 import { bulkGetSecret, getSecret, NO_STORE } from "./secretsApi";
 import { queryState } from "./queryApi";
 import { bulkGetState, deleteState, getState, saveState, transactState, type StateContext } from "./stateApi";
@@ -58,23 +59,6 @@ export function directInvokeNotFound(): ApiError {
  */
 function methodNotAllowed(): ApiError {
   return new ApiError("ERR_DIRECT_INVOKE", DIRECT_INVOKE_NO_APP_ID, { status: 405 });
-}
-
-/** A runtime held for one request; released when the response is ready. */
-export interface RuntimeLease {
-  runtime: Runtime;
-  release(): void;
-}
-
-/**
- * Where the API gets its runtime: a status for health checks and a promise for everything else.
- * With `acquire`, a request holds its runtime until it is done, so a swapped-out component is closed
- * only after the requests that were using it finished.
- */
-export interface RuntimeSource {
-  status(): RuntimeStatus;
-  ready(): Promise<Runtime>;
-  acquire?(): Promise<RuntimeLease>;
 }
 
 /** What the API needs. */
@@ -372,10 +356,9 @@ function checkLimits(request: ApiRequest, urlLength: number, maxUrlLength: numbe
 
 async function readLimitedBody(request: ApiRequest, limit: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get("content-length") ?? "0");
-  const tooLarge = (): ApiError => new ApiError("ERR_BODY_TOO_LARGE", `request body exceeds the limit of ${limit} bytes`);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
-  const body = await request.body();
-  if (body.length > limit) throw tooLarge();
+  if (Number.isFinite(declared) && declared > limit) throw bodyTooLarge(limit);
+  const body = await request.body(limit);
+  if (body.length > limit) throw bodyTooLarge(limit);
   return body;
 }
 

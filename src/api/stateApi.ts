@@ -11,13 +11,14 @@
  * limit, no `Infinity`), and one request never runs more than {@link STORE_CONCURRENCY} store calls at
  * once, however many items it carries.
  */
-import { isETagError, isTransactionalStateStore, type StateOptions, type StateStore, type TransactionOperation } from "../components/state/stateStore";
+import { isETagError, isTransactionalStateStore, type StateOptions, type TransactionOperation } from "../components/state/stateStore";
 import { parseTtlInSeconds } from "../components/state/ttl";
 import type { Caller } from "./auth";
 import { ApiError, type ApiResponse, type ErrorDetail } from "./errors";
 import { empty } from "./responses";
 import { sanitizeMessage } from "./sanitize";
-import { isIllegalKey, type KeyPrefixStrategy, prefixKey } from "./stateKeys";
+import { isIllegalKey, prefixKey } from "../components/state/stateKeys";
+import type { StateComponent } from "../runtime/runtime";
 import { decodeJson, goMarshal, JsonDecodeError } from "./wire";
 
 /**
@@ -39,12 +40,6 @@ const MAX_LISTED_ERRORS = 10;
 function isInvalidInputError(e: unknown): boolean {
   if (e instanceof URIError) return true;
   return e instanceof RangeError && !/call stack/i.test(e.message);
-}
-
-/** A state store as the API sees it: the provider and its key prefix strategy. */
-export interface StateComponent {
-  store: StateStore;
-  keyPrefix: KeyPrefixStrategy;
 }
 
 /** Where state stores come from: the caller's visible stores by name. */

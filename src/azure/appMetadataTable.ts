@@ -3,8 +3,23 @@
  * account, so every instance serves the same values: one partition per caller app-id, one row per key.
  */
 import type { TableClient } from "@azure/data-tables";
-import { type AppMetadataStore, MetadataLimitError } from "../api/metadataApi";
 import { decodeTableKey, encodeTableKey } from "./tableKeyCodec";
+
+/** Where callers' metadata lives. */
+export interface AppMetadataStore {
+  /** Every entry of one caller. */
+  list(appId: string): Promise<Record<string, string>>;
+  /**
+   * Sets one entry; replacing an existing key always succeeds.
+   * @throws {@link MetadataLimitError} when adding the key would exceed `maxEntries`
+   */
+  set(appId: string, key: string, value: string, maxEntries: number): Promise<void>;
+}
+
+/** Adding a key would exceed the per-caller entry limit. */
+export class MetadataLimitError extends Error {
+  override readonly name = "MetadataLimitError";
+}
 
 /** The default table name. */
 export const APP_METADATA_TABLE = "vaultstateappmetadata";

@@ -1,5 +1,5 @@
 /**
- * @module Azure credentials: the one place that builds a `TokenCredential`, once per identity.
+ * @module Azure credentials: the one place that builds a `TokenCredential`.
  *
  * In Azure the app authenticates with its managed identity (user-assigned when a client id is given);
  * elsewhere `DefaultAzureCredential` walks the developer chain (env, workload identity, managed
@@ -7,7 +7,6 @@
  */
 import type { TokenCredential } from "@azure/core-auth";
 import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
-import { settings } from "../config/settings";
 
 /** Which identity to use. */
 export interface CredentialOptions {
@@ -19,20 +18,25 @@ export interface CredentialOptions {
   clientSecret?: string;
 }
 
-const credentials = new Map<string, TokenCredential>();
+/** Returns the credential of an identity; one instance per identity, so tokens are shared. */
+export type CredentialSource = (options?: CredentialOptions) => TokenCredential;
 
 /**
- * Returns the shared credential for an identity, creating it on first use. Credentials cache their
- * tokens, so sharing one per identity keeps token requests to a minimum.
+ * A credential cache for one app. Credentials cache their tokens, so sharing one per identity keeps
+ * token requests to a minimum; keeping the cache per app lets two apps in one process (tests) differ.
+ * @param environment - the settings' environment snapshot (decides whether a managed identity endpoint is there)
  */
-export function getCredential(options: CredentialOptions = {}): TokenCredential {
-  const key = JSON.stringify([options.clientId ?? "", options.tenantId ?? "", options.clientSecret ?? ""]);
-  let credential = credentials.get(key);
-  if (credential === undefined) {
-    credential = createCredential(options, settings().environment);
-    credentials.set(key, credential);
-  }
-  return credential;
+export function createCredentialSource(environment: Readonly<Record<string, string>>): CredentialSource {
+  const credentials = new Map<string, TokenCredential>();
+  return (options = {}) => {
+    const key = JSON.stringify([options.clientId ?? "", options.tenantId ?? "", options.clientSecret ?? ""]);
+    let credential = credentials.get(key);
+    if (credential === undefined) {
+      credential = createCredential(options, environment);
+      credentials.set(key, credential);
+    }
+    return credential;
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * @module Key Vault clients: one `SecretClient` per vault and identity, created once and shared.
+ * @module Key Vault clients: one `SecretClient` per vault and identity, created once per app and shared.
  *
  * A token is only ever sent where it belongs:
  * - challenge-resource verification (the vault host must end in `.` + the host of the resource the
@@ -20,9 +20,8 @@ import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { ManagedIdentityCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { ManagedIdentityApplication } from "@azure/msal-node";
-import { settings } from "../config/settings";
 import { allClouds } from "./clouds";
-import { getCredential, type CredentialOptions } from "./credential";
+import type { CredentialOptions, CredentialSource } from "./credential";
 
 /** How to reach a vault. */
 export type SecretClientOptions = CredentialOptions;
@@ -37,13 +36,6 @@ export interface KeyVaultTimeouts {
 
 /** Defaults: a request's reads are bounded by 10 s, a token request by 5 s. */
 export const KEY_VAULT_DEFAULTS: KeyVaultTimeouts = { requestTimeoutInMs: 10_000, tokenTimeoutInMs: 5_000 };
-
-let timeouts: KeyVaultTimeouts = KEY_VAULT_DEFAULTS;
-
-/** Sets the deadlines for clients created afterwards (the composition root calls it once). */
-export function configureKeyVaultTimeouts(value: Partial<KeyVaultTimeouts>): void {
-  timeouts = { ...KEY_VAULT_DEFAULTS, ...Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) };
-}
 
 /** Thrown when a vault's challenge asks for a token that is not for Key Vault. */
 export class KeyVaultAudienceError extends Error {
@@ -100,10 +92,10 @@ function throttlingPolicy(): PipelinePolicy {
 const LOOPBACK = /^(?:127(?:\.\d{1,3}){3}|\[::1\]|localhost)$/i;
 
 /**
- * Whether challenge-resource verification may be skipped for a vault URL (pure apart from the
- * settings snapshot): only for a loopback host, and never in Azure.
+ * Whether challenge-resource verification may be skipped for a vault URL (pure): only for a loopback
+ * host, and never in Azure.
  */
-export function skipsChallengeVerification(vaultUrl: string, inAzure: boolean = settings().inAzure): boolean {
+export function skipsChallengeVerification(vaultUrl: string, inAzure: boolean): boolean {
   if (inAzure) return false;
   try {
     return LOOPBACK.test(new URL(vaultUrl).hostname);
@@ -175,31 +167,38 @@ function deadlinePolicy(requestTimeoutInMs: number): PipelinePolicy {
   };
 }
 
-const clients = new Map<string, SecretClient>();
+/** Returns the shared client of a vault for an identity. */
+export type SecretClientSource = (vaultUrl: string, options?: SecretClientOptions) => SecretClient;
 
 /**
- * Returns the shared client for a vault, creating it on first use. Retries inside the SDK are kept
- * short because the secret cache above it rides out longer outages with stale values and its own
- * jittered backoff.
+ * A per-app cache of vault clients. Retries inside the SDK are kept short because the secret cache
+ * above it rides out longer outages with stale values and its own jittered backoff.
+ * @param options.inAzure - whether the app runs in Azure (challenge verification is never skipped there)
+ * @param options.timeouts - deadlines, default {@link KEY_VAULT_DEFAULTS}
  */
-export function getSecretClient(vaultUrl: string, options: SecretClientOptions = {}): SecretClient {
-  const key = JSON.stringify([vaultUrl, options.clientId ?? "", options.tenantId ?? "", options.clientSecret !== undefined]);
-  let client = clients.get(key);
-  if (client === undefined) {
-    const credential = getCredential(options);
-    client = new SecretClient(vaultUrl, keyVaultOnlyCredential(credential, timeouts.tokenTimeoutInMs), {
-      disableChallengeResourceVerification: skipsChallengeVerification(vaultUrl),
-      retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 },
-      additionalPolicies: [
-        { policy: deadlinePolicy(timeouts.requestTimeoutInMs), position: "perCall" },
-        { policy: throttlingPolicy(), position: "perRetry" },
-        { policy: tokenExpiryPolicy(cacheBypass(credential, options.clientId)), position: "perRetry" },
-      ],
-      userAgentOptions: { userAgentPrefix: "vaultstate" },
-    });
-    clients.set(key, client);
-  }
-  return client;
+export function createSecretClientSource(credentials: CredentialSource, options: { inAzure: boolean; timeouts?: Partial<KeyVaultTimeouts> }): SecretClientSource {
+  const timeouts: KeyVaultTimeouts = { ...KEY_VAULT_DEFAULTS, ...Object.fromEntries(Object.entries(options.timeouts ?? {}).filter(([, v]) => v !== undefined)) };
+  const clients = new Map<string, SecretClient>();
+  const identityApps = new Map<string, ManagedIdentityApplication>();
+  return (vaultUrl, identity = {}) => {
+    const key = JSON.stringify([vaultUrl, identity.clientId ?? "", identity.tenantId ?? "", identity.clientSecret !== undefined]);
+    let client = clients.get(key);
+    if (client === undefined) {
+      const credential = credentials(identity);
+      client = new SecretClient(vaultUrl, keyVaultOnlyCredential(credential, timeouts.tokenTimeoutInMs), {
+        disableChallengeResourceVerification: skipsChallengeVerification(vaultUrl, options.inAzure),
+        retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 },
+        additionalPolicies: [
+          { policy: deadlinePolicy(timeouts.requestTimeoutInMs), position: "perCall" },
+          { policy: throttlingPolicy(), position: "perRetry" },
+          { policy: tokenExpiryPolicy(cacheBypass(credential, identity.clientId, identityApps)), position: "perRetry" },
+        ],
+        userAgentOptions: { userAgentPrefix: "vaultstate" },
+      });
+      clients.set(key, client);
+    }
+    return client;
+  };
 }
 
 /**
@@ -229,14 +228,12 @@ export function tokenExpiryPolicy(refreshPastCache: (scope: string) => Promise<v
   };
 }
 
-const identityApps = new Map<string, ManagedIdentityApplication>();
-
 /**
  * How to get past a credential's token cache. MSAL-based credentials skip their cache for a claims
  * request, except `ManagedIdentityCredential`, which drops the claims; for it, MSAL's managed identity
  * app (whose token cache is process-wide, shared with the credential) is asked with `forceRefresh`.
  */
-function cacheBypass(credential: unknown, clientId: string | undefined): (scope: string) => Promise<void> {
+function cacheBypass(credential: unknown, clientId: string | undefined, identityApps: Map<string, ManagedIdentityApplication>): (scope: string) => Promise<void> {
   if (!(credential instanceof ManagedIdentityCredential)) return async () => undefined;
   return async (scope) => {
     // Like every token behind a SecretClient: Key Vault audiences only, whatever a challenge names.

@@ -4,15 +4,13 @@
  * candidate storage account key works.
  *
  * Built here, next to the other factories, so credentials are still made only in `credential.ts`
- * (through `storage.ts`); rotation code receives the clients.
+ * (through the app's {@link AzureClients}); rotation code receives the clients.
  */
 import type { TableClient } from "@azure/data-tables";
 import type { SecretClient } from "@azure/keyvault-secrets";
 import { BlobServiceClient, type ContainerClient, StorageSharedKeyCredential } from "@azure/storage-blob";
-import type { StorageAccountKeysClient } from "../rotation/armKeyPairSource";
-import { getCredential } from "./credential";
-import { getSecretClient } from "./keyvault";
-import { createBlobServiceClient, createTableClient, type StorageAccountOptions } from "./storage";
+import type { AzureClients } from "./clients";
+import type { StorageAccountOptions } from "./storage";
 
 /** Default container of the rotation lease blobs. */
 export const DEFAULT_ROTATION_LOCK_CONTAINER = "vaultstate-locks";
@@ -23,14 +21,14 @@ export const DEFAULT_ROTATION_AUDIT_TABLE = "vaultstaterotations";
  * The shared `SecretClient` rotation uses for a vault. Pass the client id of an identity with
  * "Key Vault Secrets Officer" (rotation writes versions); the app's read path can keep an identity
  * that is only "Key Vault Secrets User". Challenge verification and the Key Vault–only token rules
- * are those of {@link getSecretClient}.
+ * are those of the app's {@link AzureClients.secretClient}.
  * @param vaultUrl - e.g. `https://myvault.vault.azure.net`
  * @param options.clientId - a user-assigned identity; the system-assigned one when omitted
  * @throws {@link TypeError} when `vaultUrl` is not a URL
  */
-export function getRotationSecretClient(vaultUrl: string, options: { clientId?: string } = {}): SecretClient {
+export function getRotationSecretClient(clients: AzureClients, vaultUrl: string, options: { clientId?: string } = {}): SecretClient {
   if (!URL.canParse(vaultUrl)) throw new TypeError("vaultUrl is not a URL");
-  return getSecretClient(vaultUrl, options.clientId === undefined ? {} : { clientId: options.clientId });
+  return clients.secretClient(vaultUrl, options.clientId === undefined ? {} : { clientId: options.clientId });
 }
 
 /**
@@ -41,8 +39,8 @@ export function getRotationSecretClient(vaultUrl: string, options: { clientId?: 
  * @param containerName - default {@link DEFAULT_ROTATION_LOCK_CONTAINER}
  * @throws {@link TypeError} when neither a connection string nor an account name is given
  */
-export function createRotationLockContainerClient(options: StorageAccountOptions, containerName: string = DEFAULT_ROTATION_LOCK_CONTAINER): ContainerClient {
-  return createBlobServiceClient(options).getContainerClient(containerName);
+export function createRotationLockContainerClient(clients: AzureClients, options: StorageAccountOptions, containerName: string = DEFAULT_ROTATION_LOCK_CONTAINER): ContainerClient {
+  return clients.blobService(options).getContainerClient(containerName);
 }
 
 /**
@@ -51,8 +49,8 @@ export function createRotationLockContainerClient(options: StorageAccountOptions
  * @param tableName - default {@link DEFAULT_ROTATION_AUDIT_TABLE}
  * @throws {@link TypeError} when neither a connection string nor an account name is given
  */
-export function createRotationAuditTableClient(options: StorageAccountOptions, tableName: string = DEFAULT_ROTATION_AUDIT_TABLE): TableClient {
-  return createTableClient({ ...options, tableName });
+export function createRotationAuditTableClient(clients: AzureClients, options: StorageAccountOptions, tableName: string = DEFAULT_ROTATION_AUDIT_TABLE): TableClient {
+  return clients.table({ ...options, tableName });
 }
 
 /**
@@ -69,16 +67,22 @@ export function createSharedKeyBlobServiceClient(accountName: string, accountKey
   });
 }
 
+/** The slice of `@azure/arm-storage`'s `storageAccounts` operations the `arm` key-pair source uses. */
+export interface StorageAccountKeysClient {
+  listKeys(resourceGroupName: string, accountName: string, options?: { abortSignal?: AbortSignal }): Promise<{ keys?: readonly { keyName?: string; value?: string }[] }>;
+  regenerateKey(resourceGroupName: string, accountName: string, parameters: { keyName: string }, options?: { abortSignal?: AbortSignal }): Promise<{ keys?: readonly { keyName?: string; value?: string }[] }>;
+}
+
 /**
  * The ARM client the `arm` key-pair source lists and regenerates storage account keys with, as the
  * rotation identity (it needs "Storage Account Key Operator Service Role" on the accounts).
  * @param subscriptionId - the subscription of the storage accounts
  */
-export function createStorageAccountKeysClient(subscriptionId: string, options: { clientId?: string } = {}): StorageAccountKeysClient {
+export function createStorageAccountKeysClient(clients: AzureClients, subscriptionId: string, options: { clientId?: string } = {}): StorageAccountKeysClient {
   // Loaded on first use: most deployments never rotate through ARM, and the ARM SDK is a large share
   // of the start-up module graph.
   const load = () =>
-    import("@azure/arm-storage").then(({ StorageManagementClient }) => new StorageManagementClient(getCredential(options.clientId === undefined ? {} : { clientId: options.clientId }), subscriptionId));
+    import("@azure/arm-storage").then(({ StorageManagementClient }) => new StorageManagementClient(clients.credential(options.clientId === undefined ? {} : { clientId: options.clientId }), subscriptionId));
   let client: ReturnType<typeof load> | undefined;
   const armClient = (): ReturnType<typeof load> => (client ??= load());
   return {

@@ -3,11 +3,11 @@
  * account from a connection string, an account key, or the app's managed identity.
  *
  * Components call these once, in `init`, and keep the client for their lifetime; credentials for
- * managed identity come from {@link getCredential}, the only place credentials are built.
+ * managed identity come from the app's {@link CredentialSource}, the only place credentials are built.
  */
 import { AzureNamedKeyCredential, TableClient, type TableServiceClientOptions } from "@azure/data-tables";
 import { BlobServiceClient, StorageSharedKeyCredential, type StoragePipelineOptions } from "@azure/storage-blob";
-import { getCredential } from "./credential";
+import type { CredentialSource } from "./credential";
 
 /** How to reach and authenticate to a storage account. */
 export interface StorageAccountOptions {
@@ -84,14 +84,14 @@ export function connectionStringUsesHttp(connectionString: string): boolean {
  * Builds the Blob service client of an account.
  * @throws {@link TypeError} when neither `connectionString` nor `accountName` is given, or the endpoint is invalid
  */
-export function createBlobServiceClient(options: StorageAccountOptions): BlobServiceClient {
+export function createBlobServiceClient(options: StorageAccountOptions, credentials: CredentialSource): BlobServiceClient {
   const pipeline: StoragePipelineOptions = options.retryCount === undefined ? {} : { retryOptions: { maxTries: options.retryCount + 1 } };
   const kind = storageAuthKind(options);
   if (kind === "connectionString") return BlobServiceClient.fromConnectionString(options.connectionString ?? "", pipeline);
   const accountName = requireAccountName(options);
   const url = resolveServiceUrl("blob", accountName, options.endpoint);
   const credential =
-    kind === "accountKey" ? new StorageSharedKeyCredential(accountName, options.accountKey ?? "") : getCredential({ clientId: options.clientId });
+    kind === "accountKey" ? new StorageSharedKeyCredential(accountName, options.accountKey ?? "") : credentials({ clientId: options.clientId });
   return new BlobServiceClient(url, credential, pipeline);
 }
 
@@ -99,7 +99,7 @@ export function createBlobServiceClient(options: StorageAccountOptions): BlobSer
  * Builds the client of one table.
  * @throws {@link TypeError} when neither `connectionString` nor `accountName` is given, or the endpoint is invalid
  */
-export function createTableClient(options: StorageAccountOptions & { tableName: string; cosmosDb?: boolean }): TableClient {
+export function createTableClient(options: StorageAccountOptions & { tableName: string; cosmosDb?: boolean }, credentials: CredentialSource): TableClient {
   const clientOptions: TableServiceClientOptions = options.retryCount === undefined ? {} : { retryOptions: { maxRetries: options.retryCount } };
   const kind = storageAuthKind(options);
   if (kind === "connectionString") {
@@ -115,7 +115,7 @@ export function createTableClient(options: StorageAccountOptions & { tableName: 
   const insecure = { ...clientOptions, allowInsecureConnection: url.startsWith("http:") };
   return kind === "accountKey"
     ? new TableClient(url, options.tableName, new AzureNamedKeyCredential(accountName, options.accountKey ?? ""), insecure)
-    : new TableClient(url, options.tableName, getCredential({ clientId: options.clientId }), insecure);
+    : new TableClient(url, options.tableName, credentials({ clientId: options.clientId }), insecure);
 }
 
 /**

@@ -3,6 +3,7 @@
  *
  * Providers never know their registry name; adding one is a new line here.
  */
+import type { AzureClients } from "../azure/clients";
 import { createKeyVaultSecretStore } from "./secretstores/azure/keyvault/keyVaultSecretStore";
 import type { SecretStore } from "./secretstores/secretStore";
 import { createEnvSecretStore } from "./secretstores/local/env/envSecretStore";
@@ -18,6 +19,8 @@ export interface ProviderContext {
   appRoot: string;
   /** The environment snapshot from settings. */
   environment: Readonly<Record<string, string>>;
+  /** The app's Azure client factories (credentials and SDK clients are never process-wide). */
+  azure: AzureClients;
   /** The component's `spec.version`, for providers whose versions differ (blob v1/v2 naming). */
   version?: string;
 }
@@ -32,13 +35,13 @@ export type ProviderEntry =
 
 /** The registry table. Keys are Dapr component types. */
 export const PROVIDERS: Readonly<Record<string, ProviderEntry>> = {
-  "secretstores.azure.keyvault": { kind: "secretstores", versions: ["v1"], create: () => createKeyVaultSecretStore() },
+  "secretstores.azure.keyvault": { kind: "secretstores", versions: ["v1"], create: (ctx) => createKeyVaultSecretStore({ getClient: ctx.azure.secretClient }) },
   "secretstores.local.file": { kind: "secretstores", versions: ["v1"], create: (ctx) => createFileSecretStore({ baseDir: ctx.appRoot }) },
   "secretstores.local.env": { kind: "secretstores", versions: ["v1"], create: (ctx) => createEnvSecretStore({ env: ctx.environment }) },
   "state.in-memory": { kind: "state", versions: ["v1"], create: () => createInMemoryStateStore() },
   // v1 and v2 differ only in blob naming (v1 drops the app-id prefix, as Dapr's v1 does).
-  "state.azure.blobstorage": { kind: "state", versions: ["v1", "v2"], create: (ctx) => createBlobStateStore({ naming: ctx.version === "v1" ? "v1" : "v2" }) },
-  "state.azure.tablestorage": { kind: "state", versions: ["v1"], create: () => createTableStateStore() },
+  "state.azure.blobstorage": { kind: "state", versions: ["v1", "v2"], create: (ctx) => createBlobStateStore({ azure: ctx.azure, naming: ctx.version === "v1" ? "v1" : "v2" }) },
+  "state.azure.tablestorage": { kind: "state", versions: ["v1"], create: (ctx) => createTableStateStore({ azure: ctx.azure }) },
 };
 
 /**

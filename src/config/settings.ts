@@ -25,8 +25,8 @@ export interface Settings {
   keyVaultReferenceClientId: string | undefined;
   /** Serve API routes without a token (honoured only when explicitly "true"). */
   allowAnonymous: boolean;
-  /** Running inside Azure Functions (not Core Tools or our local host). */
-  inAzure: boolean;
+  /** The Azure hosting plan when running inside Azure Functions; undefined under Core Tools or our local host. */
+  azurePlan: AzurePlan | undefined;
   /** NCRONTAB schedule of the `refreshSecrets` timer (`REFRESH_SCHEDULE`). */
   refreshSchedule: string;
   /** Run `refreshSecrets` when the host starts (`REFRESH_ON_STARTUP`; off by default, and in Azure). */
@@ -81,12 +81,57 @@ export interface Settings {
   environment: Readonly<Record<string, string>>;
 }
 
+/** Azure Functions hosting plans, as far as the app can tell them apart. */
+export type AzurePlan = "FlexConsumption" | "Consumption" | "Premium" | "Dedicated";
+
+/**
+ * The Azure hosting plan from the platform's environment (pure), or undefined outside Azure.
+ * `WEBSITE_INSTANCE_ID` is set on App Service workers (Consumption on Windows, Premium, Dedicated) but
+ * not on Flex Consumption or Linux Consumption, which set `WEBSITE_POD_NAME` / `CONTAINER_NAME`
+ * instead (the Functions host's own `IsAppServiceEnvironment` / `IsAnyLinuxConsumption` checks).
+ * Core Tools and our local host set none of them.
+ */
+export function azurePlan(env: Readonly<Record<string, string | undefined>>): AzurePlan | undefined {
+  const set = (name: string): boolean => (env[name]?.trim() ?? "") !== "";
+  if (!set("WEBSITE_INSTANCE_ID") && !set("WEBSITE_POD_NAME") && !set("CONTAINER_NAME")) return undefined;
+  const sku = env.WEBSITE_SKU?.trim().toLowerCase() ?? "";
+  if (sku === "flexconsumption") return "FlexConsumption";
+  if (sku === "dynamic" || (!set("WEBSITE_INSTANCE_ID") && sku === "")) return "Consumption";
+  if (sku === "elasticpremium") return "Premium";
+  return "Dedicated";
+}
+
+/** What the `refreshSecrets` timer is registered with. */
+export interface TimerSettings {
+  /** NCRONTAB schedule (`REFRESH_SCHEDULE`, default every 5 minutes). */
+  schedule: string;
+  /** Run when the host starts (`REFRESH_ON_STARTUP=true`; never in Azure, where every scale-out would run it). */
+  runOnStartup: boolean;
+}
+
+/**
+ * The timer's registration options (pure, never throws): registration happens while the app's
+ * modules load, before any start hook, so nothing here may fail; the host validates the schedule.
+ */
+export function timerSettings(env: Readonly<Record<string, string | undefined>>): TimerSettings {
+  return {
+    schedule: env.REFRESH_SCHEDULE?.trim() || "0 */5 * * * *",
+    runOnStartup: env.REFRESH_ON_STARTUP?.trim().toLowerCase() === "true" && azurePlan(env) === undefined,
+  };
+}
+
+let root: string | undefined;
+
 /**
  * The function app folder: the nearest folder up from this code that holds host.json. That is three
  * levels up from dist/src/config (tsc output), two from src/config (tests), and the bundle's own folder
- * for dist/bundle/main.js (esbuild), without knowing which layout runs.
+ * for dist/bundle/main.js (esbuild), without knowing which layout runs. Looked up on first use, not
+ * at import.
  */
-export const APP_ROOT = findAppRoot(__dirname);
+export function appRoot(): string {
+  root ??= findAppRoot(__dirname);
+  return root;
+}
 
 function findAppRoot(start: string): string {
   for (let dir = start; ; dir = path.dirname(dir)) {
@@ -105,13 +150,12 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
   const componentsPath = env.COMPONENTS_PATH?.trim() || "components";
   return {
     appId: env.APP_ID?.trim() || env.WEBSITE_SITE_NAME?.trim() || "vaultstate",
-    componentsPath: path.resolve(APP_ROOT, componentsPath),
+    componentsPath: path.resolve(appRoot(), componentsPath),
     namespace: env.NAMESPACE?.trim() || undefined,
     apiTokens: splitList(env.API_TOKEN),
     keyVaultReferenceClientId: env.KEY_VAULT_REFERENCE_CLIENT_ID?.trim() || undefined,
     allowAnonymous: env.ALLOW_ANONYMOUS?.trim().toLowerCase() === "true",
-    // WEBSITE_INSTANCE_ID is set on every Azure App Service / Functions worker and never by Core Tools.
-    inAzure: Boolean(env.WEBSITE_INSTANCE_ID),
+    azurePlan: azurePlan(env),
     maxBodyBytes: positiveInteger(env, "MAX_REQUEST_BODY_BYTES"),
     requestTimeoutInMs: seconds(env, "REQUEST_TIMEOUT_SECONDS"),
     maxUrlLength: positiveInteger(env, "MAX_URL_LENGTH"),
@@ -131,8 +175,8 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
       ratePerSecond: nonNegativeInteger(env, "RATE_LIMIT_PER_SECOND") ?? 500,
       burst: positiveInteger(env, "RATE_LIMIT_BURST") ?? Math.max(1, 2 * (nonNegativeInteger(env, "RATE_LIMIT_PER_SECOND") ?? 500)),
     },
-    refreshSchedule: env.REFRESH_SCHEDULE?.trim() || "0 */5 * * * *",
-    refreshOnStartup: env.REFRESH_ON_STARTUP?.trim().toLowerCase() === "true" && !env.WEBSITE_INSTANCE_ID,
+    refreshSchedule: timerSettings(env).schedule,
+    refreshOnStartup: timerSettings(env).runOnStartup,
     tokenGraceInMs: (positiveInteger(env, "TOKEN_GRACE_SECONDS") ?? 900) * 1000,
     coherenceIntervalInMs: (positiveInteger(env, "COHERENCE_INTERVAL_SECONDS") ?? 5) * 1000,
     appStorage: parseAppStorage(env),
@@ -218,10 +262,15 @@ function splitList(value: string | undefined): string[] {
     .filter((s) => s.length > 0);
 }
 
-let cached: Settings | undefined;
+/**
+ * The process's settings, read from `process.env` now (the app start hook calls it once).
+ * @throws {@link SettingError} naming the first malformed setting
+ */
+export function readSettings(): Settings {
+  return parseSettings(process.env);
+}
 
-/** The process's settings, read once. */
-export function settings(): Settings {
-  cached ??= parseSettings(process.env);
-  return cached;
+/** The timer's registration options from `process.env` (never throws; see {@link timerSettings}). */
+export function readTimerSettings(): TimerSettings {
+  return timerSettings(process.env);
 }

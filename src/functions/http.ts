@@ -2,18 +2,41 @@
  * @module Shared HTTP adapter: Azure Functions request → API request, API response → Functions response.
  */
 import type { HttpRequest, HttpResponseInit } from "@azure/functions";
-import { api } from "../app";
 import type { ApiResponse } from "../api/errors";
-import type { ApiRequest } from "../api/request";
+import { type ApiRequest, bodyTooLarge } from "../api/request";
+import { currentApp } from "./appHost";
 
-/** Converts a Functions request; the body is read lazily, once. */
+/** Converts a Functions request; the body is read lazily, once, and never past the limit. */
 export function toApiRequest(request: HttpRequest): ApiRequest {
   return {
     method: request.method,
     url: request.url,
     headers: request.headers,
-    body: async () => new Uint8Array(await request.arrayBuffer()),
+    body: (limit) => readBounded(request.body, limit),
   };
+}
+
+/**
+ * Reads a body stream chunk by chunk; past `limit` bytes it cancels the stream and rejects, so a
+ * streamed (chunked) body never costs more memory than the limit.
+ * @throws {@link ApiError} 413 `ERR_BODY_TOO_LARGE`
+ */
+export async function readBounded(stream: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
+  if (stream === null) return new Uint8Array(0);
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw bodyTooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : new Uint8Array(Buffer.concat(chunks));
 }
 
 /** Converts an API response; 204 carries no body. */
@@ -23,5 +46,6 @@ export function toResponseInit(response: ApiResponse): HttpResponseInit {
 
 /** The handler every Dapr route function registers. */
 export async function serveDaprRequest(request: HttpRequest): Promise<HttpResponseInit> {
-  return toResponseInit(await api(toApiRequest(request)));
+  const app = await currentApp();
+  return toResponseInit(await app.api(toApiRequest(request)));
 }

@@ -3,11 +3,12 @@
  * CloudEvents 1.0) refresh, rotate or report the secret within seconds.
  */
 import { app, type InvocationContext } from "@azure/functions";
-import { onKeyVaultEvent } from "../app";
+import { currentApp } from "./appHost";
 
 /** Handles one event; a thrown error makes Event Grid retry the delivery. */
 export async function onKeyVaultEventHandler(event: unknown, context: InvocationContext): Promise<void> {
-  context.log(`onKeyVaultEvent: ${await onKeyVaultEvent(event)}`);
+  const vaultstate = await currentApp();
+  context.log(`onKeyVaultEvent: ${await vaultstate.onKeyVaultEvent(event)}`);
 }
 
 app.eventGrid("onKeyVaultEvent", { handler: onKeyVaultEventHandler });

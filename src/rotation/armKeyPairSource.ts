@@ -4,13 +4,8 @@
  * against Azurite. Regenerating the key that is about to become active means every rotation hands
  * out a fresh key while the previous one keeps working for a whole cycle.
  */
-import { KeyPairSourceError, type KeyPairSource, type KeyPairSourceOptions, type StorageAccountKeyPair, type StorageKeyName } from "./keyPairSources";
-
-/** The slice of `@azure/arm-storage`'s `storageAccounts` operations this source uses. */
-export interface StorageAccountKeysClient {
-  listKeys(resourceGroupName: string, accountName: string, options?: KeyPairSourceOptions): Promise<{ keys?: readonly { keyName?: string; value?: string }[] }>;
-  regenerateKey(resourceGroupName: string, accountName: string, parameters: { keyName: string }, options?: KeyPairSourceOptions): Promise<{ keys?: readonly { keyName?: string; value?: string }[] }>;
-}
+import type { StorageAccountKeysClient } from "../azure/rotationClients";
+import { KeyPairSourceError, type KeyPairSource, type StorageAccountKeyPair, type StorageKeyName } from "./keyPairSources";
 
 /** Configuration of {@link createArmKeyPairSource}. */
 export interface ArmKeyPairSourceOptions {
@@ -32,7 +27,7 @@ function keyOf(keys: readonly { keyName?: string; value?: string }[] | undefined
  * Creates the ARM source. Its identity needs "Storage Account Key Operator Service Role" on the
  * accounts (list and regenerate keys), and nothing else.
  * @example
- * const source = createArmKeyPairSource({ resourceGroup: "rg-state", client: createStorageAccountKeysClient(subscriptionId) });
+ * const source = createArmKeyPairSource({ resourceGroup: "rg-state", client: createStorageAccountKeysClient(clients, subscriptionId) });
  */
 export function createArmKeyPairSource(options: ArmKeyPairSourceOptions): KeyPairSource {
   const suffix = options.blobSuffix ?? "blob.core.windows.net";

@@ -2,7 +2,7 @@
  * @module Secret rotation: policies in Key Vault tags, generators, AWS-style staging, a blob-lease lock
  * and a Table audit. The public surface the Functions adapters (timer, Event Grid, admin route) use.
  */
-export { type ArmKeyPairSourceOptions, createArmKeyPairSource, type StorageAccountKeysClient } from "./armKeyPairSource";
+export { type ArmKeyPairSourceOptions, createArmKeyPairSource } from "./armKeyPairSource";
 export { auditPartitionKey, createTableRotationAudit, type RotationAudit, type RotationAuditEntry, type TableRotationAudit } from "./audit";
 export { DEFAULT_GENERATORS } from "./generators";
 export type { CheckResult, CurrentSecret, GeneratedSecret, GeneratorContext, GeneratorRegistry, SecretGenerator, SharedKeyBlobClientFactory } from "./generators/generator";

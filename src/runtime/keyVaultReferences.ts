@@ -3,7 +3,6 @@
  * app's own settings: `@Microsoft.KeyVault(SecretUri=https://<vault>/secrets/<name>[/<version>])` and
  * `@Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>[;SecretVersion=<version>])`.
  */
-import { createKeyVaultSecretStore } from "../components/secretstores/azure/keyvault/keyVaultSecretStore";
 import type { SecretStore, SecretVersionInfo } from "../components/secretstores/secretStore";
 import type { CachedSecretStore } from "./secretCache";
 
@@ -75,17 +74,22 @@ export interface KeyVaultReferenceResolver {
 }
 
 /**
- * Creates a resolver. `wrap` puts the shared secret cache in front of each vault's store.
+ * Creates a resolver. `createStore` makes an (uninitialised) Key Vault store, from the provider
+ * registry; `wrap` puts the shared secret cache in front of each vault's store.
  * @param clientId - user-assigned identity for references (App Service's `keyVaultReferenceIdentity`)
  */
-export function createKeyVaultReferenceResolver(options: { clientId?: string; wrap: (store: SecretStore, name: string) => CachedSecretStore }): KeyVaultReferenceResolver {
+export function createKeyVaultReferenceResolver(options: {
+  clientId?: string;
+  createStore: () => SecretStore;
+  wrap: (store: SecretStore, name: string) => CachedSecretStore;
+}): KeyVaultReferenceResolver {
   const stores = new Map<string, Promise<CachedSecretStore>>();
   const ready = new Map<string, CachedSecretStore>();
   const storeFor = (vaultUrl: string): Promise<CachedSecretStore> => {
     let store = stores.get(vaultUrl);
     if (store === undefined) {
       store = (async () => {
-        const created = options.wrap(createKeyVaultSecretStore(), `@Microsoft.KeyVault(${vaultUrl})`);
+        const created = options.wrap(options.createStore(), `@Microsoft.KeyVault(${vaultUrl})`);
         await created.init({ vaultUri: vaultUrl, ...(options.clientId !== undefined ? { azureClientId: options.clientId } : {}) });
         ready.set(vaultUrl, created);
         return created;

@@ -4,14 +4,12 @@
  * the timer's full refresh, a single secret's change (Event Grid), and the cross-instance coherence
  * check against the shared version table.
  */
-import type { RuntimeStatus } from "../api/healthApi";
-import type { RuntimeLease, RuntimeSource } from "../api/router";
 import { isKeyVaultSecretStore } from "../components/secretstores/azure/keyvault/keyVaultSecretStore";
 import { isVersionedSecretStore, type SecretVersionInfo } from "../components/secretstores/secretStore";
 import { describeError, type Logger } from "../observability/logger";
-import { isNewer, type VersionRow, type VersionTable, versionKey } from "./coherence";
+import { isNewer, type VersionRow, type VersionTable, versionKey } from "../azure/versionTable";
 import { byLowerName, rowsOfVault, unregistered } from "./servedSecrets";
-import { closeAll, type LoadedComponent, type Runtime, type SecretDependency } from "./runtime";
+import { closeAll, type LoadedComponent, type Runtime, type RuntimeLease, type RuntimeSource, type RuntimeStatus, type SecretDependency } from "./runtime";
 import type { CachedSecretStore } from "./secretCache";
 
 /** Whether a start-up failure is a configuration mistake (file/field or setting) rather than an outage. */
@@ -373,5 +371,3 @@ function knownVersion(runtime: Runtime, stores: VaultStore[], secret: string): S
   for (const c of runtime.callers) if (c.dependency !== undefined && stores.some((s) => dependsOn(c.dependency as SecretDependency, s, secret)) && c.dependency.version !== undefined) return c.dependency.version;
   return undefined;
 }
-
-export { versionKey };

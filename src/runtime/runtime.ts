@@ -10,8 +10,7 @@ import type { GetSecretResponse, SecretStore, SecretVersionInfo } from "../compo
 import { isTransactionalStateStore, type StateStore } from "../components/state/stateStore";
 import { isExposable } from "../components/secretstores/local/env/envSecretStore";
 import { getProperty, isMetadataError } from "../components/metadata";
-import type { StateComponent } from "../api/stateApi";
-import { type KeyPrefixStrategy, parseKeyPrefix } from "../api/stateKeys";
+import { type KeyPrefixStrategy, parseKeyPrefix } from "../components/state/stateKeys";
 import { describeError, type Logger } from "../observability/logger";
 import { type CallerDefinition, type CallerRole, type ComponentDefinition, type ConfigurationDefinition, type Resources, ResourceFileError } from "./componentFiles";
 import { type CachedSecretStore, createCachingSecretStore, createCounters, type SecretCacheCounters, type SecretCacheOptions } from "./secretCache";
@@ -57,6 +56,32 @@ export interface CallerToken {
   dependency?: SecretDependency;
   /** A replaced token stays valid until this time (ms since the epoch), then it is dropped. */
   notAfter?: number;
+}
+
+/** A state store as the API sees it: the provider and its key prefix strategy. */
+export interface StateComponent {
+  store: StateStore;
+  keyPrefix: KeyPrefixStrategy;
+}
+
+/** Where the runtime is in its start-up. */
+export type RuntimeStatus = { state: "starting" } | { state: "ready"; runtime: Runtime } | { state: "failed"; reason: string };
+
+/** A runtime held for one request; released when the response is ready. */
+export interface RuntimeLease {
+  runtime: Runtime;
+  release(): void;
+}
+
+/**
+ * Where the API gets its runtime: a status for health checks and a promise for everything else.
+ * With `acquire`, a request holds its runtime until it is done, so a swapped-out component is closed
+ * only after the requests that were using it finished.
+ */
+export interface RuntimeSource {
+  status(): RuntimeStatus;
+  ready(): Promise<Runtime>;
+  acquire?(): Promise<RuntimeLease>;
 }
 
 /** The runtime's view of components, configurations and callers. Immutable once built. */
@@ -132,6 +157,16 @@ interface RuntimeContext {
   cache: (store: SecretStore, name: string) => CachedSecretStore;
 }
 
+/** The Dapr component type `@Microsoft.KeyVault(...)` references are read through. */
+const KEY_VAULT_TYPE = "secretstores.azure.keyvault";
+
+/** A Key Vault store from the registry, for references (they name a vault, not a component). */
+function keyVaultStore(context: ProviderContext): SecretStore {
+  const found = findProvider(KEY_VAULT_TYPE, "v1");
+  if ("error" in found || found.entry.kind !== "secretstores") throw new Error(`the provider registry has no ${KEY_VAULT_TYPE} v1`);
+  return found.entry.create(context);
+}
+
 /**
  * Builds the runtime: validates types, initialises components in reference order (a store used by
  * `auth.secretStore` first), resolves caller tokens.
@@ -165,7 +200,7 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
     options,
     entries,
     cache,
-    references: createKeyVaultReferenceResolver({ clientId: options.referenceClientId, wrap: cache }),
+    references: createKeyVaultReferenceResolver({ clientId: options.referenceClientId, wrap: cache, createStore: () => keyVaultStore(options.providerContext) }),
   };
 
   const loaded = new Map<string, LoadedComponent>();

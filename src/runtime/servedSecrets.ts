@@ -5,7 +5,7 @@
  * Key Vault, wherever it runs. Pure helpers; the manager does the reading and writing.
  */
 import type { SecretVersionInfo } from "../components/secretstores/secretStore";
-import { versionKey, type VersionRow } from "./coherence";
+import { versionKey, type VersionRow } from "../azure/versionTable";
 
 /** The table's rows of one vault, by lower-cased secret name (Key Vault names are case-insensitive). */
 export function rowsOfVault(rows: readonly VersionRow[], vaultUrl: string): Map<string, VersionRow> {

@@ -9,6 +9,7 @@ import { allowedMethods, createApi, type ApiHandler } from "../../src/api/router
 import type { Logger } from "../../src/observability/logger";
 import { parseResourceDocuments } from "../../src/runtime/componentFiles";
 import { buildRuntime, type Runtime } from "../../src/runtime/runtime";
+import { createAzureClients } from "../../src/azure/clients";
 
 const warnings: string[] = [];
 const logger: Logger = { info: () => {}, warn: (m) => warnings.push(m), error: () => {} };
@@ -31,7 +32,7 @@ beforeAll(async () => {
     appId: "demo",
     resources: parseResourceDocuments("c.yaml", COMPONENTS),
     apiTokens: ["demo=dev-token", "other=other-token", "full=full-token"],
-    providerContext: { appRoot: "/", environment: {} },
+    providerContext: { azure: createAzureClients({}), appRoot: "/", environment: {} },
     logger,
   });
   api = createApi({

@@ -11,6 +11,7 @@ import { createInMemoryStateStore } from "../../src/components/state/inMemory/in
 import type { Logger } from "../../src/observability/logger";
 import { parseResourceDocuments } from "../../src/runtime/componentFiles";
 import { buildRuntime, type Runtime } from "../../src/runtime/runtime";
+import { createAzureClients } from "../../src/azure/clients";
 
 const logger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 const COMPONENTS = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: memstore}\nspec: {type: state.in-memory, version: v1, metadata: []}\n";
@@ -38,7 +39,7 @@ const PEOPLE = [
 ];
 
 beforeAll(async () => {
-  runtime = await buildRuntime({ appId: "demo", resources: parseResourceDocuments("c.yaml", COMPONENTS), apiTokens: ["demo=dev-token", "other=other-token"], providerContext: { appRoot: "/", environment: {} }, logger });
+  runtime = await buildRuntime({ appId: "demo", resources: parseResourceDocuments("c.yaml", COMPONENTS), apiTokens: ["demo=dev-token", "other=other-token"], providerContext: { azure: createAzureClients({}), appRoot: "/", environment: {} }, logger });
   api = createApi({ runtime: { status: () => ({ state: "ready", runtime }), ready: async () => runtime }, authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: "demo" }), logger });
   expect((await call("POST", "/v1.0/state/memstore", PEOPLE)).status).toBe(204);
   expect((await call("POST", "/v1.0/state/memstore", [{ key: "1", value: { person: { org: "Dev Ops" } } }], "other-token")).status).toBe(204);

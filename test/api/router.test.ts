@@ -3,11 +3,12 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiResponse } from "../../src/api/errors";
-import type { RuntimeStatus } from "../../src/api/healthApi";
-import { createApi, routingPath, type ApiHandler, type RuntimeSource } from "../../src/api/router";
+import { createApi, routingPath, type ApiHandler } from "../../src/api/router";
+import type { RuntimeSource, RuntimeStatus } from "../../src/runtime/runtime";
 import type { Logger } from "../../src/observability/logger";
 import { parseResourceDocuments } from "../../src/runtime/componentFiles";
 import { buildRuntime, type Runtime } from "../../src/runtime/runtime";
+import { createAzureClients } from "../../src/azure/clients";
 
 const SECRETS = { "demo-secret": "v1<&>", "internal-only": "hidden-value", "a b": "space", "a+b": "plus", bulk: "named-bulk" };
 const logLines: string[] = [];
@@ -67,7 +68,7 @@ beforeAll(async () => {
     appId: "demo",
     resources: parseResourceDocuments("c.yaml", COMPONENTS),
     apiTokens: ["demo=dev-token", "other=other-token"],
-    providerContext: { appRoot: dir, environment: { S_greeting: "hi", PLAIN: "p" } },
+    providerContext: { azure: createAzureClients({}), appRoot: dir, environment: { S_greeting: "hi", PLAIN: "p" } },
     logger,
   });
   api = createApi({

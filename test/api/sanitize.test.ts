@@ -10,6 +10,7 @@ import { startKeyVaultEmulator, type KeyVaultEmulator } from "@vaultstate/keyvau
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError, toHttpResponse } from "../../src/api/errors";
 import { sanitizeMessage } from "../../src/api/sanitize";
+import { createAzureClients } from "../../src/azure/clients";
 import { createKeyVaultSecretStore } from "../../src/components/secretstores/azure/keyvault/keyVaultSecretStore";
 import { useAzurite } from "../setup/azurite";
 
@@ -74,7 +75,7 @@ describe("sanitizeMessage with real upstream errors", () => {
     // The emulator's body for a missing secret (packages/keyvault-emulator/src/errors.ts), as Key Vault sends it.
     const body = JSON.stringify({ error: { code: "SecretNotFound", message: "A secret with (name/id) nope was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182" } });
     expectClean(`failed getting secret: ${body} x-ms-request-id: ${randomUUID()}`, ["SecretNotFound: A secret with (name/id) nope was not found in this key vault."]);
-    const store = createKeyVaultSecretStore();
+    const store = createKeyVaultSecretStore({ getClient: createAzureClients(emulator.identityEnvironment()).secretClient });
     await store.init({ vaultUri: emulator.vaultUri("sanitize") });
     const e = await thrown(() => store.getSecret({ name: "nope", metadata: {} }));
     expectClean(e.message, []);

@@ -10,6 +10,7 @@ import { MetadataError } from "../../src/components/metadata";
 import type { Logger } from "../../src/observability/logger";
 import { parseResourceDocuments, type SecretScope } from "../../src/runtime/componentFiles";
 import { buildRuntime, type Runtime } from "../../src/runtime/runtime";
+import { createAzureClients } from "../../src/azure/clients";
 
 const logger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 const caller: Caller = { appId: "demo", role: "writer", via: "token" };
@@ -37,7 +38,7 @@ beforeAll(async () => {
     resources: parseResourceDocuments("c.yaml", yaml),
     apiTokens: ["demo=dev-token"],
     // Environment variables are case-sensitive on Linux; on Windows (and in Key Vault) they are not.
-    providerContext: { appRoot: "/", environment: { "storage-account-key": "k1", "STORAGE-ACCOUNT-KEY": "k2", "Storage-Account-Key": "k3", greeting: "hi" } },
+    providerContext: { azure: createAzureClients({}), appRoot: "/", environment: { "storage-account-key": "k1", "STORAGE-ACCOUNT-KEY": "k2", "Storage-Account-Key": "k3", greeting: "hi" } },
     logger,
   });
 });

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiResponse } from "../../src/api/errors";
 import { createApi, type ApiHandler } from "../../src/api/router";
-import { parseKeyPrefix, prefixKey } from "../../src/api/stateKeys";
+import { parseKeyPrefix, prefixKey } from "../../src/components/state/stateKeys";
 import type { Logger } from "../../src/observability/logger";
 import { parseResourceDocuments } from "../../src/runtime/componentFiles";
 import { buildRuntime, type Runtime } from "../../src/runtime/runtime";
+import { createAzureClients } from "../../src/azure/clients";
 
 const logger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 const component = (name: string, type: string, extra = "", scopes = ""): string =>
@@ -33,7 +34,7 @@ beforeAll(async () => {
     component("custom", "state.in-memory", "{name: keyPrefix, value: MyPrefix}"),
     component("otherstate", "state.in-memory", "", "scopes: [other]"),
   ].join("\n---\n");
-  runtime = await buildRuntime({ appId: "demo", resources: parseResourceDocuments("c.yaml", yaml), apiTokens: ["demo=dev-token", "other=other-token"], providerContext: { appRoot: "/", environment: {} }, logger });
+  runtime = await buildRuntime({ appId: "demo", resources: parseResourceDocuments("c.yaml", yaml), apiTokens: ["demo=dev-token", "other=other-token"], providerContext: { azure: createAzureClients({}), appRoot: "/", environment: {} }, logger });
   api = createApi({ runtime: { status: () => ({ state: "ready", runtime }), ready: async () => runtime }, authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: "demo" }), logger, maxBodyBytes: 64 * 1024 });
 });
 afterAll(async () => {

@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import type { ApiResponse } from "../../src/api/errors";
 import { isApiError } from "../../src/api/errors";
-import { bulkGetState, deleteState, getState, saveState, STORE_CONCURRENCY, transactState, type StateComponent, type StateContext } from "../../src/api/stateApi";
+import { bulkGetState, deleteState, getState, saveState, STORE_CONCURRENCY, transactState, type StateContext } from "../../src/api/stateApi";
+import type { StateComponent } from "../../src/runtime/runtime";
 import { decodeJson, JsonDecodeError, MAX_JSON_DEPTH } from "../../src/api/wire";
 import { createInMemoryStateStore } from "../../src/components/state/inMemory/inMemoryStateStore";
 import type { GetStateResponse, TransactionalStateStore } from "../../src/components/state/stateStore";

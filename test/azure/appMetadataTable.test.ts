@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { TableClient } from "@azure/data-tables";
 import { describe, expect, it } from "vitest";
-import { MetadataLimitError } from "../../src/api/metadataApi";
-import { createTableAppMetadataStore } from "../../src/azure/appMetadataTable";
+import { createTableAppMetadataStore, MetadataLimitError } from "../../src/azure/appMetadataTable";
 import { useAzurite } from "../setup/azurite";
 
 const azurite = useAzurite();

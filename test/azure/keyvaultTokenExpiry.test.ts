@@ -8,7 +8,8 @@ import type { PipelineRequest, PipelineResponse, SendRequest } from "@azure/core
 import { createHttpHeaders, createPipelineRequest } from "@azure/core-rest-pipeline";
 import { startKeyVaultEmulator, type KeyVaultEmulator } from "@vaultstate/keyvault-emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getSecretClient, tokenExpiryPolicy } from "../../src/azure/keyvault";
+import { createAzureClients } from "../../src/azure/clients";
+import { tokenExpiryPolicy } from "../../src/azure/keyvault";
 
 interface LogEntry {
   operation: string;
@@ -39,7 +40,7 @@ async function requestLog(): Promise<LogEntry[]> {
 
 describe("Key Vault token expiry (the real service's plain challenge)", () => {
   it("gets a fresh token past the credential's cache and retries once", async () => {
-    const client = getSecretClient(emulator.vaultUri("expiry"));
+    const client = createAzureClients(emulator.identityEnvironment()).secretClient(emulator.vaultUri("expiry"));
     expect((await client.getSecret("token")).value).toBe("still-served");
     await fetch(`${emulator.adminUrl}/requests`, { method: "DELETE" });
 

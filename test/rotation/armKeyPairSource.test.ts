@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createArmKeyPairSource, type StorageAccountKeysClient } from "../../src/rotation/armKeyPairSource";
+import type { StorageAccountKeysClient } from "../../src/azure/rotationClients";
+import { createArmKeyPairSource } from "../../src/rotation/armKeyPairSource";
 import { KeyPairSourceError } from "../../src/rotation/keyPairSources";
 
 /** An in-memory stand-in for ARM's storageAccounts operations (pure unit test; ARM is not reachable here). */

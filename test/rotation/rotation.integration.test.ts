@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { TableClient } from "@azure/data-tables";
 import type { ContainerClient } from "@azure/storage-blob";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createAzureClients, type AzureClients } from "../../src/azure/clients";
 import { createRotationAuditTableClient, createRotationLockContainerClient, createSharedKeyBlobServiceClient, getRotationSecretClient } from "../../src/azure/rotationClients";
 import type { Logger } from "../../src/observability/logger";
 import { createTableRotationAudit, type TableRotationAudit } from "../../src/rotation/audit";
@@ -63,6 +64,9 @@ let audit: TableRotationAudit;
 let blobOrigin: string;
 /** The service clock runs this far ahead of real time, to make freshly seeded secrets due. */
 let clockOffsetInMs = 0;
+let clients: AzureClients | undefined;
+/** One set of Azure clients for the file, made after the emulator's identity environment is in place. */
+const azure = (): AzureClients => (clients ??= createAzureClients(emulator.identityEnvironment()));
 
 beforeAll(async () => {
   [azurite, emulator] = await Promise.all([
@@ -114,8 +118,8 @@ beforeAll(async () => {
   vaultUrl = emulator.vaultUri("rotvault");
   blobOrigin = new URL(azurite.blobEndpoint).origin;
   const appStorage = { accountName: DEV_ACCOUNT_NAME, accountKey: DEV_ACCOUNT_KEY };
-  lockContainer = createRotationLockContainerClient({ ...appStorage, endpoint: blobOrigin });
-  auditTable = createRotationAuditTableClient({ ...appStorage, endpoint: new URL(azurite.tableEndpoint).origin });
+  lockContainer = createRotationLockContainerClient(azure(), { ...appStorage, endpoint: blobOrigin });
+  auditTable = createRotationAuditTableClient(azure(), { ...appStorage, endpoint: new URL(azurite.tableEndpoint).origin });
   audit = createTableRotationAudit(auditTable);
 });
 
@@ -130,7 +134,7 @@ afterEach(() => {
 function service(overrides: Partial<RotationServiceDeps> & { clientId?: string } = {}): RotationService {
   const { clientId = ROTATOR_CLIENT_ID, ...deps } = overrides;
   return createRotationService({
-    getSecretClient: (url) => getRotationSecretClient(url, { clientId }),
+    getSecretClient: (url) => getRotationSecretClient(azure(), url, { clientId }),
     lock: createBlobLeaseLock(lockContainer, { logger }),
     audit,
     keyPairSources: {
@@ -175,7 +179,7 @@ describe("rotating a random token", () => {
     });
 
     // A versionless read through the real SDK serves the new value.
-    const client = getRotationSecretClient(vaultUrl, { clientId: ROTATOR_CLIENT_ID });
+    const client = getRotationSecretClient(azure(), vaultUrl, { clientId: ROTATOR_CLIENT_ID });
     expect((await client.getSecret("api-token")).value).toBe(after.value);
 
     const rows = await audit.history(target("api-token"));
@@ -238,7 +242,7 @@ describe("rotating a storage account key (dual credential)", () => {
 
   it("alternates key1 → key2 → key1 → key2, and every promoted key authenticates against Azurite", async () => {
     expect(current("storage-key").value).toBe(KEY1);
-    const client = getRotationSecretClient(vaultUrl, { clientId: ROTATOR_CLIENT_ID });
+    const client = getRotationSecretClient(azure(), vaultUrl, { clientId: ROTATOR_CLIENT_ID });
     const seen: string[] = [];
     for (const expected of ["key2", "key1", "key2"] as const) {
       const result = await service().rotateNow(target("storage-key"), "manual");

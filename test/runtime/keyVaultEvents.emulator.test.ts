@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getSecretClient } from "../../src/azure/keyvault";
+import { createAzureClients, type AzureClients } from "../../src/azure/clients";
 import type { Logger } from "../../src/observability/logger";
 import { parseResourceDocuments } from "../../src/runtime/componentFiles";
 import { createEventCounters, createKeyVaultEventHandler, type EventCounters, type KeyVaultEventHandler, type SecretEvent } from "../../src/runtime/keyVaultEvents";
@@ -17,6 +17,9 @@ import { createCounters } from "../../src/runtime/secretCache";
 import { ensureDevCertificates, startKeyVaultEmulator, type KeyVaultEmulator } from "@vaultstate/keyvault-emulator";
 
 const VAULT = "eventvault";
+let clients: AzureClients | undefined;
+/** The Azure clients of this file, made once the emulator's identity environment is in place. */
+const azure = (): AzureClients => (clients ??= createAzureClients(emulator.identityEnvironment()));
 const lines: string[] = [];
 const logger: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
 
@@ -60,7 +63,7 @@ function startManager(): RuntimeManager {
         appId: "events",
         resources: parseResourceDocuments("c.yaml", component()),
         apiTokens: ["events-t0ken"],
-        providerContext: { appRoot: "/", environment: {} },
+        providerContext: { azure: azure(), appRoot: "/", environment: {} },
         logger,
         secretCache: { counters: createCounters() },
       }),
@@ -107,7 +110,7 @@ describe("forged events", () => {
       // What the app wires: rotation through a SecretClient for the event's (configured) vault URL.
       onNearExpiry: async (e) => {
         nearExpiryCalls.push(e);
-        await getSecretClient(e.vaultUrl).getSecret(e.secretName);
+        await azure().secretClient(e.vaultUrl).getSecret(e.secretName);
         return "looked";
       },
     });
@@ -141,7 +144,7 @@ describe("forged events", () => {
 
   it("a client whose vault asks for a non-Key Vault token never gets one and never sends one", async () => {
     forgedRequests.length = 0;
-    const error = await getSecretClient(forgedUrl)
+    const error = await azure().secretClient(forgedUrl)
       .getSecret("anything")
       .then(
         () => undefined,

@@ -4,13 +4,14 @@ import { ResourceFileError } from "../../src/runtime/componentFiles";
 import { createRuntimeManager, isStartupConfigurationError } from "../../src/runtime/manager";
 import { parseResourceDocuments } from "../../src/runtime/componentFiles";
 import { buildRuntime, ComponentInitError, type Runtime } from "../../src/runtime/runtime";
+import { createAzureClients } from "../../src/azure/clients";
 
 const lines: string[] = [];
 const logger: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
 
 function realRuntime(): Promise<Runtime> {
   const yaml = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: env}\nspec: {type: secretstores.local.env, version: v1}\n";
-  return buildRuntime({ appId: "demo", resources: parseResourceDocuments("c.yaml", yaml), apiTokens: ["t0ken-value"], providerContext: { appRoot: "/", environment: {} }, logger });
+  return buildRuntime({ appId: "demo", resources: parseResourceDocuments("c.yaml", yaml), apiTokens: ["t0ken-value"], providerContext: { azure: createAzureClients({}), appRoot: "/", environment: {} }, logger });
 }
 
 describe("runtime manager start-up", () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Logger } from "../../src/observability/logger";
 import { parseResourceDocuments, ResourceFileError } from "../../src/runtime/componentFiles";
 import { buildRuntime, ComponentInitError, splitCallerEntry } from "../../src/runtime/runtime";
+import { createAzureClients } from "../../src/azure/clients";
 
 const lines: string[] = [];
 const logger: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
@@ -54,7 +55,7 @@ function build(text: string, apiTokens: string[] = [], environment: Record<strin
     appId: "demo",
     resources: parseResourceDocuments(path.join(dir, "c.yaml"), text),
     apiTokens,
-    providerContext: { appRoot: dir, environment: { SECRETS_FILE: "secrets.json", ...environment } },
+    providerContext: { azure: createAzureClients({}), appRoot: dir, environment: { SECRETS_FILE: "secrets.json", ...environment } },
     logger,
   });
 }

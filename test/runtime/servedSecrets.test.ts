@@ -7,13 +7,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Logger } from "../../src/observability/logger";
-import { isNewer, type VersionRow, type VersionTable, versionKey } from "../../src/runtime/coherence";
+import { isNewer, type VersionRow, type VersionTable, versionKey } from "../../src/azure/versionTable";
 import { parseResourceDocuments } from "../../src/runtime/componentFiles";
 import { createRuntimeManager, type RuntimeManager } from "../../src/runtime/manager";
 import { buildRuntime } from "../../src/runtime/runtime";
 import { createCounters } from "../../src/runtime/secretCache";
 import { byLowerName, rowsOfVault, unregistered } from "../../src/runtime/servedSecrets";
 import { startKeyVaultEmulator, type KeyVaultEmulator } from "@vaultstate/keyvault-emulator";
+import { createAzureClients } from "../../src/azure/clients";
 
 const VAULT = "flexvault";
 const lines: string[] = [];
@@ -74,7 +75,7 @@ describe("a timer-only instance keeps HTTP instances current", () => {
             `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: kv}\nspec:\n  type: secretstores.azure.keyvault\n  version: v1\n  metadata:\n  - {name: vaultUri, value: "${emulator.vaultUri(VAULT)}"}\n`,
           ),
           apiTokens: ["flex-t0ken"],
-          providerContext: { appRoot: "/", environment: {} },
+          providerContext: { azure: createAzureClients({}), appRoot: "/", environment: {} },
           logger,
           secretCache: { counters: createCounters() },
         }),

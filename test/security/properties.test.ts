@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { stringify as toYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApi, matchPattern, routingPath, type ApiHandler } from "../../src/api/router";
-import { isIllegalKey, parseKeyPrefix, prefixKey } from "../../src/api/stateKeys";
+import { isIllegalKey, parseKeyPrefix, prefixKey } from "../../src/components/state/stateKeys";
 import { cleanPath, EscapeError, metadataFromQuery, parseQuery, queryUnescape } from "../../src/api/wire";
 import { getProperty, isMetadataError, parseBoolean, parseInteger, type ComponentProperties } from "../../src/components/metadata";
 import { parseKeyVaultMetadata } from "../../src/components/secretstores/azure/keyvault/keyVaultSecretStore";
@@ -20,6 +20,7 @@ import { MAX_TTL_IN_SECONDS, parseTtlInSeconds, TtlError } from "../../src/compo
 import type { Logger } from "../../src/observability/logger";
 import { parseResourceDocuments, ResourceFileError } from "../../src/runtime/componentFiles";
 import { buildRuntime, type Runtime } from "../../src/runtime/runtime";
+import { createAzureClients } from "../../src/azure/clients";
 
 // ---- helpers ----
 
@@ -511,7 +512,7 @@ beforeAll(async () => {
     appId: "demo",
     resources: parseResourceDocuments("c.yaml", [component("memstore"), component("other")].join("\n---\n")),
     apiTokens: ["demo=dev-token", "victim=victim-token"],
-    providerContext: { appRoot: "/", environment: {} },
+    providerContext: { azure: createAzureClients({}), appRoot: "/", environment: {} },
     logger,
   });
   api = createApi({

@@ -12,6 +12,7 @@ import { buildRuntime, type Runtime } from "../../../../src/runtime/runtime";
 import { createCounters } from "../../../../src/runtime/secretCache";
 import { startKeyVaultEmulator, type KeyVaultEmulator } from "@vaultstate/keyvault-emulator";
 import { runSecretStoreConformance } from "../../../conformance/secretStore.suite";
+import { createAzureClients } from "../../../../src/azure/clients";
 
 const NO_ACCESS_CLIENT_ID = "0b7e6a2c-1d3f-4e5a-8b9c-2d4e6f8a0b1c";
 const logLines: string[] = [];
@@ -49,7 +50,7 @@ afterAll(async () => {
 });
 
 async function keyVaultStore(extra: Record<string, string> = {}): Promise<SecretStore> {
-  const store = createKeyVaultSecretStore();
+  const store = createKeyVaultSecretStore({ getClient: createAzureClients(emulator.identityEnvironment()).secretClient });
   await store.init({ vaultUri, ...extra });
   return store;
 }
@@ -104,7 +105,7 @@ describe("the API over a cached Key Vault store", () => {
       appId: "demo",
       resources: parseResourceDocuments("kv.yaml", yaml),
       apiTokens: ["t0ken-for-kv"],
-      providerContext: { appRoot: "/", environment: {} },
+      providerContext: { azure: createAzureClients(emulator.identityEnvironment()), appRoot: "/", environment: {} },
       logger,
       // A zero TTL sends every read upstream, so faults reach the cache while a stale value exists.
       secretCache: { options: { ttlInMs: 0, maxStalenessInMs: 60_000, backoffBaseInMs: 10, backoffMaxInMs: 40, maxAttempts: 2 }, counters },
@@ -191,7 +192,7 @@ describe("the API over a cached Key Vault store: reads nobody can turn into load
       appId: "demo",
       resources: parseResourceDocuments("kv.yaml", yaml),
       apiTokens: ["t0ken-for-kv", "greedy=greedy-t0ken"],
-      providerContext: { appRoot: "/", environment: {} },
+      providerContext: { azure: createAzureClients(emulator.identityEnvironment()), appRoot: "/", environment: {} },
       logger,
       secretCache: { options: { missesPerSecondPerCaller: 1, missBurstPerCaller: 20 }, counters },
     });
@@ -276,7 +277,7 @@ describe("@Microsoft.KeyVault(...) references against the emulator", () => {
       appId: "demo",
       resources: parseResourceDocuments("refs.yaml", yaml),
       apiTokens: [`a=@Microsoft.KeyVault(SecretUri=${vaultUri}/secrets/caller-token)`, `b=@Microsoft.KeyVault(SecretUri=${vaultUri}/secrets/caller-token/${pinned})`],
-      providerContext: { appRoot: "/", environment: { APP_greeting: "hi-there" } },
+      providerContext: { azure: createAzureClients(emulator.identityEnvironment()), appRoot: "/", environment: { APP_greeting: "hi-there" } },
       logger,
     });
     try {
@@ -293,7 +294,7 @@ describe("@Microsoft.KeyVault(...) references against the emulator", () => {
   it("an unresolvable reference fails start-up naming the component and field, not the value", async () => {
     const yaml = `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: envs}\nspec:\n  type: secretstores.local.env\n  version: v1\n  metadata:\n    - name: prefix\n      value: "@Microsoft.KeyVault(SecretUri=${vaultUri}/secrets/missing-secret)"\n`;
     await expect(
-      buildRuntime({ appId: "demo", resources: parseResourceDocuments("refs.yaml", yaml), apiTokens: [], providerContext: { appRoot: "/", environment: {} }, logger }),
+      buildRuntime({ appId: "demo", resources: parseResourceDocuments("refs.yaml", yaml), apiTokens: [], providerContext: { azure: createAzureClients(emulator.identityEnvironment()), appRoot: "/", environment: {} }, logger }),
     ).rejects.toThrow(/refs\.yaml: component envs: spec\.metadata prefix: cannot resolve the Key Vault reference: SecretNotFoundError: secret missing-secret not found/);
   });
 });

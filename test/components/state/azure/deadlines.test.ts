@@ -14,6 +14,7 @@ import type { Logger } from "../../../../src/observability/logger";
 import { parseResourceDocuments } from "../../../../src/runtime/componentFiles";
 import { buildRuntime } from "../../../../src/runtime/runtime";
 import { useAzurite } from "../../../setup/azurite";
+import { createAzureClients } from "../../../../src/azure/clients";
 
 // An Azurite of this file's own: freezing it must not stall other test files.
 const azurite = useAzurite();
@@ -63,8 +64,8 @@ const resume = (): void => {
 describe.skipIf(process.platform === "win32")("storage deadlines with Azurite stopped (SIGSTOP)", () => {
   it("blob and table gets, saves and deletes fail with a timeout within the component's deadline, then recover", async () => {
     const stores: [string, StateStore][] = [
-      ["blob", createBlobStateStore({ naming: "v2" })],
-      ["table", createTableStateStore()],
+      ["blob", createBlobStateStore({ azure: createAzureClients({}), naming: "v2" })],
+      ["table", createTableStateStore({ azure: createAzureClients({}) })],
     ];
     await stores[0][1].init(blobProperties("2"));
     await stores[1][1].init(tableProperties("2"));
@@ -116,7 +117,7 @@ describe.skipIf(process.platform === "win32")("storage deadlines with Azurite st
       appId: "demo",
       resources: parseResourceDocuments("deadlines.yaml", yaml),
       apiTokens: ["demo=dev-token"],
-      providerContext: { appRoot: "/", environment: {} },
+      providerContext: { azure: createAzureClients({}), appRoot: "/", environment: {} },
       logger,
     });
     const api = createApi({

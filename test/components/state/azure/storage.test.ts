@@ -2,6 +2,7 @@
  * @module Unit tests of the Azure Storage client factory's pure parts (src/azure/storage.ts).
  */
 import { describe, expect, it } from "vitest";
+import type { CredentialSource } from "../../../../src/azure/credential";
 import {
   connectionStringUsesHttp,
   createBlobServiceClient,
@@ -9,6 +10,11 @@ import {
   resolveServiceUrl,
   storageAuthKind,
 } from "../../../../src/azure/storage";
+
+/** Shared-key and connection-string clients never ask for a credential. */
+const noCredential: CredentialSource = () => {
+  throw new Error("no credential expected");
+};
 
 describe("resolveServiceUrl", () => {
   it.each([
@@ -56,21 +62,21 @@ describe("client construction (no network)", () => {
   const key = Buffer.from("k".repeat(32)).toString("base64");
 
   it("builds blob clients on the resolved URL for keys and connection strings", () => {
-    expect(createBlobServiceClient({ accountName: "acct", accountKey: key, endpoint: "http://127.0.0.1:10000" }).url).toBe("http://127.0.0.1:10000/acct");
-    expect(createBlobServiceClient({ connectionString: `DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${key};EndpointSuffix=core.windows.net` }).accountName).toBe("acct");
+    expect(createBlobServiceClient({ accountName: "acct", accountKey: key, endpoint: "http://127.0.0.1:10000" }, noCredential).url).toBe("http://127.0.0.1:10000/acct");
+    expect(createBlobServiceClient({ connectionString: `DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${key};EndpointSuffix=core.windows.net` }, noCredential).accountName).toBe("acct");
   });
 
   it("builds table clients for keys and connection strings", () => {
-    const client = createTableClient({ accountName: "acct", accountKey: key, endpoint: "http://127.0.0.1:10002", tableName: "t" });
+    const client = createTableClient({ accountName: "acct", accountKey: key, endpoint: "http://127.0.0.1:10002", tableName: "t" }, noCredential);
     expect(client.url).toBe("http://127.0.0.1:10002/acct");
     expect(client.tableName).toBe("t");
-    expect(createTableClient({ connectionString: `DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=${key};TableEndpoint=http://127.0.0.1:10002/acct;`, tableName: "t" }).url).toBe(
+    expect(createTableClient({ connectionString: `DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=${key};TableEndpoint=http://127.0.0.1:10002/acct;`, tableName: "t" }, noCredential).url).toBe(
       "http://127.0.0.1:10002/acct",
     );
   });
 
   it("requires an account name without a connection string", () => {
-    expect(() => createBlobServiceClient({ accountKey: key })).toThrow(TypeError);
-    expect(() => createTableClient({ tableName: "t" })).toThrow(TypeError);
+    expect(() => createBlobServiceClient({ accountKey: key }, noCredential)).toThrow(TypeError);
+    expect(() => createTableClient({ tableName: "t" }, noCredential)).toThrow(TypeError);
   });
 });

@@ -4,7 +4,7 @@
  */
 import type { SecretClient } from "@azure/keyvault-secrets";
 import { cloudByName, cloudByVaultHost } from "../../../../azure/clouds";
-import { getSecretClient, type SecretClientOptions } from "../../../../azure/keyvault";
+import type { SecretClientSource } from "../../../../azure/keyvault";
 import type { SecretStoreFeature } from "../../../features";
 import { type ComponentProperties, getProperty, MetadataError, parseInteger } from "../../../metadata";
 import {
@@ -156,19 +156,19 @@ export function translateKeyVaultError(e: unknown, secretName: string | undefine
 /** How many secret values a bulk read fetches at once (Key Vault allows thousands per 10 s). */
 const BULK_CONCURRENCY = 16;
 
-/** Dependencies of the Key Vault store; tests can pass their own client factory. */
+/** Dependencies of the Key Vault store: the app's vault clients (tests can pass their own). */
 export interface KeyVaultSecretStoreDeps {
-  getClient?: (vaultUrl: string, options: SecretClientOptions) => SecretClient;
+  getClient: SecretClientSource;
 }
 
 /**
  * Creates a Key Vault secret store.
  * @example
- * const store = createKeyVaultSecretStore();
+ * const store = createKeyVaultSecretStore({ getClient: createAzureClients(settings.environment).secretClient });
  * await store.init({ vaultName: "myvault", azureClientId: "<user-assigned identity client id>" });
  */
-export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps = {}): KeyVaultSecretStore {
-  const getClient = deps.getClient ?? getSecretClient;
+export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps): KeyVaultSecretStore {
+  const getClient = deps.getClient;
   let client: SecretClient | undefined;
   let vaultUrl = "";
 

@@ -77,7 +77,7 @@ export interface FileSecretStoreDeps {
  * Creates a local file secret store. The file is read at `init` (as Dapr does); a changed file is
  * picked up when the component is rebuilt.
  * @example
- * const store = createFileSecretStore({ baseDir: APP_ROOT });
+ * const store = createFileSecretStore({ baseDir: appRoot() });
  * await store.init({ secretsFile: "components/secrets.json" });
  */
 export function createFileSecretStore(deps: FileSecretStoreDeps): SecretStore {

@@ -17,7 +17,8 @@
  * ```
  */
 import type { BlobItem, BlobServiceClient, BlockBlobClient, ContainerClient, ContainerListBlobFlatSegmentResponse } from "@azure/storage-blob";
-import { DEFAULT_STORAGE_TIMEOUT_IN_MS, createBlobServiceClient, storageDeadline } from "../../../../azure/storage";
+import type { AzureClients } from "../../../../azure/clients";
+import { DEFAULT_STORAGE_TIMEOUT_IN_MS, storageDeadline } from "../../../../azure/storage";
 import type { StateFeature } from "../../../features";
 import type { ComponentProperties } from "../../../metadata";
 import { withStorageDeadlines } from "../deadline";
@@ -44,8 +45,8 @@ export interface BlobStateStoreDeps {
   naming: BlobKeyNaming;
   /** Time source for TTLs. */
   clock?: Clock;
-  /** Builds the service client from parsed metadata (default: `createBlobServiceClient` in `src/azure/storage.ts`). */
-  createServiceClient?: (metadata: BlobStateStoreMetadata) => BlobServiceClient;
+  /** The app's Azure client factories (the service client is built from parsed metadata in `init`). */
+  azure: Pick<AzureClients, "blobService">;
 }
 
 /** v1 names drop the key prefix, so callers share one namespace and cannot be scoped: no query there. */
@@ -97,13 +98,13 @@ export function isBlobAlreadyExists(e: unknown): boolean {
  * container unless `disableEntityManagement` is true.
  * @example
  * ```ts
- * const store = createBlobStateStore({ naming: "v2" });
+ * const store = createBlobStateStore({ azure: createAzureClients(settings.environment), naming: "v2" });
  * await store.init({ accountName: "acct", containerName: "state" }); // managed identity
  * ```
  */
 export function createBlobStateStore(deps: BlobStateStoreDeps): StateStore & QueryableStateStore {
   const clock = deps.clock ?? systemClock;
-  const createServiceClient = deps.createServiceClient ?? ((m: BlobStateStoreMetadata) => createBlobServiceClient(toAccountOptions(m)));
+  const createServiceClient = (m: BlobStateStoreMetadata): BlobServiceClient => deps.azure.blobService(toAccountOptions(m));
   let container: ContainerClient | undefined;
   let timeoutInMs = DEFAULT_STORAGE_TIMEOUT_IN_MS;
   const cleanups = new Set<Promise<void>>();

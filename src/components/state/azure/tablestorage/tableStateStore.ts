@@ -17,7 +17,8 @@
  * ```
  */
 import type { TableClient, TransactionAction } from "@azure/data-tables";
-import { DEFAULT_STORAGE_TIMEOUT_IN_MS, createTableClient, storageDeadline } from "../../../../azure/storage";
+import type { AzureClients } from "../../../../azure/clients";
+import { DEFAULT_STORAGE_TIMEOUT_IN_MS, storageDeadline } from "../../../../azure/storage";
 import type { StateFeature } from "../../../features";
 import type { ComponentProperties } from "../../../metadata";
 import { withStorageDeadlines } from "../deadline";
@@ -57,8 +58,8 @@ import { MAX_BATCH_OPERATIONS, type PlannedAction, type RowHead, keysNeedingHead
 export interface TableStateStoreDeps {
   /** Time source for TTLs. */
   clock?: Clock;
-  /** Builds the table client from parsed metadata; the default uses `src/azure/storage.ts`. */
-  createTableClient?: (metadata: TableStateStoreMetadata) => TableClient;
+  /** The app's Azure client factories (the table client is built from parsed metadata in `init`). */
+  azure: Pick<AzureClients, "table">;
 }
 
 const FEATURES: readonly StateFeature[] = ["ETAG", "TTL", "TRANSACTIONAL", "QUERY_API"];
@@ -152,13 +153,13 @@ export function isUpdateConditionNotSatisfied(e: unknown): boolean {
  * unless `skipCreateTable` is true.
  * @example
  * ```ts
- * const store = createTableStateStore();
+ * const store = createTableStateStore({ azure: createAzureClients(settings.environment) });
  * await store.init({ accountName: "acct", tableName: "state" }); // managed identity
  * ```
  */
-export function createTableStateStore(deps: TableStateStoreDeps = {}): TransactionalStateStore & QueryableStateStore {
+export function createTableStateStore(deps: TableStateStoreDeps): TransactionalStateStore & QueryableStateStore {
   const clock = deps.clock ?? systemClock;
-  const buildClient = deps.createTableClient ?? ((m: TableStateStoreMetadata) => createTableClient(toAccountOptions(m)));
+  const buildClient = (m: TableStateStoreMetadata): TableClient => deps.azure.table(toAccountOptions(m));
   let client: TableClient | undefined;
   let cosmosDbMode = false;
   let timeoutInMs = DEFAULT_STORAGE_TIMEOUT_IN_MS;

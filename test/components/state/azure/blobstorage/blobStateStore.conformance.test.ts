@@ -9,6 +9,9 @@ import { createBlobStateStore } from "../../../../../src/components/state/azure/
 import { isETagError } from "../../../../../src/components/state/stateStore";
 import { createTestClock, runStateStoreConformance } from "../../../../conformance/stateStore.suite";
 import { startGatedProxy, useAzurite } from "../../../../setup/azurite";
+import { createAzureClients } from "../../../../../src/azure/clients";
+
+const azure = createAzureClients({});
 
 const azurite = useAzurite();
 /**
@@ -38,7 +41,7 @@ for (const naming of ["v1", "v2"] as const) {
     features: naming === "v2" ? ["ETAG", "TTL", "QUERY_API"] : ["ETAG", "TTL"],
     clock,
     create: async () => {
-      const store = createBlobStateStore({ naming, clock: clock.now });
+      const store = createBlobStateStore({ azure, naming, clock: clock.now });
       await store.init({ ...keyProperties(`conformance-${naming}`), ...SEMANTICS_ONLY_TIMEOUT });
       return store;
     },
@@ -48,18 +51,18 @@ for (const naming of ["v1", "v2"] as const) {
 describe("state.azure.blobstorage on Azurite", () => {
   it("creates the container at init", async () => {
     const name = uniqueContainer("created");
-    const store = createBlobStateStore({ naming: "v2" });
+    const store = createBlobStateStore({ azure, naming: "v2" });
     await store.init(keyProperties(name));
     expect(await service().getContainerClient(name).exists()).toBe(true);
     // A second init on the existing container is fine.
-    const again = createBlobStateStore({ naming: "v2" });
+    const again = createBlobStateStore({ azure, naming: "v2" });
     await again.init(keyProperties(name));
     await Promise.all([store.close(), again.close()]);
   });
 
   it("does not create the container when disableEntityManagement=true, so writes fail", async () => {
     const name = uniqueContainer("unmanaged");
-    const store = createBlobStateStore({ naming: "v2" });
+    const store = createBlobStateStore({ azure, naming: "v2" });
     await store.init({ ...keyProperties(name), disableEntityManagement: "true" });
     expect(await service().getContainerClient(name).exists()).toBe(false);
     const error = await store.set({ key: "demo||k", value: '"v"', metadata: {}, options: {} }).then(
@@ -76,7 +79,7 @@ describe("state.azure.blobstorage on Azurite", () => {
 
   it("authenticates with a connection string", async () => {
     const name = uniqueContainer("connstr");
-    const store = createBlobStateStore({ naming: "v2" });
+    const store = createBlobStateStore({ azure, naming: "v2" });
     await store.init({ connectionString: azurite().connectionString, containerName: name });
     await store.set({ key: "demo||k", value: '"via connection string"', metadata: {}, options: {} });
     expect((await store.get({ key: "demo||k", metadata: {}, options: {} }))?.data).toBe('"via connection string"');
@@ -86,7 +89,7 @@ describe("state.azure.blobstorage on Azurite", () => {
 
   it("accepts Dapr's alias field names", async () => {
     const name = uniqueContainer("aliases");
-    const store = createBlobStateStore({ naming: "v2" });
+    const store = createBlobStateStore({ azure, naming: "v2" });
     await store.init({
       storageAccount: azurite().accountName,
       storageAccessKey: azurite().accountKey,
@@ -100,8 +103,8 @@ describe("state.azure.blobstorage on Azurite", () => {
 
   it("names blobs without the prefix in v1 and with the full key in v2", async () => {
     const name = uniqueContainer("naming");
-    const v1 = createBlobStateStore({ naming: "v1" });
-    const v2 = createBlobStateStore({ naming: "v2" });
+    const v1 = createBlobStateStore({ azure, naming: "v1" });
+    const v2 = createBlobStateStore({ azure, naming: "v2" });
     await v1.init(keyProperties(name));
     await v2.init(keyProperties(name));
     await v1.set({ key: "demo||order1", value: '"v1"', metadata: {}, options: {} });
@@ -115,7 +118,7 @@ describe("state.azure.blobstorage on Azurite", () => {
 
   it("stores contentType metadata as the blob's content type and the TTL as blob metadata", async () => {
     const name = uniqueContainer("headers");
-    const store = createBlobStateStore({ naming: "v2" });
+    const store = createBlobStateStore({ azure, naming: "v2" });
     await store.init(keyProperties(name));
     await store.set({ key: "demo||typed", value: '{"a":1}', metadata: { contentType: "application/json", ttlInSeconds: "600" }, options: {} });
     const props = await service().getContainerClient(name).getBlobClient("demo||typed").getProperties();
@@ -130,7 +133,7 @@ describe("state.azure.blobstorage on Azurite", () => {
   it("removes an expired blob lazily after reading it", async () => {
     const name = uniqueContainer("lazy");
     const clock = createTestClock();
-    const store = createBlobStateStore({ naming: "v2", clock: clock.now });
+    const store = createBlobStateStore({ azure, naming: "v2", clock: clock.now });
     await store.init(keyProperties(name));
     await store.set({ key: "demo||short", value: '"x"', metadata: { ttlInSeconds: "1" }, options: {} });
     expect(await blobNames(name)).toEqual(["demo||short"]);
@@ -147,9 +150,9 @@ describe("state.azure.blobstorage on Azurite", () => {
       const clock = createTestClock();
       clock.advance(60_000);
       // The reader sees the item as expired and its cleanup DELETE is held at the proxy.
-      const reader = createBlobStateStore({ naming: "v2", clock: clock.now });
+      const reader = createBlobStateStore({ azure, naming: "v2", clock: clock.now });
       await reader.init({ ...keyProperties(name), endpoint: proxy.origin });
-      const writer = createBlobStateStore({ naming: "v2" });
+      const writer = createBlobStateStore({ azure, naming: "v2" });
       await writer.init(keyProperties(name));
       await writer.set({ key: "demo||k", value: '"old"', metadata: { ttlInSeconds: "30" }, options: {} });
       expect(await reader.get({ key: "demo||k", metadata: {}, options: {} })).toBeUndefined();
@@ -165,7 +168,7 @@ describe("state.azure.blobstorage on Azurite", () => {
   });
 
   it("honours an aborted signal", async () => {
-    const store = createBlobStateStore({ naming: "v2" });
+    const store = createBlobStateStore({ azure, naming: "v2" });
     await store.init(keyProperties(uniqueContainer("abort")));
     const controller = new AbortController();
     controller.abort();

@@ -9,6 +9,9 @@ import { createTableStateStore } from "../../../../../src/components/state/azure
 import { isETagError, type TransactionOperation, ValueTooLargeError } from "../../../../../src/components/state/stateStore";
 import { createTestClock, runStateStoreConformance } from "../../../../conformance/stateStore.suite";
 import { startGatedProxy, useAzurite } from "../../../../setup/azurite";
+import { createAzureClients } from "../../../../../src/azure/clients";
+
+const azure = createAzureClients({});
 
 const azurite = useAzurite();
 /**
@@ -41,7 +44,7 @@ runStateStoreConformance({
   clock,
   badEtag: "bad-etag",
   create: async () => {
-    const store = createTableStateStore({ clock: clock.now });
+    const store = createTableStateStore({ azure, clock: clock.now });
     await store.init({ ...keyProperties("conformance"), ...SEMANTICS_ONLY_TIMEOUT });
     return store;
   },
@@ -50,9 +53,9 @@ runStateStoreConformance({
 describe("state.azure.tablestorage on Azurite", () => {
   it("creates the table at init, and a second init on it is fine", async () => {
     const name = uniqueTable("created");
-    const store = createTableStateStore();
+    const store = createTableStateStore({ azure });
     await store.init(keyProperties(name));
-    const again = createTableStateStore();
+    const again = createTableStateStore({ azure });
     await again.init(keyProperties(name));
     const names: string[] = [];
     for await (const t of TableServiceClient.fromConnectionString(azurite().connectionString, http).listTables()) names.push(t.name ?? "");
@@ -62,7 +65,7 @@ describe("state.azure.tablestorage on Azurite", () => {
 
   it("does not create the table when skipCreateTable=true, so writes fail", async () => {
     const name = uniqueTable("skipped");
-    const store = createTableStateStore();
+    const store = createTableStateStore({ azure });
     await store.init({ ...keyProperties(name), skipCreateTable: "true" });
     const names: string[] = [];
     for await (const t of TableServiceClient.fromConnectionString(azurite().connectionString, http).listTables()) names.push(t.name ?? "");
@@ -81,10 +84,10 @@ describe("state.azure.tablestorage on Azurite", () => {
 
   it("authenticates with a connection string and with Dapr's alias field names", async () => {
     const name = uniqueTable("auth");
-    const viaConnectionString = createTableStateStore();
+    const viaConnectionString = createTableStateStore({ azure });
     await viaConnectionString.init({ connectionString: azurite().connectionString, tableName: name });
     await viaConnectionString.set({ key: "demo||k", value: '"cs"', metadata: {}, options: {} });
-    const viaAliases = createTableStateStore();
+    const viaAliases = createTableStateStore({ azure });
     await viaAliases.init({
       storageAccountName: azurite().accountName,
       storageAccountKey: azurite().accountKey,
@@ -97,7 +100,7 @@ describe("state.azure.tablestorage on Azurite", () => {
 
   it("maps keys to PartitionKey/RowKey and stores the JSON text in Value", async () => {
     const name = uniqueTable("mapping");
-    const store = createTableStateStore();
+    const store = createTableStateStore({ azure });
     await store.init(keyProperties(name));
     await store.set({ key: "demo||order1", value: '{"id":1}', metadata: {}, options: {} });
     await store.set({ key: "actor||type||id||k", value: "2", metadata: {}, options: {} });
@@ -121,7 +124,7 @@ describe("state.azure.tablestorage on Azurite", () => {
 
   it("rejects a transaction across partitions and writes nothing", async () => {
     const name = uniqueTable("partitions");
-    const store = createTableStateStore();
+    const store = createTableStateStore({ azure });
     await store.init(keyProperties(name));
     const error = await store.transact({ operations: [upsert("app1||k", "1"), upsert("app2||k", "2")], metadata: {} }).then(
       () => undefined,
@@ -135,7 +138,7 @@ describe("state.azure.tablestorage on Azurite", () => {
   });
 
   it("rejects more than 100 operations", async () => {
-    const store = createTableStateStore();
+    const store = createTableStateStore({ azure });
     await store.init(keyProperties(uniqueTable("limit")));
     expect(store.maxOperationsPerTransaction()).toBe(100);
     const operations = Array.from({ length: 101 }, (_, i) => upsert(`demo||k${i}`, String(i)));
@@ -145,7 +148,7 @@ describe("state.azure.tablestorage on Azurite", () => {
 
   it("collapses upsert-then-delete of one key and leaves no row behind", async () => {
     const name = uniqueTable("collapse");
-    const store = createTableStateStore();
+    const store = createTableStateStore({ azure });
     await store.init(keyProperties(name));
     await store.set({ key: "demo||gone", value: '"x"', metadata: {}, options: {} });
     await store.transact({ operations: [upsert("demo||temp", "1"), remove("demo||temp"), remove("demo||gone"), upsert("demo||kept", "2")], metadata: {} });
@@ -160,13 +163,13 @@ describe("state.azure.tablestorage on Azurite", () => {
     const holdBatches = (method: string, path: string): boolean => method === "POST" && path.includes("$batch");
     const aheadClock = createTestClock();
     aheadClock.advance(60_000);
-    const other = createTableStateStore();
+    const other = createTableStateStore({ azure });
     await other.init(keyProperties(name));
 
     // Benign: the store sees an expired leftover and plans "replace it by its etag"; the leftover is
     // deleted before the batch lands, so the batch fails with 404 and the re-plan creates the row.
     const first = await startGatedProxy(origin(), holdBatches);
-    const store = createTableStateStore({ clock: aheadClock.now });
+    const store = createTableStateStore({ azure, clock: aheadClock.now });
     await store.init({ ...keyProperties(name), serviceURL: first.origin });
     await other.set({ key: "demo||leftover", value: '"old"', metadata: { ttlInSeconds: "30" }, options: {} });
     const benign = store.transact({
@@ -183,7 +186,7 @@ describe("state.azure.tablestorage on Azurite", () => {
 
     // Real conflict: the row changes between the read and the batch.
     const second = await startGatedProxy(origin(), holdBatches);
-    const racer = createTableStateStore();
+    const racer = createTableStateStore({ azure });
     await racer.init({ ...keyProperties(name), serviceURL: second.origin });
     await other.set({ key: "demo||contended", value: '"v0"', metadata: {}, options: {} });
     const etag = (await other.get({ key: "demo||contended", metadata: {}, options: {} }))?.etag;
@@ -213,7 +216,7 @@ describe("state.azure.tablestorage on Azurite", () => {
   it("removes an expired row lazily after reading it", async () => {
     const name = uniqueTable("lazy");
     const lazyClock = createTestClock();
-    const store = createTableStateStore({ clock: lazyClock.now });
+    const store = createTableStateStore({ azure, clock: lazyClock.now });
     await store.init(keyProperties(name));
     await store.set({ key: "demo||short", value: '"x"', metadata: { ttlInSeconds: "1" }, options: {} });
     expect(await rows(name)).toHaveLength(1);
@@ -229,9 +232,9 @@ describe("state.azure.tablestorage on Azurite", () => {
     try {
       const readerClock = createTestClock();
       readerClock.advance(60_000);
-      const reader = createTableStateStore({ clock: readerClock.now });
+      const reader = createTableStateStore({ azure, clock: readerClock.now });
       await reader.init({ ...keyProperties(name), serviceURL: proxy.origin });
-      const writer = createTableStateStore();
+      const writer = createTableStateStore({ azure });
       await writer.init(keyProperties(name));
       await writer.set({ key: "demo||k", value: '"old"', metadata: { ttlInSeconds: "30" }, options: {} });
       expect(await reader.get({ key: "demo||k", metadata: {}, options: {} })).toBeUndefined();
@@ -257,7 +260,7 @@ describe("large values on Azure Table (Azurite)", () => {
 
   it("a 900 KB value round-trips with its etag and TTL, conditional writes included", async () => {
     const name = uniqueTable("large");
-    const store = createTableStateStore();
+    const store = createTableStateStore({ azure });
     await store.init(keyProperties(name));
     const value = bigValue(900 * 1024);
     expect(Buffer.byteLength(value)).toBeGreaterThan(900_000);
@@ -277,7 +280,7 @@ describe("large values on Azure Table (Azurite)", () => {
 
   it("large values in a transaction, and a value beyond the entity limit is refused naming it, writing nothing", async () => {
     const name = uniqueTable("largetx");
-    const store = createTableStateStore();
+    const store = createTableStateStore({ azure });
     await store.init(keyProperties(name));
     const a = bigValue(300 * 1024);
     const b = bigValue(500 * 1024);
