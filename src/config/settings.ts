@@ -89,11 +89,13 @@ export type AzurePlan = "FlexConsumption" | "Consumption" | "Premium" | "Dedicat
  * `WEBSITE_INSTANCE_ID` is set on App Service workers (Consumption on Windows, Premium, Dedicated) but
  * not on Flex Consumption or Linux Consumption, which set `WEBSITE_POD_NAME` / `CONTAINER_NAME`
  * instead (the Functions host's own `IsAppServiceEnvironment` / `IsAnyLinuxConsumption` checks).
- * Core Tools and our local host set none of them.
+ * A container name alone is not enough (dev containers and CI runners set `CONTAINER_NAME` too): the
+ * platform also names the site or the SKU. Core Tools and our local host set none of them.
  */
 export function azurePlan(env: Readonly<Record<string, string | undefined>>): AzurePlan | undefined {
   const set = (name: string): boolean => (env[name]?.trim() ?? "") !== "";
-  if (!set("WEBSITE_INSTANCE_ID") && !set("WEBSITE_POD_NAME") && !set("CONTAINER_NAME")) return undefined;
+  const container = (set("WEBSITE_POD_NAME") || set("CONTAINER_NAME")) && (set("WEBSITE_SKU") || set("WEBSITE_SITE_NAME"));
+  if (!set("WEBSITE_INSTANCE_ID") && !container) return undefined;
   const sku = env.WEBSITE_SKU?.trim().toLowerCase() ?? "";
   if (sku === "flexconsumption") return "FlexConsumption";
   if (sku === "dynamic" || (!set("WEBSITE_INSTANCE_ID") && sku === "")) return "Consumption";
