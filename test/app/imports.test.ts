@@ -44,7 +44,7 @@ describe("importing src/", () => {
     }
     expect(output).toEqual([]);
     // Registration is the only thing the function files do: every function, the start hook, no work.
-    expect(registrations.functions.map((f) => f.name).sort()).toEqual(["daprAlphaFallback", "daprFallback", "healthz", "metadata", "onKeyVaultEvent", "refreshSecrets", "secrets", "state"]);
+    expect(registrations.functions.map((f) => f.name).sort()).toEqual(["healthz", "metadata", "onKeyVaultEvent", "refreshSecrets", "secrets", "state", "zDaprAlphaFallback", "zDaprFallback"]);
     expect(Object.keys(registrations.hooks).sort()).toEqual(["appStart", "appTerminate"]);
   });
 });
