@@ -1,6 +1,7 @@
 /**
  * @module The API's request model, independent of Azure Functions, and how the raw URL is read.
  */
+import { isIP } from "node:net";
 import { ApiError, PlainTextError } from "./errors";
 import { EscapeError, queryUnescape } from "./wire";
 
@@ -15,6 +16,24 @@ export interface ApiRequest {
    * bytes and reject with {@link bodyTooLarge}, so no more than the limit is ever held in memory.
    */
   body(limit: number): Promise<Uint8Array>;
+  /**
+   * The caller's network address as the platform vouches for it (in Azure the front end's `client-ip`,
+   * see {@link clientIpFromHeader}); undefined when the adapter cannot know it. Never from
+   * `X-Forwarded-For`, whose entries any client can set.
+   */
+  clientAddress?: string;
+}
+
+/**
+ * The address in an App Service front end's `client-ip` header (`ip:port`, `[v6]:port` or a bare
+ * address), without the port; undefined for anything that is not an IP address.
+ */
+export function clientIpFromHeader(value: string | null): string | undefined {
+  const raw = value?.trim() ?? "";
+  if (raw === "") return undefined;
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(raw);
+  const candidate = bracketed !== null ? (bracketed[1] ?? "") : raw.split(":").length === 2 ? (raw.split(":")[0] ?? "") : raw;
+  return isIP(candidate) === 0 ? undefined : candidate.toLowerCase();
 }
 
 /** 413 `ERR_BODY_TOO_LARGE`: the request body is longer than the limit (`MAX_REQUEST_BODY_BYTES`). */

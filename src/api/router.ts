@@ -333,10 +333,9 @@ export function createApi(options: ApiOptions): ApiHandler {
   };
 }
 
-/** The client's address as the Azure front end reports it, or "unknown" (one shared bucket). */
+/** The client's address as the platform vouches for it, or "unknown" (one shared bucket). */
 function clientAddress(request: ApiRequest): string {
-  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return request.headers.get("x-azure-clientip")?.trim() || forwarded || "unknown";
+  return request.clientAddress ?? "unknown";
 }
 
 /**

@@ -3,16 +3,22 @@
  */
 import type { HttpRequest, HttpResponseInit } from "@azure/functions";
 import type { ApiResponse } from "../api/errors";
-import { type ApiRequest, bodyTooLarge } from "../api/request";
+import { type ApiRequest, bodyTooLarge, clientIpFromHeader } from "../api/request";
 import { currentApp } from "./appHost";
 
-/** Converts a Functions request; the body is read lazily, once, and never past the limit. */
-export function toApiRequest(request: HttpRequest): ApiRequest {
+/**
+ * Converts a Functions request; the body is read lazily, once, and never past the limit. In Azure the
+ * client address is the front end's `client-ip` (clients cannot set it); elsewhere the Functions
+ * programming model does not expose the socket, so it stays unknown (one shared throttling bucket).
+ */
+export function toApiRequest(request: HttpRequest, inAzure: boolean): ApiRequest {
+  const clientAddress = inAzure ? clientIpFromHeader(request.headers.get("client-ip")) : undefined;
   return {
     method: request.method,
     url: request.url,
     headers: request.headers,
     body: (limit) => readBounded(request.body, limit),
+    ...(clientAddress !== undefined ? { clientAddress } : {}),
   };
 }
 
@@ -47,5 +53,5 @@ export function toResponseInit(response: ApiResponse): HttpResponseInit {
 /** The handler every Dapr route function registers. */
 export async function serveDaprRequest(request: HttpRequest): Promise<HttpResponseInit> {
   const app = await currentApp();
-  return toResponseInit(await app.api(toApiRequest(request)));
+  return toResponseInit(await app.api(toApiRequest(request, app.settings.azurePlan !== undefined)));
 }

@@ -1,0 +1,59 @@
+/** The Functions HTTP adapter: bounded body reads and the client address used for throttling. */
+import { HttpRequest } from "@azure/functions";
+import { describe, expect, it } from "vitest";
+import { clientIpFromHeader } from "../../src/api/request";
+import { readBounded, toApiRequest } from "../../src/functions/http";
+
+function streamOf(chunks: Uint8Array[], pulled: { count: number }): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled.count++;
+      const chunk = chunks[i++];
+      if (chunk === undefined) controller.close();
+      else controller.enqueue(chunk);
+    },
+  });
+}
+
+describe("readBounded", () => {
+  it("reads a chunked body whole when it fits", async () => {
+    const pulled = { count: 0 };
+    const body = await readBounded(streamOf([new Uint8Array([1, 2]), new Uint8Array([3])], pulled), 3);
+    expect([...body]).toEqual([1, 2, 3]);
+  });
+
+  it("stops reading past the limit with 413, never pulling the rest", async () => {
+    const pulled = { count: 0 };
+    const chunks = Array.from({ length: 100 }, () => new Uint8Array(1024));
+    await expect(readBounded(streamOf(chunks, pulled), 4096)).rejects.toMatchObject({ status: 413, code: "ERR_BODY_TOO_LARGE" });
+    expect(pulled.count).toBeLessThan(10);
+  });
+
+  it("reads no body as empty", async () => {
+    expect((await readBounded(null, 10)).length).toBe(0);
+  });
+});
+
+describe("client address", () => {
+  it.each([
+    ["203.0.113.7:51234", "203.0.113.7"],
+    ["203.0.113.7", "203.0.113.7"],
+    ["[2001:db8::1]:443", "2001:db8::1"],
+    ["[2001:DB8::1]", "2001:db8::1"],
+    ["2001:db8::1", "2001:db8::1"],
+    ["::ffff:203.0.113.7", "::ffff:203.0.113.7"],
+    ["not-an-ip:80", undefined],
+    ["", undefined],
+  ])("client-ip %j is %j", (header, address) => {
+    expect(clientIpFromHeader(header)).toBe(address);
+  });
+
+  it("comes from client-ip in Azure only, and never from X-Forwarded-For", () => {
+    const request = new HttpRequest({ method: "GET", url: "http://127.0.0.1/v1.0/metadata", headers: { "client-ip": "203.0.113.7:5000", "x-forwarded-for": "198.51.100.1" } });
+    expect(toApiRequest(request, true).clientAddress).toBe("203.0.113.7");
+    expect(toApiRequest(request, false).clientAddress).toBeUndefined();
+    const spoofed = new HttpRequest({ method: "GET", url: "http://127.0.0.1/v1.0/metadata", headers: { "x-forwarded-for": "198.51.100.1" } });
+    expect(toApiRequest(spoofed, true).clientAddress).toBeUndefined();
+  });
+});
