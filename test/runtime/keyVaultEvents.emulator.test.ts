@@ -190,6 +190,30 @@ describe("new-version floods", () => {
     }
   });
 
+  it("10,000 near-expiry events for one secret start at most 2 rotation checks", async () => {
+    const manager = startManager();
+    try {
+      await manager.start();
+      let checks = 0;
+      const counters = createEventCounters();
+      const handler = createKeyVaultEventHandler({
+        manager,
+        logger,
+        counters,
+        onNearExpiry: async () => {
+          checks++;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return "not-due";
+        },
+      });
+      await Promise.all(Array.from({ length: 10_000 }, (_, i) => handler.handle(event("SecretNearExpiry", vaultUri, "other", i.toString(16).padStart(32, "0")))));
+      expect(checks).toBeLessThanOrEqual(2);
+      expect(counters.coalesced).toBeGreaterThanOrEqual(9_998);
+    } finally {
+      await manager.close();
+    }
+  });
+
   it("events for a secret the app does not use cost no Key Vault read", async () => {
     const manager = startManager();
     try {
