@@ -84,6 +84,29 @@ describe("Key Vault store over the real SDK", () => {
     expect(error?.message).not.toContain("never-served");
   });
 
+  it("the caller's deadline reaches the SDK as an abort signal: a stalled Key Vault call ends as a timeout", async () => {
+    const store = await keyVaultStore();
+    await store.getSecret({ name: "conftestsecret", metadata: {} });
+    const rule = emulator.faults.add({ operation: "getSecret", latencyMs: 5_000 });
+    try {
+      // Were the signal not passed on, this would succeed once the latency is over.
+      await expect(store.getSecret({ name: "conftestsecret", metadata: {} }, { abortSignal: AbortSignal.timeout(200) })).rejects.toMatchObject({ name: "SecretStoreUnavailableError", failure: "timeout" });
+    } finally {
+      emulator.faults.clear(rule.id);
+    }
+  });
+
+  it("a 429 with Retry-After comes back at once as throttling with the wait, not after the SDK slept through it", async () => {
+    const store = await keyVaultStore();
+    const rule = emulator.faults.add({ operation: "getSecret", status: 429, retryAfterSeconds: 30, count: 1 });
+    try {
+      // The test timeout (30 s) is shorter than one Retry-After: only an immediate answer passes.
+      await expect(store.getSecret({ name: "conftestsecret", metadata: {} })).rejects.toMatchObject({ name: "SecretStoreUnavailableError", failure: "throttled", retryAfterInMs: 30_000 });
+    } finally {
+      emulator.faults.clear(rule.id);
+    }
+  });
+
   it("a user-assigned identity without a role assignment gets Key Vault's 403", async () => {
     const store = await keyVaultStore({ azureClientId: NO_ACCESS_CLIENT_ID });
     await expect(store.getSecret({ name: "conftestsecret", metadata: {} })).rejects.toThrow(/^Key Vault answered 403 Forbidden: /);
