@@ -398,8 +398,11 @@ export function createCachingSecretStore(
             throw new SecretReadBudgetError(budget.retryAfterSeconds);
           }
         }
-        const valueOpts: OperationOptions = { ...opts, caller: undefined };
-        const names = await inner.listSecretNames({ metadata }, opts);
+        // One deadline for the whole bulk read: the listing and every value wait within it.
+        const deadline = AbortSignal.timeout(options.readDeadlineInMs);
+        const abortSignal = opts?.abortSignal === undefined ? deadline : AbortSignal.any([opts.abortSignal, deadline]);
+        const valueOpts: OperationOptions = { ...opts, caller: undefined, abortSignal };
+        const names = await inner.listSecretNames({ metadata }, { ...opts, abortSignal });
         const values = await mapWithConcurrency(names, BULK_VALUE_CONCURRENCY, (name) => this.getSecret({ name, metadata: {} }, valueOpts));
         const data: Record<string, Record<string, string>> = {};
         names.forEach((name, i) => {

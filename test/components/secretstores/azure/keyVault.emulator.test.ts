@@ -267,6 +267,28 @@ describe("the API over a cached Key Vault store: reads nobody can turn into load
     expect(counters.budgetRefusals).toBeGreaterThan(0);
   });
 
+  it("a bulk read has one deadline in total, the listing included", async () => {
+    const short = await buildRuntime({
+      appId: "demo",
+      resources: parseResourceDocuments("kv.yaml", `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: kv}\nspec:\n  type: secretstores.azure.keyvault\n  version: v1\n  metadata: [{name: vaultUri, value: "${vaultUri}"}]\n`),
+      apiTokens: ["t0ken-for-kv"],
+      providerContext: { appRoot: "/", environment: {} },
+      logger,
+      secretCache: { options: { readDeadlineInMs: 500 }, counters: createCounters() },
+    });
+    const rule = emulator.faults.add({ operation: "listSecrets", latencyMs: 20_000 });
+    try {
+      const store = short.secretStores("demo").get("kv");
+      const started = Date.now();
+      await expect(store?.bulkGetSecret({ metadata: {} })).rejects.toMatchObject({ name: "SecretStoreUnavailableError", failure: "timeout" });
+      // The read deadline is 0.5 s; without it the listing would wait for the per-operation bound (10 s).
+      expect(Date.now() - started).toBeLessThan(8_000);
+    } finally {
+      emulator.faults.clear(rule.id);
+      await short.close();
+    }
+  });
+
   it("a cold read under 429 with Retry-After: 20 fails within the deadline with 500 ERR_SECRET_GET after one Key Vault call", async () => {
     emulator.store("kvtest").set("throttled-cold", { value: "throttled-cold-value" });
     emulator.requestLog.reset();
