@@ -272,7 +272,7 @@ describe("the API over a cached Key Vault store: reads nobody can turn into load
       appId: "demo",
       resources: parseResourceDocuments("kv.yaml", `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: kv}\nspec:\n  type: secretstores.azure.keyvault\n  version: v1\n  metadata: [{name: vaultUri, value: "${vaultUri}"}]\n`),
       apiTokens: ["t0ken-for-kv"],
-      providerContext: { appRoot: "/", environment: {} },
+      providerContext: { azure: createAzureClients(emulator.identityEnvironment()), appRoot: "/", environment: {} },
       logger,
       secretCache: { options: { readDeadlineInMs: 500 }, counters: createCounters() },
     });
