@@ -88,3 +88,32 @@ export function eventSchema(event: unknown): "cloudEvents" | "eventGrid" | "unkn
   if (typeof event.eventType === "string") return "eventGrid";
   return "unknown";
 }
+
+/**
+ * Json.NET's default `MaxDepth`, which the Event Grid extension parses webhook bodies with: anything
+ * nested deeper is a 400 there, before any function runs.
+ */
+export const MAX_EVENT_JSON_DEPTH = 64;
+
+/**
+ * Whether JSON text nests objects and arrays deeper than `maxDepth` (a linear scan, no recursion, so a
+ * 200k-deep body costs one pass and never a stack overflow while serialising it for the worker).
+ */
+export function jsonNestsDeeperThan(text: string, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) {
+      inString = true;
+    } else if (ch === 0x5b || ch === 0x7b) {
+      if (++depth > maxDepth) return true;
+    } else if (ch === 0x5d || ch === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}

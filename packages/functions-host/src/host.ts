@@ -13,6 +13,8 @@ import {
   classifyEventGridRequest,
   extractValidationCode,
   isEventGridWebhookPath,
+  jsonNestsDeeperThan,
+  MAX_EVENT_JSON_DEPTH,
   notificationStatus,
   toEventList,
 } from "./eventGrid";
@@ -629,7 +631,12 @@ class LocalServer {
 
     let body: unknown;
     try {
-      body = JSON.parse((await readRequestBody(req, MAX_REQUEST_BODY_BYTES)).toString("utf8"));
+      const text = (await readRequestBody(req, MAX_REQUEST_BODY_BYTES)).toString("utf8");
+      if (jsonNestsDeeperThan(text, MAX_EVENT_JSON_DEPTH)) {
+        sendSimple(res, 400, "The request content should be parseable into a JSON object or array.", "text/plain; charset=utf-8");
+        return;
+      }
+      body = JSON.parse(text);
     } catch (err) {
       req.resume();
       sendSimple(res, err instanceof BodyTooLargeError ? 413 : 400, "The request content should be parseable into a JSON object or array.", "text/plain; charset=utf-8");

@@ -140,6 +140,27 @@ describe("eventgrid-app webhook", () => {
     expect(delivered().some((d) => d.event.id === "n1" || d.event.id === "n2")).toBe(false);
   });
 
+  it("answers 400 for deep or malformed bodies without running anything or logging an unhandled error", async () => {
+    const deep = "[".repeat(200_000) + "]".repeat(200_000);
+    const send = (body: string): Promise<Response> =>
+      fetch(`${host.url}/runtime/webhooks/eventgrid?functionName=onSecretEvent`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "aeg-event-type": "Notification" },
+        body,
+      });
+    for (const body of [deep, `[{"id":"deep","data":${"{\"a\":".repeat(100)}1${"}".repeat(100)}}]`, '[{"id":', "\u0000", '"just a string"']) {
+      const res = await send(body);
+      expect(res.status, body.slice(0, 40)).toBe(400);
+      expect(await res.text()).toBe("The request content should be parseable into a JSON object or array.");
+    }
+    // Brackets inside strings do not count, and 64 levels are still fine.
+    expect((await send(JSON.stringify([{ id: "brackets", subject: "[[[[", eventType: "x", data: { s: "{".repeat(1000) } }]))).status).toBe(202);
+    let nested: unknown = 1;
+    for (let i = 0; i < 62; i++) nested = { n: nested };
+    expect((await send(JSON.stringify([{ id: "deep-ok", eventType: "x", data: nested }]))).status).toBe(202);
+    expect(host.output()).not.toMatch(/Maximum call stack|unhandled|RangeError/i);
+  });
+
   it("answers 404 for an unknown function or a function that is not an Event Grid trigger", async () => {
     const res = await post("noSuchFunction", "Notification", []);
     expect(res.status).toBe(404);
