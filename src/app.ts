@@ -163,6 +163,7 @@ export function createApp(settings: Settings, clients: AppClients): App {
     logger,
     maxBodyBytes: settings.maxBodyBytes,
     requestTimeoutInMs: settings.requestTimeoutInMs,
+    writeRequestTimeoutInMs: settings.writeRequestTimeoutInMs,
     maxUrlLength: settings.maxUrlLength,
     maxHeaderBytes: settings.maxHeaderBytes,
     rateLimit: settings.rateLimit,

@@ -83,12 +83,16 @@ export interface ApiOptions {
   maxHeaderBytes?: number;
   /** Per-caller rate limit; off when absent or 0. */
   rateLimit?: RateLimitOptions;
-  /** How long one request may wait for upstream calls in total (default {@link DEFAULT_REQUEST_TIMEOUT_IN_MS}). */
+  /** How long one reading request may wait for upstream calls in total (default {@link DEFAULT_REQUEST_TIMEOUT_IN_MS}). */
   requestTimeoutInMs?: number;
+  /** The same for writer routes (saves, deletes, transactions; default {@link DEFAULT_WRITE_REQUEST_TIMEOUT_IN_MS}). */
+  writeRequestTimeoutInMs?: number;
 }
 
 /** Default request deadline: every read a request makes ends within it, answered or failed with a 5xx. */
 export const DEFAULT_REQUEST_TIMEOUT_IN_MS = 10_000;
+/** Default deadline of a writing request: a save may carry thousands of items, written 16 at a time. */
+export const DEFAULT_WRITE_REQUEST_TIMEOUT_IN_MS = 30_000;
 
 /** Default URL limit: generous for Dapr routes, small enough to refuse abuse early. */
 export const DEFAULT_MAX_URL_LENGTH = 8 * 1024;
@@ -253,14 +257,15 @@ export function createApi(options: ApiOptions): ApiHandler {
   const maxUrlLength = options.maxUrlLength ?? DEFAULT_MAX_URL_LENGTH;
   const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   const requestTimeoutInMs = options.requestTimeoutInMs ?? DEFAULT_REQUEST_TIMEOUT_IN_MS;
+  const writeRequestTimeoutInMs = options.writeRequestTimeoutInMs ?? DEFAULT_WRITE_REQUEST_TIMEOUT_IN_MS;
   const limiter = options.rateLimit === undefined ? undefined : createRateLimiter(options.rateLimit);
   const logUnexpected = (e: unknown): void => options.logger.error(`unexpected error while serving a request: ${describeError(e)}`);
 
   const serve: ApiHandler = async (request) => {
     let routeHeaders: Record<string, string> = {};
     let release = (): void => {};
-    // Started on arrival, so time spent waiting for the runtime counts too.
-    const abortSignal = AbortSignal.timeout(requestTimeoutInMs);
+    // Counted from arrival, so time spent waiting for the runtime counts too.
+    const arrivedAt = performance.now();
     try {
       const { path: rawPath, query: rawQuery } = splitUrl(request.url);
       checkLimits(request, rawPath.length + rawQuery.length + 1, maxUrlLength, maxHeaderBytes);
@@ -310,6 +315,8 @@ export function createApi(options: ApiOptions): ApiHandler {
           body ??= readLimitedBody(request, maxBodyBytes);
           return body;
         };
+        const budget = (route.role === "writer" ? writeRequestTimeoutInMs : requestTimeoutInMs) - (performance.now() - arrivedAt);
+        const abortSignal = AbortSignal.timeout(Math.max(1, Math.floor(budget)));
         const response = await route.handle({ request, params, query, metadata: metadataFromQuery(query), runtime, caller, abortSignal, body: readBody });
         return withHeaders(response, routeHeaders);
       }

@@ -63,6 +63,8 @@ export interface Settings {
   maxBodyBytes: number | undefined;
   /** One API request's deadline for upstream calls (`REQUEST_TIMEOUT_SECONDS`, default 10 s). */
   requestTimeoutInMs: number | undefined;
+  /** The same for saves, deletes and transactions (`WRITE_REQUEST_TIMEOUT_SECONDS`, default 30 s). */
+  writeRequestTimeoutInMs: number | undefined;
   /** Secret cache tuning, in milliseconds (settings are in seconds). */
   secretCache: {
     ttlInMs?: number;
@@ -160,6 +162,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     azurePlan: azurePlan(env),
     maxBodyBytes: positiveInteger(env, "MAX_REQUEST_BODY_BYTES"),
     requestTimeoutInMs: seconds(env, "REQUEST_TIMEOUT_SECONDS"),
+    writeRequestTimeoutInMs: seconds(env, "WRITE_REQUEST_TIMEOUT_SECONDS"),
     maxUrlLength: positiveInteger(env, "MAX_URL_LENGTH"),
     maxHeaderBytes: positiveInteger(env, "MAX_HEADER_BYTES"),
     rotation: {

@@ -165,7 +165,6 @@ export function buildCorpus(): CorpusCase[] {
     ["POST", "/v1.0/state/memstore/transaction", json({ operations: [{ operation: "delete", request: { key: "seed-a" } }] })],
     ["POST", "/v1.0-alpha1/state/memstore/query", "{}"],
     ["GET", "/v1.0/nonexistent"],
-    ["HEAD", "/v1.0/healthz"],
     ["POST", "/v1.0/healthz"],
     ["GET", "/v1.0/healthz/other"],
     ["GET", "/v1.0/healthz/../metadata"],
@@ -180,6 +179,10 @@ export function buildCorpus(): CorpusCase[] {
     add({ name: `health without a token: GET ${path}`, method: "GET", path, token: null, expect: noContent, ref: "§5.1/§5.3 health is exempt from auth" });
   }
   add({ name: "health with a wrong token is still served", method: "GET", path: "/v1.0/healthz", token: "wrong", expect: noContent, ref: "§5.3" });
+  // Issue 9: HEAD on the probes answers like GET, without a token (load balancers probe with HEAD).
+  for (const path of ["/v1.0/healthz", "/v1.0/healthz/outbound"]) {
+    add({ name: `health without a token: HEAD ${path}`, method: "HEAD", path, token: null, expect: noContent, ref: "§5.1 health; HEAD like GET" });
+  }
   add({ name: "health with another app-id", method: "GET", path: "/v1.0/healthz?appid=someone-else", token: null, expect: { status: 500, errorCode: "ERR_HEALTH_APPID_NOT_MATCH" }, ref: "§5.1 documented 500" });
   add({ name: "health with a backslash path is no Dapr route", method: "GET", path: "/v1.0\\healthz", token: null, expect: hostNotFound, ref: REF_HOST_404 });
 
@@ -607,7 +610,8 @@ export function buildCorpus(): CorpusCase[] {
   tx("statestore refuses before parsing the body", "garbage", { status: 500, errorCode: "ERR_STATE_STORE_NOT_SUPPORTED" }, "statestore", "§4.6 step 2");
   tx("empty operations", '{"operations":[]}', noContent);
   tx("operations null", '{"operations":null}', noContent);
-  tx("an empty key is allowed in transactions", json({ operations: [op("upsert", { key: "", value: 1 })] }), noContent, "memstore", "§4.1 empty keys are not validated in transactions");
+  // Deliberate difference (issue 9): daprd stores an empty transaction key as "<appid>||"; here it is refused like in a save.
+  tx("an empty key is refused in transactions, as in saves", json({ operations: [op("delete", { key: "seed-a" }), op("upsert", { key: "", value: 1 })] }), malformed, "memstore", "§4.1 empty key; README deliberate differences");
 
   // ---- 9. secrets ----
   const secret = (name: string, path: string, expect: CorpusCase["expect"], ref = REF_SECRETS, headers: readonly (readonly [string, string])[] = [], body?: string): void =>

@@ -125,6 +125,7 @@ describe.skipIf(process.platform === "win32")("storage deadlines with Azurite st
       authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: "demo" }),
       logger,
       requestTimeoutInMs: 1_500,
+      writeRequestTimeoutInMs: 1_500,
     });
     const call = (method: string, url: string, body?: unknown): Promise<ApiResponse> =>
       api({
