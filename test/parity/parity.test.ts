@@ -245,7 +245,6 @@ const CASES: ParityCase[] = [
         body: JSON.stringify([{ id: "v", eventType: "Microsoft.EventGrid.SubscriptionValidationEvent", subject: "", eventTime: "2026-12-03T00:00:00Z", data: { validationCode: "code-123" }, dataVersion: "1" }]),
       },
     ],
-    pending: "the Event Grid extension answers the handshake as text/plain; charset=utf-8, the local host as application/json (workspaces)",
   },
 ];
 
