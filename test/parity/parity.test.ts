@@ -165,6 +165,21 @@ const CASES: ParityCase[] = [
     pending: "the real host decodes a literal %XX once more (PathString.ToUriComponent); the local host passes the raw path (workspaces)",
   },
   {
+    name: "key with an encoded plus (%2B)",
+    statuses: [204, 200],
+    requests: [
+      { method: "POST", target: "/v1.0/state/memstore", headers: [auth, json], body: '[{"key":"plus+{t}","value":"p"}]' },
+      { method: "GET", target: "/v1.0/state/memstore/plus%2B{t}", headers: [auth] },
+    ],
+    pending: "the real host hands the worker a literal '+' (PathString.ToUriComponent) and the app's path decoding reads it as a space (app finding, api/arch)",
+  },
+  {
+    name: "malformed escape in a key (%zz)",
+    statuses: [400],
+    requests: [{ method: "GET", target: "/v1.0/secrets/secretstore/bad%zz", headers: [auth] }],
+    pending: "Kestrel leaves a malformed escape as text and the worker gets %25zz, so the app sees the name 'bad%zz' (400 ERR_SECRET_GET); the local host answers a plain 400 itself (workspaces/api)",
+  },
+  {
     name: "key with an encoded slash", statuses: [204],
     requests: [{ method: "GET", target: "/v1.0/state/memstore/a%2Fb-{t}", headers: [auth] }],
   },
