@@ -453,7 +453,12 @@ export async function startRealFunctionsHost(options: RealFunctionsHostOptions):
           // and the rest of the client's upload is drained so the client reads it too.
           req.unpipe(upstream);
           req.resume();
-          if (!responded) reject(e);
+          // A worker that resets the connection before answering leaves the proxy nothing to relay: 502.
+          if (!responded) {
+            append(`[host] proxying to the worker failed before a response: ${e.message}`);
+            if (!res.headersSent) res.writeHead(502, { "content-length": "0" }).end();
+            resolve();
+          }
         });
         req.pipe(upstream);
       });
