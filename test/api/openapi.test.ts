@@ -9,6 +9,7 @@ import * as path from "node:path";
 import Ajv2020 from "ajv/dist/2020";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAzureClients } from "../../src/azure/clients";
 import type { ApiResponse } from "../../src/api/errors";
 import { createApi, type ApiHandler } from "../../src/api/router";
 import type { Logger } from "../../src/observability/logger";
@@ -39,7 +40,7 @@ beforeAll(async () => {
     appId: "demo",
     resources: parseResourceDocuments("c.yaml", COMPONENTS),
     apiTokens: ["demo=dev-token"],
-    providerContext: { appRoot: "/", environment: { S_greeting: "hi" } },
+    providerContext: { azure: createAzureClients({}), appRoot: "/", environment: { S_greeting: "hi" } },
     logger,
   });
   api = createApi({
