@@ -135,6 +135,7 @@ const REQUESTS: [string, string, unknown?, Record<string, string>?][] = [
   ["PUT", "/v1.0/metadata/daprRuntimeVersion", "v"],
   ["GET", "/v1.0/healthz"],
   ["GET", "/v1.0/healthz/outbound"],
+  ["HEAD", "/v1.0/healthz", undefined, {}],
   ["PATCH", "/v1.0/state/memstore"],
   ["POST", "/v1.0/secrets/envsecretstore/greeting"],
   ["DELETE", "/v1.0/metadata"],
