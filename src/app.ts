@@ -4,6 +4,8 @@
  * (`src/functions/appHost.ts`) calls it once, from the app start hook, and tests build as many apps
  * as they like in one process.
  */
+import { readFile } from "node:fs/promises";
+import * as path from "node:path";
 import type { AuthPolicy } from "./api/auth";
 import { createEntraIdValidator, type EntraIdValidator } from "./api/entraId";
 import { rotateSecret, type RotationPort } from "./api/rotationApi";
@@ -168,6 +170,7 @@ export function createApp(settings: Settings, clients: AppClients): App {
     maxHeaderBytes: settings.maxHeaderBytes,
     rateLimit: settings.rateLimit,
     appMetadata,
+    openApiDocument: openApiDocument(),
     routes: [
       {
         method: "POST",
@@ -262,6 +265,18 @@ function createVersionTable(settings: Settings, azure: AzureClients, storage: St
     notices.push(`cross-instance coherence is off: ${describeError(e)}`);
     return undefined;
   }
+}
+
+/** `openapi.yaml` from the app root, read on first request and kept. */
+function openApiDocument(): () => Promise<string> {
+  let text: Promise<string> | undefined;
+  return () => {
+    text ??= readFile(path.join(appRoot(), "openapi.yaml"), "utf8").catch((e: unknown) => {
+      text = undefined;
+      throw e;
+    });
+    return text;
+  };
 }
 
 /** Callers' `PUT /v1.0/metadata` values, shared by every instance through the app's storage. */

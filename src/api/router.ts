@@ -75,6 +75,8 @@ export interface ApiOptions {
    * Without it values are kept in this process only.
    */
   appMetadata?: AppMetadataStore;
+  /** The OpenAPI document (YAML), served without a token at `GET /v1.0-alpha1/openapi.yaml`. */
+  openApiDocument?: () => Promise<string>;
   /** Request body limit in bytes (daprd's `--max-body-size`, 4 MiB by default). */
   maxBodyBytes?: number;
   /** Longest accepted request URL (path and query), in characters. */
@@ -104,10 +106,15 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 const HEALTH_PATHS = new Set(["/v1.0/healthz", "/v1.0/healthz/outbound"]);
 /** The health routes as far as `Allow` is concerned (they are served before authentication). */
-const HEALTH_ROUTES: readonly Pick<Route, "method" | "pattern">[] = [...HEALTH_PATHS].flatMap((pattern) => [
-  { method: "GET", pattern },
-  { method: "HEAD", pattern },
-]);
+/** Where the API describes itself. */
+export const OPENAPI_PATH = "/v1.0-alpha1/openapi.yaml";
+const HEALTH_ROUTES: readonly Pick<Route, "method" | "pattern">[] = [
+  ...[...HEALTH_PATHS].flatMap((pattern) => [
+    { method: "GET", pattern },
+    { method: "HEAD", pattern },
+  ]),
+  { method: "GET", pattern: OPENAPI_PATH },
+];
 
 function stateContext(c: RouteContext): StateContext {
   return { stores: c.runtime.stateStores(c.caller.appId), caller: c.caller, namespace: c.runtime.namespace, abortSignal: c.abortSignal };
@@ -273,6 +280,10 @@ export function createApi(options: ApiOptions): ApiHandler {
       const method = request.method.toUpperCase();
       const query = parseQuery(rawQuery);
 
+      // The API's description is public, like the OpenAPI documents of most services.
+      if (method === "GET" && path === OPENAPI_PATH && options.openApiDocument !== undefined) {
+        return { status: 200, headers: { "content-type": "application/yaml; charset=utf-8", "cache-control": "public, max-age=300" }, body: await options.openApiDocument() };
+      }
       // Health probes are the only routes daprd serves without a token; HEAD answers like GET.
       if ((method === "GET" || method === "HEAD") && HEALTH_PATHS.has(path)) {
         const status = options.runtime.status();

@@ -1,0 +1,175 @@
+/**
+ * `openapi.yaml`: a valid OpenAPI 3.1 document (checked with @seriousme/openapi-schema-validator),
+ * served without a token, and every response the API gives to a broad set of requests (successes and
+ * errors, every route) matches it: the status is documented for the operation, the content type is
+ * documented, and the body validates against the documented schema (ajv, JSON Schema 2020-12).
+ */
+import { readFile } from "node:fs/promises";
+import * as path from "node:path";
+import Ajv2020 from "ajv/dist/2020";
+import { parse } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAzureClients } from "../../src/azure/clients";
+import type { ApiResponse } from "../../src/api/errors";
+import { createApi, type ApiHandler } from "../../src/api/router";
+import type { Logger } from "../../src/observability/logger";
+import { parseResourceDocuments } from "../../src/runtime/componentFiles";
+import { buildRuntime, type Runtime } from "../../src/runtime/runtime";
+
+const logger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+const DOC_PATH = path.join(__dirname, "..", "..", "openapi.yaml");
+const COMPONENTS = [
+  "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: memstore}\nspec: {type: state.in-memory, version: v1, metadata: []}",
+  "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: envsecretstore}\nspec: {type: secretstores.local.env, version: v1, metadata: [{name: prefix, value: S_}]}",
+].join("\n---\n");
+
+type Json = Record<string, unknown>;
+let resolved: Json;
+let runtime: Runtime;
+let api: ApiHandler;
+const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+
+beforeAll(async () => {
+  // An ES module: imported dynamically from this CommonJS test.
+  const { Validator } = await import("@seriousme/openapi-schema-validator");
+  const validator = new Validator();
+  const result = await validator.validate(parse(await readFile(DOC_PATH, "utf8")) as Parameters<typeof validator.validate>[0]);
+  expect(result.errors ?? []).toEqual([]);
+  resolved = validator.resolveRefs() as Json;
+  runtime = await buildRuntime({
+    appId: "demo",
+    resources: parseResourceDocuments("c.yaml", COMPONENTS),
+    apiTokens: ["demo=dev-token"],
+    providerContext: { azure: createAzureClients({}), appRoot: "/", environment: { S_greeting: "hi" } },
+    logger,
+  });
+  api = createApi({
+    runtime: { status: () => ({ state: "ready", runtime }), ready: async () => runtime },
+    authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: "demo" }),
+    logger,
+    maxBodyBytes: 64 * 1024,
+    openApiDocument: () => readFile(DOC_PATH, "utf8"),
+  });
+});
+afterAll(async () => {
+  await runtime?.close();
+});
+
+/** The documented operation for a concrete request, or undefined. */
+function operationFor(method: string, rawPath: string): { template: string; op: Json } | undefined {
+  const paths = resolved.paths as Record<string, Json>;
+  const segments = rawPath.split("?")[0]?.split("/") ?? [];
+  const candidates = Object.keys(paths).filter((template) => {
+    const t = template.split("/");
+    return t.length === segments.length && t.every((part, i) => part.startsWith("{") || part === segments[i]);
+  });
+  // Literal segments win over parameters (…/bulk before …/{name}), as in the router.
+  candidates.sort((a, b) => b.split("/").filter((p) => !p.startsWith("{")).length - a.split("/").filter((p) => !p.startsWith("{")).length);
+  for (const template of candidates) {
+    const op = paths[template]?.[method.toLowerCase()] as Json | undefined;
+    if (op !== undefined) return { template, op };
+  }
+  const any = candidates[0];
+  return any === undefined ? undefined : { template: any, op: {} };
+}
+
+/** Checks one response against the document; returns what is wrong. */
+function problems(method: string, url: string, response: ApiResponse): string[] {
+  const found = operationFor(method, url);
+  if (found === undefined) return response.status === 404 ? [] : [`no path for ${url}`];
+  const responses = (found.op.responses ?? {}) as Record<string, Json>;
+  if (response.status === 405) {
+    // A wrong method is documented once per path, on any of its operations.
+    const ops = Object.values((resolved.paths as Record<string, Json>)[found.template] ?? {}) as Json[];
+    return ops.some((o) => (o.responses as Json | undefined)?.["405"] !== undefined) && response.headers.allow !== undefined ? [] : ["405 not documented or no Allow"];
+  }
+  const documented = responses[String(response.status)];
+  if (documented === undefined) return [`status ${response.status} not documented for ${method} ${found.template}`];
+  const body = response.body === undefined ? "" : typeof response.body === "string" ? response.body : Buffer.from(response.body).toString();
+  if (body === "") return [];
+  const type = (response.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
+  const content = (documented.content ?? {}) as Record<string, { schema?: unknown }>;
+  const media = content[type];
+  if (media === undefined) return [`content type ${type} not documented for ${response.status} ${method} ${found.template}`];
+  if (type !== "application/json" || media.schema === undefined) return [];
+  const validate = ajv.compile(media.schema as object);
+  return validate(JSON.parse(body)) ? [] : [`body of ${response.status} ${method} ${found.template}: ${ajv.errorsText(validate.errors)}`];
+}
+
+async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = { "dapr-api-token": "dev-token" }): Promise<ApiResponse> {
+  const text = body === undefined ? "" : typeof body === "string" ? body : JSON.stringify(body);
+  return api({ method, url, headers: new Headers(headers), body: async () => new TextEncoder().encode(text) });
+}
+
+const REQUESTS: [string, string, unknown?, Record<string, string>?][] = [
+  ["POST", "/v1.0/state/memstore", [{ key: "a", value: { n: 1 } }, { key: "b/c", value: "x" }]],
+  ["PUT", "/v1.0/state/memstore", [{ key: "t", value: 1, metadata: { ttlInSeconds: "60" } }]],
+  ["POST", "/v1.0/state/memstore", "not json"],
+  ["POST", "/v1.0/state/memstore", [{ key: "k||x", value: 1 }]],
+  ["POST", "/v1.0/state/memstore", [{ key: "a", value: 1, etag: "stale" }]],
+  ["POST", "/v1.0/state/nostore", []],
+  ["POST", "/v1.0/state/memstore", "x".repeat(70 * 1024)],
+  ["GET", "/v1.0/state/memstore/a"],
+  ["GET", "/v1.0/state/memstore/t"],
+  ["GET", "/v1.0/state/memstore/b%2Fc"],
+  ["GET", "/v1.0/state/memstore/missing"],
+  ["GET", "/v1.0/state/memstore/bad%zz"],
+  ["GET", "/v1.0/state/memstore/a", undefined, {}],
+  ["DELETE", "/v1.0/state/memstore/missing"],
+  ["DELETE", "/v1.0/state/memstore/a", undefined, { "dapr-api-token": "dev-token", "if-match": "stale" }],
+  ["POST", "/v1.0/state/memstore/bulk", { keys: ["a", "missing", "t"] }],
+  ["PUT", "/v1.0/state/memstore/bulk", {}],
+  ["POST", "/v1.0/state/memstore/bulk", "{"],
+  ["POST", "/v1.0/state/memstore/transaction", { operations: [{ operation: "upsert", request: { key: "tx", value: 1 } }] }],
+  ["POST", "/v1.0/state/memstore/transaction", { operations: [{ operation: "bogus", request: { key: "tx" } }] }],
+  ["POST", "/v1.0/state/memstore/transaction", { operations: [{ operation: "delete", request: { key: "tx", etag: "stale" } }] }],
+  ["POST", "/v1.0-alpha1/state/memstore/query", { filter: { EQ: { n: 1 } } }],
+  ["PUT", "/v1.0-alpha1/state/memstore/query", { sort: [{ key: "n" }], page: { limit: 1 } }],
+  ["POST", "/v1.0-alpha1/state/memstore/query", { filter: { EQ: { n: 404 } } }],
+  ["POST", "/v1.0-alpha1/state/memstore/query", { filter: { LIKE: {} } }],
+  ["GET", "/v1.0/secrets/envsecretstore/greeting"],
+  ["GET", "/v1.0/secrets/envsecretstore/bulk"],
+  ["GET", "/v1.0/secrets/nostore/x"],
+  ["GET", "/v1.0/metadata"],
+  ["PUT", "/v1.0/metadata/k", "v"],
+  ["PUT", "/v1.0/metadata/daprRuntimeVersion", "v"],
+  ["GET", "/v1.0/healthz"],
+  ["GET", "/v1.0/healthz/outbound"],
+  ["HEAD", "/v1.0/healthz", undefined, {}],
+  ["PATCH", "/v1.0/state/memstore"],
+  ["POST", "/v1.0/secrets/envsecretstore/greeting"],
+  ["DELETE", "/v1.0/metadata"],
+  ["GET", "/v1.0/nothing"],
+  ["GET", "/v1.0-alpha1/openapi.yaml", undefined, {}],
+];
+
+describe("openapi.yaml", () => {
+  it("is served without a token, as YAML, and is the file in the repository", async () => {
+    const r = await call("GET", "/v1.0-alpha1/openapi.yaml", undefined, {});
+    expect(r.status).toBe(200);
+    expect(r.headers["content-type"]).toBe("application/yaml; charset=utf-8");
+    expect(r.body).toBe(await readFile(DOC_PATH, "utf8"));
+  });
+  it("documents every route the router serves", () => {
+    const paths = Object.keys(resolved.paths as Json);
+    for (const p of ["/v1.0/secrets/{store}/{name}", "/v1.0/secrets/{store}/bulk", "/v1.0/state/{store}", "/v1.0/state/{store}/{key}", "/v1.0/state/{store}/bulk", "/v1.0/state/{store}/transaction", "/v1.0-alpha1/state/{store}/query", "/v1.0/metadata", "/v1.0/metadata/{key}", "/v1.0/healthz", "/v1.0/healthz/outbound", "/v1.0-alpha1/secrets/{store}/{name}/rotate", "/v1.0-alpha1/openapi.yaml"]) {
+      expect(paths).toContain(p);
+    }
+  });
+  it(`every response to ${REQUESTS.length} requests (successes and errors) matches the document`, async () => {
+    const found: string[] = [];
+    const statuses = new Set<number>();
+    for (const [method, url, body, headers] of REQUESTS) {
+      const response = await call(method, url, body, headers);
+      statuses.add(response.status);
+      found.push(...problems(method, url, response).map((p) => `${method} ${url}: ${p}`));
+    }
+    expect(found).toEqual([]);
+    // The set above really covers successes and the error families.
+    for (const s of [200, 204, 400, 401, 405, 409, 413, 500]) expect(statuses).toContain(s);
+  });
+  it("the checker catches an undocumented status and a body that breaks the schema", () => {
+    expect(problems("GET", "/v1.0/metadata", { status: 418, headers: {} })).toHaveLength(1);
+    expect(problems("GET", "/v1.0/metadata", { status: 200, headers: { "content-type": "application/json" }, body: '{"id":1}' })).toHaveLength(1);
+  });
+});
