@@ -30,6 +30,8 @@ interface BenchOptions {
   connections: number;
   outDir: string;
   only: Set<string> | undefined;
+  /** P5's size: secret names (= state keys), requests in all, requests before the first heap reading, and an optional secret cache bound. */
+  p5: { names: number; requests: number; first: number; cacheEntries: number | undefined };
 }
 
 function parseOptions(argv: readonly string[]): BenchOptions {
@@ -46,6 +48,12 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     connections: Number(value("--connections") ?? 10),
     outDir: path.resolve(value("--out") ?? path.join(REPO_ROOT, quick ? path.join(".vaultstate", "bench-quick") : path.join("bench", "results"))),
     only: only === undefined ? undefined : new Set(only.split(",").map((s) => s.trim().toUpperCase())),
+    p5: {
+      names: Number(value("--p5-names") ?? (quick ? 500 : 50_000)),
+      requests: Number(value("--p5-requests") ?? (quick ? 3_000 : 200_000)),
+      first: Number(value("--p5-first") ?? (quick ? 500 : 10_000)),
+      cacheEntries: value("--p5-cache-entries") === undefined ? undefined : Number(value("--p5-cache-entries")),
+    },
   };
 }
 
@@ -382,9 +390,10 @@ async function p5(b: Bench): Promise<void> {
   const { env, options } = b;
   const emulator = env.emulator;
   if (emulator === undefined) throw new Error("P5 needs the emulator");
-  const names = options.quick ? 500 : 50_000;
-  const total = options.quick ? 3_000 : 200_000;
-  const firstBatch = options.quick ? 500 : 10_000;
+  const names = options.p5.names;
+  const total = options.p5.requests;
+  const firstBatch = options.p5.first;
+  const cacheEnv: Record<string, string> = options.p5.cacheEntries === undefined ? {} : { SECRET_CACHE_MAX_ENTRIES: String(options.p5.cacheEntries) };
   await b.withoutEvents(async () => {
     const vault = emulator.store("vaultstate-dev");
     for (let i = 0; i < names; i++) vault.set(`bench-p5-${i}`, { value: `value-${i}` });
@@ -393,7 +402,7 @@ async function p5(b: Bench): Promise<void> {
   let onHeap: ((bytes: number) => void) | undefined;
   const host = await spawnHost({
     port: 0,
-    env: { ...env.hostEnv, ...b.hostEnv },
+    env: { ...env.hostEnv, ...b.hostEnv, ...cacheEnv },
     nodeArgs: ["--expose-gc", "--require", path.join(REPO_ROOT, "dist", "bench", "lib", "heapProbe.js")],
     onOutput: (chunk) => {
       const text = carry + chunk;
@@ -440,7 +449,7 @@ async function p5(b: Bench): Promise<void> {
       ratio: spread([heapEnd / heapFirst]),
       unit: "ratio",
       target: { max: 1.2 },
-      context: `${fmt(heapFirst / 2 ** 20, 1)} → ${fmt(heapEnd / 2 ** 20, 1)} MiB; ${fmt(rest.throughput)} req/s`,
+      context: `${fmt(heapFirst / 2 ** 20, 1)} → ${fmt(heapEnd / 2 ** 20, 1)} MiB; ${fmt(rest.throughput)} req/s; secret cache bound ${options.p5.cacheEntries ?? "default (10,000)"}`,
     });
   } finally {
     await host.stop();
