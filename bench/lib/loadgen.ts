@@ -34,6 +34,8 @@ export interface LoadResult {
   p99: number;
   /** Errors, timeouts and non-2xx answers. */
   failed: number;
+  /** Answers by HTTP status. */
+  statuses: Record<string, number>;
   wallMs: number;
   /** The load generator's own CPU over the run (user + system). */
   cpuMs: number;
@@ -105,6 +107,7 @@ async function generate(options: LoadOptions): Promise<LoadResult> {
     p50: result.latency.p50,
     p99: result.latency.p99,
     failed: result.errors + result.timeouts + result.non2xx,
+    statuses: Object.fromEntries(Object.entries((result as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {}).map(([code, stat]) => [code, stat.count])),
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1000,
   };
