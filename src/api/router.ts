@@ -4,6 +4,7 @@
  */
 import type { Runtime, RuntimeLease, RuntimeSource } from "../runtime/runtime";
 import { describeError, type Logger } from "../observability/logger";
+import { noTelemetry, type Telemetry } from "../observability/telemetry";
 import { authenticate, authorize, type AuthPolicy, type Caller, type CallerRole } from "./auth";
 import { createRateLimiter, type RateLimitOptions } from "./rateLimit";
 import { ApiError, type ApiResponse, toHttpResponse } from "./errors";
@@ -64,6 +65,8 @@ function methodNotAllowed(): ApiError {
 /** What the API needs. */
 export interface ApiOptions {
   runtime: RuntimeSource;
+  /** Where each finished request is reported (route template, store, app-id, status, duration). */
+  telemetry?: Telemetry;
   /** Auth policy derived from the runtime's callers and settings. */
   authPolicy(runtime: Runtime): AuthPolicy;
   logger: Logger;
@@ -267,8 +270,9 @@ export function createApi(options: ApiOptions): ApiHandler {
   const writeRequestTimeoutInMs = options.writeRequestTimeoutInMs ?? DEFAULT_WRITE_REQUEST_TIMEOUT_IN_MS;
   const limiter = options.rateLimit === undefined ? undefined : createRateLimiter(options.rateLimit);
   const logUnexpected = (e: unknown): void => options.logger.error(`unexpected error while serving a request: ${describeError(e)}`);
+  const telemetry = options.telemetry ?? noTelemetry;
 
-  const serve: ApiHandler = async (request) => {
+  const serve = async (request: ApiRequest, seen: RequestLabels): Promise<ApiResponse> => {
     let routeHeaders: Record<string, string> = {};
     let release = (): void => {};
     // Counted from arrival, so time spent waiting for the runtime counts too.
@@ -286,6 +290,7 @@ export function createApi(options: ApiOptions): ApiHandler {
       }
       // Health probes are the only routes daprd serves without a token; HEAD answers like GET.
       if ((method === "GET" || method === "HEAD") && HEALTH_PATHS.has(path)) {
+        seen.route = path;
         const status = options.runtime.status();
         return path === "/v1.0/healthz" ? healthz(status, query.get("appid")?.[0]) : healthzOutbound(status);
       }
@@ -306,6 +311,7 @@ export function createApi(options: ApiOptions): ApiHandler {
         }
         throw e;
       }
+      seen.appId = caller.appId;
       const decision = limiter?.take(caller.appId);
       if (decision !== undefined && !decision.allowed) {
         routeHeaders = { "retry-after": String(decision.retryAfterSeconds) };
@@ -318,6 +324,10 @@ export function createApi(options: ApiOptions): ApiHandler {
         const rawParams = matchSegments(segments, pathSegments);
         if (rawParams === undefined) continue;
         routeHeaders = route.headers ?? {};
+        seen.route = route.pattern;
+        // Only a configured component's name: the raw segment is caller input and could hold anything.
+        const named = rawParams.store === undefined ? undefined : decodeParam(rawParams.store);
+        if (named !== undefined) seen.store = runtime.components.some((c) => c.definition.name === named) ? named : "(unknown)";
         authorize(caller, route.role ?? "reader", route.action ?? "call this route");
         const params: Record<string, string> = {};
         for (const [k, v] of Object.entries(rawParams)) params[k] = decodeParam(v);
@@ -345,10 +355,20 @@ export function createApi(options: ApiOptions): ApiHandler {
   };
   // A HEAD response is the GET response without its body (RFC 9110 §9.3.2), whichever host serves it.
   return async (request) => {
-    const response = await serve(request);
-    if (request.method.toUpperCase() !== "HEAD" || response.body === undefined) return response;
-    return { status: response.status, headers: response.headers };
+    const started = performance.now();
+    const seen: RequestLabels = { route: "unmatched" };
+    const served = await serve(request, seen);
+    const response = request.method.toUpperCase() !== "HEAD" || served.body === undefined ? served : { status: served.status, headers: served.headers };
+    telemetry.request({ ...seen, method: request.method.toUpperCase(), status: response.status, durationInMs: performance.now() - started });
+    return response;
   };
+}
+
+/** What the router learned about a request, for its telemetry; only names our configuration chose. */
+interface RequestLabels {
+  route: string;
+  store?: string;
+  appId?: string;
 }
 
 /** The client's address as the platform vouches for it, or "unknown" (one shared bucket). */

@@ -22,6 +22,7 @@ import { SecretClient } from "@azure/keyvault-secrets";
 import { ManagedIdentityApplication } from "@azure/msal-node";
 import { allClouds } from "./clouds";
 import type { CredentialOptions, CredentialSource } from "./credential";
+import { upstreamPolicies } from "./upstreamTelemetry";
 
 /** How to reach a vault. */
 export type SecretClientOptions = CredentialOptions;
@@ -192,6 +193,8 @@ export function createSecretClientSource(credentials: CredentialSource, options:
           { policy: deadlinePolicy(timeouts.requestTimeoutInMs), position: "perCall" },
           { policy: throttlingPolicy(), position: "perRetry" },
           { policy: tokenExpiryPolicy(cacheBypass(credential, identity.clientId, identityApps)), position: "perRetry" },
+          // Last, so it sits next to the wire and sees every attempt's own status (429s included).
+          ...upstreamPolicies("keyvault").additionalPolicies,
         ],
         userAgentOptions: { userAgentPrefix: "vaultstate" },
       });

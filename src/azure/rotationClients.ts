@@ -11,6 +11,7 @@ import type { SecretClient } from "@azure/keyvault-secrets";
 import { BlobServiceClient, type ContainerClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import type { AzureClients } from "./clients";
 import type { StorageAccountOptions } from "./storage";
+import { observeBlobClient, upstreamPolicies } from "./upstreamTelemetry";
 
 /** Default container of the rotation lease blobs. */
 export const DEFAULT_ROTATION_LOCK_CONTAINER = "vaultstate-locks";
@@ -61,10 +62,12 @@ export function createRotationAuditTableClient(clients: AzureClients, options: S
  * @param blobServiceUrl - the account's Blob service URL, including the account for path-style endpoints
  */
 export function createSharedKeyBlobServiceClient(accountName: string, accountKey: string, blobServiceUrl: string): BlobServiceClient {
-  return new BlobServiceClient(blobServiceUrl, new StorageSharedKeyCredential(accountName, accountKey), {
-    retryOptions: { maxTries: 1, tryTimeoutInMs: 10_000 },
-    userAgentOptions: { userAgentPrefix: "vaultstate-rotation" },
-  });
+  return observeBlobClient(
+    new BlobServiceClient(blobServiceUrl, new StorageSharedKeyCredential(accountName, accountKey), {
+      retryOptions: { maxTries: 1, tryTimeoutInMs: 10_000 },
+      userAgentOptions: { userAgentPrefix: "vaultstate-rotation" },
+    }),
+  );
 }
 
 /** The slice of `@azure/arm-storage`'s `storageAccounts` operations the `arm` key-pair source uses. */
@@ -82,7 +85,7 @@ export function createStorageAccountKeysClient(clients: AzureClients, subscripti
   // Loaded on first use: most deployments never rotate through ARM, and the ARM SDK is a large share
   // of the start-up module graph.
   const load = () =>
-    import("@azure/arm-storage").then(({ StorageManagementClient }) => new StorageManagementClient(clients.credential(options.clientId === undefined ? {} : { clientId: options.clientId }), subscriptionId));
+    import("@azure/arm-storage").then(({ StorageManagementClient }) => new StorageManagementClient(clients.credential(options.clientId === undefined ? {} : { clientId: options.clientId }), subscriptionId, upstreamPolicies("arm")));
   let client: ReturnType<typeof load> | undefined;
   const armClient = (): ReturnType<typeof load> => (client ??= load());
   return {

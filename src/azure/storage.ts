@@ -8,6 +8,7 @@
 import { AzureNamedKeyCredential, TableClient, type TableServiceClientOptions } from "@azure/data-tables";
 import { BlobServiceClient, StorageSharedKeyCredential, type StoragePipelineOptions } from "@azure/storage-blob";
 import type { CredentialSource } from "./credential";
+import { observeBlobClient, upstreamPolicies } from "./upstreamTelemetry";
 
 /** How to reach and authenticate to a storage account. */
 export interface StorageAccountOptions {
@@ -87,12 +88,12 @@ export function connectionStringUsesHttp(connectionString: string): boolean {
 export function createBlobServiceClient(options: StorageAccountOptions, credentials: CredentialSource): BlobServiceClient {
   const pipeline: StoragePipelineOptions = options.retryCount === undefined ? {} : { retryOptions: { maxTries: options.retryCount + 1 } };
   const kind = storageAuthKind(options);
-  if (kind === "connectionString") return BlobServiceClient.fromConnectionString(options.connectionString ?? "", pipeline);
+  if (kind === "connectionString") return observeBlobClient(BlobServiceClient.fromConnectionString(options.connectionString ?? "", pipeline));
   const accountName = requireAccountName(options);
   const url = resolveServiceUrl("blob", accountName, options.endpoint);
   const credential =
     kind === "accountKey" ? new StorageSharedKeyCredential(accountName, options.accountKey ?? "") : credentials({ clientId: options.clientId });
-  return new BlobServiceClient(url, credential, pipeline);
+  return observeBlobClient(new BlobServiceClient(url, credential, pipeline));
 }
 
 /**
@@ -100,7 +101,10 @@ export function createBlobServiceClient(options: StorageAccountOptions, credenti
  * @throws {@link TypeError} when neither `connectionString` nor `accountName` is given, or the endpoint is invalid
  */
 export function createTableClient(options: StorageAccountOptions & { tableName: string; cosmosDb?: boolean }, credentials: CredentialSource): TableClient {
-  const clientOptions: TableServiceClientOptions = options.retryCount === undefined ? {} : { retryOptions: { maxRetries: options.retryCount } };
+  const clientOptions: TableServiceClientOptions = {
+    ...(options.retryCount === undefined ? {} : { retryOptions: { maxRetries: options.retryCount } }),
+    ...upstreamPolicies("table"),
+  };
   const kind = storageAuthKind(options);
   if (kind === "connectionString") {
     const connectionString = options.connectionString ?? "";
