@@ -20,6 +20,10 @@ import {
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { TokenCredential } from "@azure/core-auth";
+import { shutdownAzureMonitor, useAzureMonitor } from "@azure/monitor-opentelemetry";
+import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
 import { ConsoleMetricExporter, MeterProvider, type MetricReader, PeriodicExportingMetricReader, type PushMetricExporter } from "@opentelemetry/sdk-metrics";
 import { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { type CacheCounts, type KeyVaultEventRecord, type RequestRecord, type RotationRecord, type Telemetry, type UpstreamCall, upstreamErrorStatus } from "./telemetry";
@@ -257,21 +261,19 @@ function ensureContextManager(): void {
  * totals count. Automatic instrumentations stay off: the spans that matter are vaultstate's own, and
  * an HTTP or Azure SDK instrumentation would put URLs (secret names, state keys) into attributes.
  */
-export async function startTelemetry(settings: TelemetrySettings, extras: TelemetryExtras = {}): Promise<Telemetry> {
+export function startTelemetry(settings: TelemetrySettings, extras: TelemetryExtras = {}): Telemetry {
   const readers = [...(extras.metricReaders ?? [])];
   const processors = [...(extras.spanProcessors ?? [])];
   const interval = settings.exportIntervalInMs ?? 60_000;
   if (settings.exporter !== undefined) {
-    const { metricExporter, spanExporter } = await localExporters(settings.exporter);
+    const { metricExporter, spanExporter } = localExporters(settings.exporter);
     readers.push(new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: interval }));
     processors.push(new BatchSpanProcessor(spanExporter));
   }
   ensureContextManager();
 
   if (settings.connectionString !== undefined && settings.connectionString !== "") {
-    const monitor = await import("@azure/monitor-opentelemetry");
-    const { resourceFromAttributes } = await import("@opentelemetry/resources");
-    monitor.useAzureMonitor({
+    useAzureMonitor({
       azureMonitorExporterOptions: {
         connectionString: settings.connectionString,
         ...(settings.credential !== undefined ? { credential: settings.credential } : {}),
@@ -292,14 +294,13 @@ export async function startTelemetry(settings: TelemetrySettings, extras: Teleme
         winston: { enabled: false },
       },
     });
-    return createOtelTelemetry({ meter: metrics.getMeter("vaultstate"), tracer: trace.getTracer("vaultstate"), shutdown: () => monitor.shutdownAzureMonitor() });
+    return createOtelTelemetry({ meter: metrics.getMeter("vaultstate"), tracer: trace.getTracer("vaultstate"), shutdown: () => shutdownAzureMonitor() });
   }
 
   if (readers.length === 0 && processors.length === 0) {
     // No exporter: the API's no-op instruments cost nothing; /v1.0/metadata still counts.
     return createOtelTelemetry({ meter: metrics.getMeter("vaultstate"), tracer: trace.getTracer("vaultstate") });
   }
-  const { resourceFromAttributes } = await import("@opentelemetry/resources");
   const resource = resourceFromAttributes({ "service.name": settings.serviceName ?? "vaultstate" });
   const meterProvider = new MeterProvider({ resource, readers });
   const tracerProvider = new BasicTracerProvider({ resource, spanProcessors: processors });
@@ -312,9 +313,8 @@ export async function startTelemetry(settings: TelemetrySettings, extras: Teleme
   });
 }
 
-async function localExporters(kind: "console" | "otlp"): Promise<{ metricExporter: PushMetricExporter; spanExporter: SpanExporter }> {
+function localExporters(kind: "console" | "otlp"): { metricExporter: PushMetricExporter; spanExporter: SpanExporter } {
   if (kind === "console") return { metricExporter: new ConsoleMetricExporter(), spanExporter: new ConsoleSpanExporter() };
   // The OTLP exporters read OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318) themselves.
-  const [{ OTLPMetricExporter }, { OTLPTraceExporter }] = await Promise.all([import("@opentelemetry/exporter-metrics-otlp-http"), import("@opentelemetry/exporter-trace-otlp-http")]);
   return { metricExporter: new OTLPMetricExporter(), spanExporter: new OTLPTraceExporter() };
 }
