@@ -12,12 +12,15 @@ import { rotateSecret, type RotationPort } from "./api/rotationApi";
 import { createApi, type ApiHandler } from "./api/router";
 import { APP_METADATA_TABLE, type AppMetadataStore, createTableAppMetadataStore } from "./azure/appMetadataTable";
 import { createAzureClients, type AzureClients } from "./azure/clients";
+import { setUpstreamTelemetry } from "./azure/upstreamTelemetry";
 import { createRotationAuditTableClient, createRotationLockContainerClient, createStorageAccountKeysClient, getRotationSecretClient } from "./azure/rotationClients";
 import type { StorageAccountOptions } from "./azure/storage";
 import { createTableVersionTable, type VersionTable } from "./azure/versionTable";
 import { isKeyVaultSecretStore } from "./components/secretstores/azure/keyvault/keyVaultSecretStore";
 import { appRoot, type Settings } from "./config/settings";
 import { consoleLogger, describeError, type Logger } from "./observability/logger";
+import { startTelemetry } from "./observability/otel";
+import { keyVaultEventFacts, noTelemetry, type Telemetry } from "./observability/telemetry";
 import {
   createArmKeyPairSource,
   createAzuriteKeyPairSource,
@@ -40,6 +43,8 @@ export interface AppClients {
   /** Credentials and SDK client factories (one set per app). */
   azure: AzureClients;
   logger: Logger;
+  /** Metrics and spans (src/observability); none recorded when absent. The app's close() flushes it. */
+  telemetry?: Telemetry;
 }
 
 /** What `refreshSecrets` did, for the timer's invocation log. */
@@ -69,13 +74,27 @@ export interface App {
 
 /** The production clients of an app: Azure factories over the settings' environment, console logging. */
 export function defaultClients(settings: Settings): AppClients {
-  return { azure: createAzureClients(settings.environment, { keyVaultTimeouts: settings.keyVault }), logger: consoleLogger };
+  const azure = createAzureClients(settings.environment, { keyVaultTimeouts: settings.keyVault });
+  // To Application Insights as the identity the platform settings name, and/or the console/OTLP
+  // exporter; every Azure SDK client of the process reports its attempts to it.
+  const { connectionString, entraId } = settings.telemetry;
+  const telemetry = startTelemetry({
+    connectionString,
+    ...(connectionString !== undefined && entraId !== undefined ? { credential: azure.credential(entraId.clientId === undefined ? {} : { clientId: entraId.clientId }) } : {}),
+    exporter: settings.telemetry.exporter,
+    exportIntervalInMs: settings.telemetry.exportIntervalInMs,
+    serviceName: settings.appId,
+  });
+  setUpstreamTelemetry(telemetry);
+  return { azure, logger: consoleLogger, telemetry };
 }
 
 /** Builds an app; no I/O happens until {@link App.start} or the first request. */
 export function createApp(settings: Settings, clients: AppClients): App {
   const { logger, azure } = clients;
   const cacheCounters = createCounters();
+  const telemetry = clients.telemetry ?? noTelemetry;
+  telemetry.observeCache(() => cacheCounters);
   const eventCounters = createEventCounters();
   const rotationCounters = { rotated: 0, failed: 0 };
   const inAzure = settings.azurePlan !== undefined;
@@ -125,6 +144,7 @@ export function createApp(settings: Settings, clients: AppClients): App {
 
   /** After a rotation promoted a version, this instance serves it now (the event tells the others). */
   const afterRotation = async (result: RotationResult): Promise<void> => {
+    telemetry.rotation({ outcome: result.outcome, trigger: result.trigger, ...(result.generator !== undefined ? { generator: result.generator } : {}) });
     if (result.outcome === "rotated") {
       rotationCounters.rotated++;
       await runtime.secretChanged(result.target.vaultUrl, result.target.secretName, { trigger: "rotation" });
@@ -151,7 +171,7 @@ export function createApp(settings: Settings, clients: AppClients): App {
   };
 
   const authPolicies = new WeakMap<Runtime, AuthPolicy>();
-  const api = createApi({
+  const handler = createApi({
     runtime,
     authPolicy: (rt) => {
       // One policy object per runtime build, not one per request.
@@ -163,6 +183,7 @@ export function createApp(settings: Settings, clients: AppClients): App {
       return policy;
     },
     logger,
+    telemetry,
     maxBodyBytes: settings.maxBodyBytes,
     requestTimeoutInMs: settings.requestTimeoutInMs,
     writeRequestTimeoutInMs: settings.writeRequestTimeoutInMs,
@@ -193,8 +214,18 @@ export function createApp(settings: Settings, clients: AppClients): App {
       keyVaultSecretsExpired: eventCounters.expired,
       secretsRotated: rotationCounters.rotated,
       secretRotationsFailed: rotationCounters.failed,
+      ...telemetry.snapshot(),
     }),
   });
+
+  /**
+   * Each request runs in a span that continues the caller's W3C trace when it sends one, so the Key
+   * Vault and Storage calls it causes form one trace.
+   */
+  const api: ApiHandler = (request) => {
+    const traceParent = request.headers.get("traceparent") ?? undefined;
+    return telemetry.span("vaultstate request", traceParent === undefined ? {} : { traceParent }, () => handler(request));
+  };
 
   /**
    * A near-expiry event (for one of the app's vaults, `event.vaultUrl` as configured) makes rotation
@@ -240,8 +271,25 @@ export function createApp(settings: Settings, clients: AppClients): App {
       }
       return { ...summary, rotations };
     },
-    onKeyVaultEvent: (event) => keyVaultEvents.handle(event),
-    close: () => runtime.close(),
+    async onKeyVaultEvent(event) {
+      const facts = keyVaultEventFacts(event);
+      try {
+        const outcome = await telemetry.span("vaultstate keyvault event", { attributes: { "vaultstate.event.type": facts.type } }, () => keyVaultEvents.handle(event));
+        telemetry.keyVaultEvent({ ...facts, outcome: outcome.startsWith("ignored") ? "ignored" : "handled" });
+        return outcome;
+      } catch (e) {
+        telemetry.keyVaultEvent({ ...facts, outcome: "failed" });
+        throw e;
+      }
+    },
+    async close() {
+      try {
+        await runtime.close();
+      } finally {
+        // The last metrics and spans of this instance.
+        await telemetry.shutdown();
+      }
+    },
   };
 }
 

@@ -46,7 +46,9 @@ export function packagesInSources(sources: readonly string[]): string[] {
     const at = parts.lastIndexOf("node_modules");
     if (at === -1) continue;
     const first = parts[at + 1] ?? "";
-    names.add(first.startsWith("@") ? `${first}/${parts[at + 2] ?? ""}` : first);
+    const name = first.startsWith("@") ? `${first}/${parts[at + 2] ?? ""}` : first;
+    // Paths from a package's own source map can name build folders (`@scope/.build-data`), not packages.
+    if (!name.split("/").some((part) => part === "" || part.startsWith("."))) names.add(name);
   }
   return [...names].sort();
 }

@@ -79,6 +79,18 @@ export interface Settings {
   };
   /** `KEYVAULT_TIMEOUT_SECONDS` (default 10) per Key Vault operation, `KEYVAULT_TOKEN_TIMEOUT_SECONDS` (default 5) per token request. */
   keyVault: { requestTimeoutInMs?: number; tokenTimeoutInMs?: number };
+  /**
+   * Telemetry export: Application Insights (`APPLICATIONINSIGHTS_CONNECTION_STRING`, with Entra ID auth
+   * when `APPLICATIONINSIGHTS_AUTHENTICATION_STRING` says `Authorization=AAD`, as the identity its
+   * `ClientId` names), and/or `TELEMETRY_EXPORTER` (`console` or `otlp`) every
+   * `TELEMETRY_EXPORT_INTERVAL_SECONDS` (default 60).
+   */
+  telemetry: {
+    connectionString: string | undefined;
+    entraId: { clientId: string | undefined } | undefined;
+    exporter: "console" | "otlp" | undefined;
+    exportIntervalInMs: number | undefined;
+  };
   /** The environment as seen at start-up, for the env secret store and `envRef`. */
   environment: Readonly<Record<string, string>>;
 }
@@ -196,7 +208,29 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
       missBurstPerCaller: positiveInteger(env, "SECRET_MISS_BURST_PER_CALLER"),
     },
     keyVault: { requestTimeoutInMs: seconds(env, "KEYVAULT_TIMEOUT_SECONDS"), tokenTimeoutInMs: seconds(env, "KEYVAULT_TOKEN_TIMEOUT_SECONDS") },
+    telemetry: parseTelemetry(env),
     environment,
+  };
+}
+
+function parseTelemetry(env: Readonly<Record<string, string | undefined>>): Settings["telemetry"] {
+  const exporter = env.TELEMETRY_EXPORTER?.trim().toLowerCase() || undefined;
+  if (exporter !== undefined && exporter !== "console" && exporter !== "otlp" && exporter !== "none") {
+    throw new SettingError(`setting TELEMETRY_EXPORTER must be console, otlp or none, got "${exporter}"`);
+  }
+  // "Authorization=AAD;ClientId=<guid>" in any order; without ClientId the system-assigned identity.
+  const auth = new Map(
+    (env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ?? "")
+      .split(";")
+      .map((part) => part.split("=").map((x) => x.trim()))
+      .filter((kv): kv is [string, string] => kv.length === 2 && kv[0] !== "")
+      .map(([k, v]) => [k.toLowerCase(), v]),
+  );
+  return {
+    connectionString: env.APPLICATIONINSIGHTS_CONNECTION_STRING?.trim() || undefined,
+    entraId: auth.get("authorization")?.toUpperCase() === "AAD" ? { clientId: auth.get("clientid") || undefined } : undefined,
+    exporter: exporter === "console" || exporter === "otlp" ? exporter : undefined,
+    exportIntervalInMs: seconds(env, "TELEMETRY_EXPORT_INTERVAL_SECONDS"),
   };
 }
 

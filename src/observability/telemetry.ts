@@ -96,6 +96,31 @@ export const noTelemetry: Telemetry = {
   shutdown: () => Promise.resolve(),
 };
 
+/**
+ * The type and time of a delivered Key Vault event, in either schema (Event Grid `eventType`/`eventTime`,
+ * CloudEvents `type`/`time`). Any type outside `Microsoft.KeyVault.*` is reported as `other`: the
+ * payload is caller input and must not choose metric attributes.
+ */
+export function keyVaultEventFacts(event: unknown): { type: string; eventTime?: Date } {
+  let body = event;
+  if (typeof body === "string") {
+    try {
+      body = JSON.parse(body) as unknown;
+    } catch {
+      return { type: "other" };
+    }
+  }
+  if (typeof body !== "object" || body === null) return { type: "other" };
+  const record = body as Record<string, unknown>;
+  const type = typeof record.eventType === "string" ? record.eventType : record.type;
+  const time = typeof record.eventTime === "string" ? record.eventTime : record.time;
+  const at = typeof time === "string" ? new Date(time) : undefined;
+  return {
+    type: typeof type === "string" && /^Microsoft\.KeyVault\.[A-Za-z]{1,64}$/.test(type) ? type : "other",
+    ...(at !== undefined && Number.isFinite(at.getTime()) ? { eventTime: at } : {}),
+  };
+}
+
 /** The status an upstream failure reports: the HTTP status of a RestError, else 0 (no response: DNS, TLS, timeout). */
 export function upstreamErrorStatus(error: unknown): number {
   if (typeof error === "object" && error !== null) {

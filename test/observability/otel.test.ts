@@ -7,7 +7,7 @@ import { AggregationTemporality, InMemoryMetricExporter, type MetricData, Period
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { METRICS, startTelemetry } from "../../src/observability/otel";
-import { describeUpstream, type Telemetry, upstreamErrorStatus } from "../../src/observability/telemetry";
+import { describeUpstream, keyVaultEventFacts, type Telemetry, upstreamErrorStatus } from "../../src/observability/telemetry";
 
 let metricExporter: InMemoryMetricExporter;
 let reader: PeriodicExportingMetricReader;
@@ -194,5 +194,31 @@ describe("describing upstream calls without names or keys", () => {
     expect(upstreamErrorStatus(Object.assign(new Error("x"), { statusCode: 429 }))).toBe(429);
     expect(upstreamErrorStatus({ response: { status: 503 } })).toBe(503);
     expect(upstreamErrorStatus(new Error("getaddrinfo ENOTFOUND"))).toBe(0);
+  });
+});
+
+describe("settings and event facts", () => {
+  it("reads the Application Insights settings infra/ sets, and the local exporter", async () => {
+    const { parseSettings } = await import("../../src/config/settings");
+    const azure = parseSettings({
+      APPLICATIONINSIGHTS_CONNECTION_STRING: "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://x.in.applicationinsights.azure.com/",
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: "ClientId=11111111-2222-3333-4444-555555555555;Authorization=AAD",
+    }).telemetry;
+    expect(azure.connectionString).toMatch(/^InstrumentationKey=/);
+    expect(azure.entraId).toEqual({ clientId: "11111111-2222-3333-4444-555555555555" });
+    expect(parseSettings({ APPLICATIONINSIGHTS_AUTHENTICATION_STRING: "Authorization=AAD" }).telemetry.entraId).toEqual({ clientId: undefined });
+    expect(parseSettings({}).telemetry).toEqual({ connectionString: undefined, entraId: undefined, exporter: undefined, exportIntervalInMs: undefined });
+    expect(parseSettings({ TELEMETRY_EXPORTER: "OTLP", TELEMETRY_EXPORT_INTERVAL_SECONDS: "5" }).telemetry).toMatchObject({ exporter: "otlp", exportIntervalInMs: 5000 });
+    expect(() => parseSettings({ TELEMETRY_EXPORTER: "zipkin" })).toThrow("TELEMETRY_EXPORTER must be console, otlp or none");
+  });
+
+  it("takes an event's type and time from either schema, and never lets the payload pick an attribute", () => {
+    expect(keyVaultEventFacts({ eventType: "Microsoft.KeyVault.SecretNewVersionCreated", eventTime: "2026-12-03T10:00:00Z" })).toEqual({
+      type: "Microsoft.KeyVault.SecretNewVersionCreated",
+      eventTime: new Date("2026-12-03T10:00:00Z"),
+    });
+    expect(keyVaultEventFacts(JSON.stringify({ type: "Microsoft.KeyVault.SecretNearExpiry", time: "2026-12-03T10:00:00Z" })).type).toBe("Microsoft.KeyVault.SecretNearExpiry");
+    expect(keyVaultEventFacts({ eventType: "s3cr3t-value", eventTime: "not a date" })).toEqual({ type: "other" });
+    expect(keyVaultEventFacts("{not json")).toEqual({ type: "other" });
   });
 });
