@@ -12,6 +12,7 @@ import { AggregationTemporality, InMemoryMetricExporter, type MetricData, Period
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApi, type ApiHandler } from "../../src/api/router";
+import { createAzureClients } from "../../src/azure/clients";
 import type { Logger } from "../../src/observability/logger";
 import { METRICS, startTelemetry } from "../../src/observability/otel";
 import type { Telemetry } from "../../src/observability/telemetry";
@@ -63,7 +64,7 @@ beforeAll(async () => {
     appId: "orders",
     resources: parseResourceDocuments("c.yaml", yaml),
     apiTokens: [`orders=${TOKEN}`],
-    providerContext: { appRoot: dir, environment: {} },
+    providerContext: { azure: createAzureClients({}), appRoot: dir, environment: {} },
     logger,
     secretCache: { counters },
   });

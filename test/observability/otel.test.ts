@@ -6,6 +6,7 @@
 import { AggregationTemporality, InMemoryMetricExporter, type MetricData, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseSettings } from "../../src/config/settings";
 import { METRICS, startTelemetry } from "../../src/observability/otel";
 import { describeUpstream, keyVaultEventFacts, type Telemetry, upstreamErrorStatus } from "../../src/observability/telemetry";
 
@@ -198,8 +199,7 @@ describe("describing upstream calls without names or keys", () => {
 });
 
 describe("settings and event facts", () => {
-  it("reads the Application Insights settings infra/ sets, and the local exporter", async () => {
-    const { parseSettings } = await import("../../src/config/settings");
+  it("reads the Application Insights settings infra/ sets, and the local exporter", () => {
     const azure = parseSettings({
       APPLICATIONINSIGHTS_CONNECTION_STRING: "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://x.in.applicationinsights.azure.com/",
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: "ClientId=11111111-2222-3333-4444-555555555555;Authorization=AAD",
