@@ -22,12 +22,17 @@ export function toApiRequest(request: HttpRequest, inAzure: boolean): ApiRequest
   };
 }
 
+/** How much of an oversized body is read and thrown away before the stream is cancelled after all. */
+const DRAIN_BYTES_MAX = 64 * 1024 * 1024;
+
 /**
- * Reads a body stream chunk by chunk; past `limit` bytes it cancels the stream and rejects, so a
- * streamed (chunked) body never costs more memory than the limit.
+ * Reads a body stream chunk by chunk; past `limit` bytes it rejects, so a streamed (chunked) body
+ * never costs more memory than the limit. The rest is drained and discarded in the background rather
+ * than cancelled: cancelling destroys the proxied socket before the 413 is written, and the client
+ * (or the host's proxy) then sees a reset instead of the answer. The drain itself is bounded.
  * @throws {@link ApiError} 413 `ERR_BODY_TOO_LARGE`
  */
-export async function readBounded(stream: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
+export async function readBounded(stream: ReadableStream<Uint8Array> | null, limit: number, drainBytesMax = DRAIN_BYTES_MAX): Promise<Uint8Array> {
   if (stream === null) return new Uint8Array(0);
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
@@ -37,12 +42,27 @@ export async function readBounded(stream: ReadableStream<Uint8Array> | null, lim
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
-      await reader.cancel().catch(() => undefined);
+      void drainDiscarding(reader, drainBytesMax);
       throw bodyTooLarge(limit);
     }
     chunks.push(value);
   }
   return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : new Uint8Array(Buffer.concat(chunks));
+}
+
+async function drainDiscarding(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes: number): Promise<void> {
+  let drained = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      drained += value.byteLength;
+      if (drained > maxBytes) break;
+    }
+  } catch {
+    return;
+  }
+  await reader.cancel().catch(() => undefined);
 }
 
 /** Converts an API response; 204 carries no body. */

@@ -1,12 +1,15 @@
 /** The Functions HTTP adapter: bounded body reads and the client address used for throttling. */
 import { HttpRequest } from "@azure/functions";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { clientIpFromHeader } from "../../src/api/request";
 import { readBounded, toApiRequest } from "../../src/functions/http";
 
-function streamOf(chunks: Uint8Array[], pulled: { count: number }): ReadableStream<Uint8Array> {
+function streamOf(chunks: Uint8Array[], pulled: { count: number; cancelled?: boolean }): ReadableStream<Uint8Array> {
   let i = 0;
   return new ReadableStream<Uint8Array>({
+    cancel() {
+      pulled.cancelled = true;
+    },
     pull(controller) {
       pulled.count++;
       const chunk = chunks[i++];
@@ -23,11 +26,20 @@ describe("readBounded", () => {
     expect([...body]).toEqual([1, 2, 3]);
   });
 
-  it("stops reading past the limit with 413, never pulling the rest", async () => {
-    const pulled = { count: 0 };
+  it("answers 413 as soon as the limit is passed, then drains the rest without cancelling the socket", async () => {
+    const pulled: { count: number; cancelled?: boolean } = { count: 0 };
     const chunks = Array.from({ length: 100 }, () => new Uint8Array(1024));
     await expect(readBounded(streamOf(chunks, pulled), 4096)).rejects.toMatchObject({ status: 413, code: "ERR_BODY_TOO_LARGE" });
-    expect(pulled.count).toBeLessThan(10);
+    await vi.waitFor(() => expect(pulled.count).toBe(101));
+    expect(pulled.cancelled).toBeUndefined();
+  });
+
+  it("cancels an oversized body after all once the drain bound is passed", async () => {
+    const pulled: { count: number; cancelled?: boolean } = { count: 0 };
+    const chunks = Array.from({ length: 1000 }, () => new Uint8Array(1024));
+    await expect(readBounded(streamOf(chunks, pulled), 4096, 16 * 1024)).rejects.toMatchObject({ status: 413 });
+    await vi.waitFor(() => expect(pulled.cancelled).toBe(true));
+    expect(pulled.count).toBeLessThan(40);
   });
 
   it("reads no body as empty", async () => {
