@@ -5,9 +5,6 @@
  * documented, and the body validates against the documented schema (ajv, JSON Schema 2020-12).
  */
 import { readFile } from "node:fs/promises";
-import * as path from "node:path";
-import Ajv2020 from "ajv/dist/2020";
-import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAzureClients } from "../../src/azure/clients";
 import type { ApiResponse } from "../../src/api/errors";
@@ -15,9 +12,10 @@ import { createApi, type ApiHandler } from "../../src/api/router";
 import type { Logger } from "../../src/observability/logger";
 import { parseResourceDocuments } from "../../src/runtime/componentFiles";
 import { buildRuntime, type Runtime } from "../../src/runtime/runtime";
+import { loadOpenApiChecker, OPENAPI_DOC_PATH, type OpenApiChecker } from "../support/openApiCheck";
 
 const logger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
-const DOC_PATH = path.join(__dirname, "..", "..", "openapi.yaml");
+const DOC_PATH = OPENAPI_DOC_PATH;
 const COMPONENTS = [
   "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: memstore}\nspec: {type: state.in-memory, version: v1, metadata: []}",
   "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: envsecretstore}\nspec: {type: secretstores.local.env, version: v1, metadata: [{name: prefix, value: S_}]}",
@@ -25,17 +23,16 @@ const COMPONENTS = [
 
 type Json = Record<string, unknown>;
 let resolved: Json;
+let checker: OpenApiChecker;
+let problems: OpenApiChecker["problems"];
 let runtime: Runtime;
 let api: ApiHandler;
-const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
 
 beforeAll(async () => {
-  // An ES module: imported dynamically from this CommonJS test.
-  const { Validator } = await import("@seriousme/openapi-schema-validator");
-  const validator = new Validator();
-  const result = await validator.validate(parse(await readFile(DOC_PATH, "utf8")) as Parameters<typeof validator.validate>[0]);
-  expect(result.errors ?? []).toEqual([]);
-  resolved = validator.resolveRefs() as Json;
+  checker = await loadOpenApiChecker();
+  expect(checker.documentErrors).toEqual([]);
+  resolved = checker.resolved;
+  problems = checker.problems;
   runtime = await buildRuntime({
     appId: "demo",
     resources: parseResourceDocuments("c.yaml", COMPONENTS),
@@ -54,47 +51,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await runtime?.close();
 });
-
-/** The documented operation for a concrete request, or undefined. */
-function operationFor(method: string, rawPath: string): { template: string; op: Json } | undefined {
-  const paths = resolved.paths as Record<string, Json>;
-  const segments = rawPath.split("?")[0]?.split("/") ?? [];
-  const candidates = Object.keys(paths).filter((template) => {
-    const t = template.split("/");
-    return t.length === segments.length && t.every((part, i) => part.startsWith("{") || part === segments[i]);
-  });
-  // Literal segments win over parameters (…/bulk before …/{name}), as in the router.
-  candidates.sort((a, b) => b.split("/").filter((p) => !p.startsWith("{")).length - a.split("/").filter((p) => !p.startsWith("{")).length);
-  for (const template of candidates) {
-    const op = paths[template]?.[method.toLowerCase()] as Json | undefined;
-    if (op !== undefined) return { template, op };
-  }
-  const any = candidates[0];
-  return any === undefined ? undefined : { template: any, op: {} };
-}
-
-/** Checks one response against the document; returns what is wrong. */
-function problems(method: string, url: string, response: ApiResponse): string[] {
-  const found = operationFor(method, url);
-  if (found === undefined) return response.status === 404 ? [] : [`no path for ${url}`];
-  const responses = (found.op.responses ?? {}) as Record<string, Json>;
-  if (response.status === 405) {
-    // A wrong method is documented once per path, on any of its operations.
-    const ops = Object.values((resolved.paths as Record<string, Json>)[found.template] ?? {}) as Json[];
-    return ops.some((o) => (o.responses as Json | undefined)?.["405"] !== undefined) && response.headers.allow !== undefined ? [] : ["405 not documented or no Allow"];
-  }
-  const documented = responses[String(response.status)];
-  if (documented === undefined) return [`status ${response.status} not documented for ${method} ${found.template}`];
-  const body = response.body === undefined ? "" : typeof response.body === "string" ? response.body : Buffer.from(response.body).toString();
-  if (body === "") return [];
-  const type = (response.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
-  const content = (documented.content ?? {}) as Record<string, { schema?: unknown }>;
-  const media = content[type];
-  if (media === undefined) return [`content type ${type} not documented for ${response.status} ${method} ${found.template}`];
-  if (type !== "application/json" || media.schema === undefined) return [];
-  const validate = ajv.compile(media.schema as object);
-  return validate(JSON.parse(body)) ? [] : [`body of ${response.status} ${method} ${found.template}: ${ajv.errorsText(validate.errors)}`];
-}
 
 async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = { "dapr-api-token": "dev-token" }): Promise<ApiResponse> {
   const text = body === undefined ? "" : typeof body === "string" ? body : JSON.stringify(body);

@@ -5,6 +5,7 @@
 import { TableClient } from "@azure/data-tables";
 import type { DaprClient } from "@dapr/dapr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadOpenApiChecker } from "../support/openApiCheck";
 import { daprClient, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
 
 let env: E2eEnvironment;
@@ -129,5 +130,45 @@ describe("@dapr/dapr state.query on every store", () => {
     } finally {
       await other.stop();
     }
+  });
+});
+
+describe("responses of the running host match openapi.yaml", () => {
+  it("successes and errors on every route, fetched from the host, match the document", async () => {
+    const checker = await loadOpenApiChecker();
+    expect(checker.documentErrors).toEqual([]);
+    const auth = { "dapr-api-token": TOKEN, "content-type": "application/json" };
+    const requests: [string, string, string?, Record<string, string>?][] = [
+      ["POST", "/v1.0/state/tablestore", JSON.stringify([{ key: "oa-1", value: { n: 1 } }])],
+      ["POST", "/v1.0/state/statestore", "not json"],
+      ["GET", "/v1.0/state/tablestore/oa-1"],
+      ["GET", "/v1.0/state/statestore/oa-missing"],
+      ["DELETE", "/v1.0/state/tablestore/oa-1", undefined, { ...auth, "if-match": "stale" }],
+      ["POST", "/v1.0/state/memstore/bulk", JSON.stringify({ keys: ["oa-1", "x"] })],
+      ["POST", "/v1.0/state/tablestore/transaction", JSON.stringify({ operations: [{ operation: "upsert", request: { key: "oa-2", value: 2 } }] })],
+      ["POST", "/v1.0/state/statestore/transaction", JSON.stringify({ operations: [] })],
+      ["POST", "/v1.0-alpha1/state/tablestore/query", JSON.stringify({ filter: { EQ: { n: 1 } } })],
+      ["POST", "/v1.0-alpha1/state/memstore/query", JSON.stringify({ filter: { BAD: {} } })],
+      ["GET", "/v1.0/secrets/localsecretstore/demo-secret"],
+      ["GET", "/v1.0/secrets/localsecretstore/internal-only"],
+      ["GET", "/v1.0/secrets/nostore/x"],
+      ["GET", "/v1.0/secrets/envsecretstore/bulk"],
+      ["GET", "/v1.0/metadata"],
+      ["PUT", "/v1.0/metadata/oa", "v"],
+      ["GET", "/v1.0/metadata", undefined, {}],
+      ["PATCH", "/v1.0/state/memstore"],
+      ["GET", "/v1.0/healthz", undefined, {}],
+      ["GET", "/v1.0-alpha1/openapi.yaml", undefined, {}],
+    ];
+    const found: string[] = [];
+    for (const [method, p, body, headers] of requests) {
+      const r = await fetch(`${env.url}${p}`, { method, headers: headers ?? auth, body });
+      const text = await r.text();
+      const response = { status: r.status, headers: Object.fromEntries(r.headers), ...(text === "" ? {} : { body: text }) };
+      found.push(...checker.problems(method, p, response).map((x) => `${method} ${p}: ${x}`));
+      // No upstream request id reaches a caller.
+      expect(text).not.toMatch(/RequestId|x-ms-request-id/i);
+    }
+    expect(found).toEqual([]);
   });
 });
