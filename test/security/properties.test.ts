@@ -5,6 +5,7 @@
  * generators lean towards the characters that matter (`/`, `.`, `%`, `+`, `|`, hex digits, NUL).
  */
 import fc from "fast-check";
+import { decodeTableKey } from "../../src/azure/tableKeyCodec";
 import { stringify as toYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApi, matchPattern, routingPath, type ApiHandler } from "../../src/api/router";
@@ -288,7 +289,9 @@ describe("state keys", () => {
         }
         expect(keys.partitionKey).toBe("demo");
         expect(isValidTableKey(keys.rowKey)).toBe(true);
-        expect(keys.rowKey).toBe(key);
+        // Keys Table cannot hold are stored encoded; the encoding is reversible, and keys that need none keep their name.
+        expect(decodeTableKey(keys.rowKey)).toBe(key);
+        if (isValidTableKey(key) && !/%[0-9A-Fa-f]{2}/.test(key)) expect(keys.rowKey).toBe(key);
       }),
     );
   });
