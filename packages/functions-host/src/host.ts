@@ -355,6 +355,15 @@ export async function startHost(options: StartHostOptions): Promise<LocalHost> {
   };
 }
 
+/**
+ * The real host forwards a buffered request body only when `Content-Length > 0` (azure-functions-host
+ * `ToRpcHttp`): a chunked body never reaches the function unless the app streams (HttpUri).
+ */
+function hasContentLengthBody(req: http.IncomingMessage): boolean {
+  const declared = req.headers["content-length"];
+  return declared !== undefined && Number(declared) > 0;
+}
+
 async function getHttpProxyUri(runtime: FunctionsCoreRuntime): Promise<string | undefined> {
   const model = runtime.programmingModel;
   if (!model?.getCapabilities) return undefined;
@@ -511,9 +520,9 @@ class LocalServer {
     call: { fn: RegisteredFunction; triggerName: string; method: string; url: string; headers: Record<string, string>; params: Record<string, string> },
   ): Promise<void> {
     const { fn, triggerName, method, url, headers, params } = call;
-    let body: Buffer;
+    let body: Buffer | undefined;
     try {
-      body = await readRequestBody(req, MAX_REQUEST_BODY_BYTES);
+      body = hasContentLengthBody(req) ? await readRequestBody(req, MAX_REQUEST_BODY_BYTES) : (req.resume(), undefined);
     } catch (err) {
       if (isClientAbortError(err)) {
         // The body never arrived (client gone, or a framing error Node already answered with 400).

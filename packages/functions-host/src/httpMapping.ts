@@ -59,11 +59,11 @@ export function toRpcHttpRequest(
   url: string,
   headers: Record<string, string>,
   params: Record<string, string>,
-  body: Uint8Array,
+  body: Uint8Array | undefined,
 ): RpcHttpData {
   // No `query`: the library then derives it from the URL, which keeps repeated keys; an empty object would
   // replace the URL's query with nothing.
-  return { method, url, headers, params, body: { bytes: body } };
+  return body === undefined ? { method, url, headers, params } : { method, url, headers, params, body: { bytes: body } };
 }
 
 /** Trigger metadata for a streaming invocation: what the library reads headers and route params from. */

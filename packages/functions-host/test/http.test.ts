@@ -89,7 +89,7 @@ describe("http-app (default route prefix)", () => {
   it("passes the URL, joined repeated headers and the body bytes to the function", async () => {
     const path = "/api/echo/A%2fb/%7e%20x?q=%41&q=b+c&empty=";
     const body = Buffer.from([0, 1, 2, 254, 255]);
-    const res = await rawRequest(host, "POST", path, [["X-Multi", "one"], ["X-Multi", "two"], ["Content-Type", "application/octet-stream"]], body);
+    const res = await rawRequest(host, "POST", path, [["X-Multi", "one"], ["X-Multi", "two"], ["Content-Type", "application/octet-stream"], ["Content-Length", String(body.length)]], body);
     expect(res.status).toBe(200);
     const echoed: unknown = JSON.parse(res.body.toString("utf8"));
     expect(echoed).toMatchObject({
@@ -98,8 +98,19 @@ describe("http-app (default route prefix)", () => {
       params: { path: "A%2fb/~ x" },
       bodyHex: "000102feff",
       preHook: "ran",
-      headers: { "x-multi": "one,two", "content-type": "application/octet-stream", host: `127.0.0.1:${host.port}` },
+      headers: { "x-multi": "one,two", "content-type": "application/octet-stream", "content-length": "5", host: `127.0.0.1:${host.port}` },
     });
+  });
+
+  it("forwards a body only with Content-Length > 0 and drops a chunked one, as the real host's ToRpcHttp does", async () => {
+    const bytes = Buffer.from("hello body");
+    const sized = await rawRequest(host, "POST", "/api/echo/x", [["Content-Length", String(bytes.length)]], bytes);
+    expect(JSON.parse(sized.body.toString("utf8"))).toMatchObject({ bodyHex: bytes.toString("hex") });
+    const chunked = await rawRequest(host, "POST", "/api/echo/x", [["Transfer-Encoding", "chunked"]], bytes);
+    expect(chunked.status).toBe(200);
+    expect(JSON.parse(chunked.body.toString("utf8"))).toMatchObject({ bodyHex: "", headers: { "transfer-encoding": "chunked" } });
+    // The connection stays usable: the dropped body was drained, not left in the socket.
+    expect((await describeCall(host, "/api/opt/1")).body.fn).toBe("optionalId");
   });
 
   it("answers 500 with an empty body when the handler throws, logs it, and keeps serving", async () => {

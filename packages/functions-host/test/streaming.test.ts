@@ -40,6 +40,23 @@ describe("stream-app", () => {
     });
   });
 
+  it("streams a chunked request body too: the raw request is proxied, whatever its framing", async () => {
+    const parts = [randomBytes(1000), randomBytes(70_000), randomBytes(3)];
+    const res = await fetch(`${host.url}/api/upload/7`, {
+      method: "POST",
+      body: new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (const part of parts) controller.enqueue(part);
+          controller.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(201);
+    const whole = Buffer.concat(parts);
+    expect(await res.json()).toMatchObject({ id: "7", size: whole.length, sha256: createHash("sha256").update(whole).digest("hex") });
+  });
+
   it("relays a streamed response body", async () => {
     const res = await fetch(`${host.url}/api/countdown/3`);
     expect(res.status).toBe(200);
