@@ -7,5 +7,7 @@ import { ensureDevCertificates } from "@vaultstate/keyvault-emulator";
 // before vitest forks its workers; every child process (host, emulator clients) inherits it too.
 export default async function setup(): Promise<void> {
   const { caCertPath } = await ensureDevCertificates();
+  // Children that reach the npm registry (the parity tier's worker install) need the machine's own CAs back.
+  process.env.VAULTSTATE_MACHINE_NODE_EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS ?? "";
   process.env.NODE_EXTRA_CA_CERTS = caCertPath;
 }

@@ -396,6 +396,9 @@ class LocalServer {
       this.#inFlight.add(work);
       void work.finally(() => this.#inFlight.delete(work));
     });
+    // Kestrel answers a client that half-closes after sending its request; Node's default would end the socket
+    // at the client's FIN, before an asynchronously produced (invoked or proxied) response is written.
+    Object.assign(this.#server, { httpAllowHalfOpen: true });
   }
 
   listen(port: number): Promise<number> {

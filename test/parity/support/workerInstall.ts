@@ -132,13 +132,26 @@ async function contentKey(dir: string): Promise<string> {
   return hash.digest("hex").slice(0, 16);
 }
 
+/**
+ * The tests' environment with the machine's NODE_EXTRA_CA_CERTS restored: the global setup points it at the Key Vault
+ * emulator's CA, which would make npm distrust a registry reached through the machine's own CA.
+ */
+function registryEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  const machine = env.VAULTSTATE_MACHINE_NODE_EXTRA_CA_CERTS;
+  if (machine === undefined) return env;
+  if (machine === "") delete env.NODE_EXTRA_CA_CERTS;
+  else env.NODE_EXTRA_CA_CERTS = machine;
+  return env;
+}
+
 /** npm from the npm that runs the tests when there is one (npm_execpath), else from PATH. */
 function npmInstall(dir: string): Promise<void> {
   const args = ["install", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline", "--no-package-lock"];
   const execPath = process.env.npm_execpath;
   const [command, commandArgs] = execPath !== undefined && execPath.endsWith(".js") ? [process.execPath, [execPath, ...args]] : ["npm", args];
   return new Promise((resolve, reject) => {
-    const child = spawn(command, commandArgs, { cwd: dir, stdio: ["ignore", "pipe", "pipe"], shell: process.platform === "win32" && command === "npm" });
+    const child = spawn(command, commandArgs, { cwd: dir, env: registryEnvironment(), stdio: ["ignore", "pipe", "pipe"], shell: process.platform === "win32" && command === "npm" });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString("utf8")));
     child.stderr.on("data", (d: Buffer) => (output += d.toString("utf8")));
