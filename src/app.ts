@@ -16,7 +16,7 @@ import { setUpstreamTelemetry } from "./azure/upstreamTelemetry";
 import { createRotationAuditTableClient, createRotationLockContainerClient, createStorageAccountKeysClient, getRotationSecretClient } from "./azure/rotationClients";
 import type { StorageAccountOptions } from "./azure/storage";
 import { createTableVersionTable, type VersionTable } from "./azure/versionTable";
-import { isKeyVaultSecretStore } from "./components/secretstores/azure/keyvault/keyVaultSecretStore";
+import { isRotatableSecretStore } from "./components/secretstores/secretStore";
 import { appRoot, type Settings } from "./config/settings";
 import { consoleLogger, describeError, type Logger } from "./observability/logger";
 import { startTelemetry } from "./observability/otel";
@@ -154,9 +154,9 @@ export function createApp(settings: Settings, clients: AppClients): App {
   };
 
   const rotationPort: RotationPort = {
-    async rotate(vaultUrl, secretName, caller) {
+    async rotate(target, caller) {
       if (rotation === undefined) return { outcome: "error", error: "rotation is off: the app has no storage for locks and audit (AzureWebJobsStorage)" };
-      const result = await rotation.rotateNow({ vaultUrl, secretName }, { kind: "manual", source: caller.appId });
+      const result = await rotation.rotateNow(target, { kind: "manual", source: caller.appId });
       await afterRotation(result);
       return {
         outcome: result.outcome,
@@ -258,7 +258,7 @@ export function createApp(settings: Settings, clients: AppClients): App {
       const summary = await runtime.refresh(trigger);
       const rotations: string[] = [];
       if (rotation !== undefined) {
-        for (const vaultUrl of vaultUrls(await runtime.start())) {
+        for (const vaultUrl of rotatableVaults(await runtime.start())) {
           try {
             for (const result of await rotation.rotateDueSecrets(vaultUrl, "timer")) {
               await afterRotation(result);
@@ -372,10 +372,10 @@ function createRotation(settings: Settings, azure: AzureClients, storage: Storag
   }
 }
 
-/** The Key Vault stores of a runtime, by vault URL. */
-function vaultUrls(rt: Runtime): string[] {
+/** The vaults of a runtime's rotatable secret stores (the timer's rotation sweep covers each once). */
+function rotatableVaults(rt: Runtime): string[] {
   const urls = new Set<string>();
-  for (const c of rt.components) if (c.kind === "secretstores" && isKeyVaultSecretStore(c.store.inner)) urls.add(c.store.inner.vaultUrl());
+  for (const c of rt.components) if (c.kind === "secretstores" && isRotatableSecretStore(c.store.inner)) urls.add(c.store.inner.vaultUrl());
   return [...urls];
 }
 

@@ -1,7 +1,7 @@
 /**
  * @module `POST /v1.0-alpha1/secrets/{store}/{name}/rotate`: an admin asks for a rotation now.
  */
-import { isKeyVaultSecretStore } from "../components/secretstores/azure/keyvault/keyVaultSecretStore";
+import { isRotatableSecretStore, type RotationTarget } from "../components/secretstores/secretStore";
 import type { Runtime } from "../runtime/runtime";
 import type { Caller } from "./auth";
 import { ApiError, type ApiResponse } from "./errors";
@@ -21,7 +21,7 @@ export interface RotationReport {
 
 /** How the API reaches the rotation service. */
 export interface RotationPort {
-  rotate(vaultUrl: string, secretName: string, caller: Caller): Promise<RotationReport>;
+  rotate(target: RotationTarget, caller: Caller): Promise<RotationReport>;
 }
 
 const STATUS: Readonly<Record<string, number>> = { rotated: 200, "not-due": 200, "stale-trigger": 200, locked: 409, "no-policy": 400, "check-failed": 500, error: 500 };
@@ -33,9 +33,8 @@ const STATUS: Readonly<Record<string, number>> = { rotated: 200, "not-due": 200,
 export async function rotateSecret(port: RotationPort, runtime: Runtime, caller: Caller, storeName: string, secretName: string): Promise<ApiResponse> {
   const store = runtime.secretStores(caller.appId).get(storeName);
   if (store === undefined) throw new ApiError("ERR_SECRET_STORE_NOT_FOUND", `failed finding secret store with key ${storeName}`);
-  const vaultUrl = isKeyVaultSecretStore(store.inner) ? store.inner.vaultUrl() : undefined;
-  if (vaultUrl === undefined) throw new ApiError("ERR_ROTATION_NOT_SUPPORTED", `secret store ${storeName} does not support rotation (only secretstores.azure.keyvault does)`);
-  const report = await port.rotate(vaultUrl, secretName, caller);
+  if (!isRotatableSecretStore(store.inner)) throw new ApiError("ERR_ROTATION_NOT_SUPPORTED", `secret store ${storeName} does not support rotation`);
+  const report = await port.rotate(store.inner.rotationTarget(secretName), caller);
   const status = STATUS[report.outcome] ?? 500;
   if (status >= 400) {
     const code = report.outcome === "no-policy" ? "ERR_ROTATION_NOT_SUPPORTED" : "ERR_SECRET_ROTATION";

@@ -2,13 +2,10 @@
  * @module Rotation request and result types shared by the service, the lock, the audit and generators.
  */
 
-/** The secret to rotate. Key Vault names are case-insensitive; the lock and audit keys fold case. */
-export interface RotationTarget {
-  /** The vault's URL, e.g. `https://myvault.vault.azure.net` (an emulator's `https://127.0.0.1:port`). */
-  vaultUrl: string;
-  /** The secret name (1–118 of `0-9a-zA-Z-`, leaving room for the `--pending` companion). */
-  secretName: string;
-}
+import type { RotationTarget } from "../components/secretstores/secretStore";
+
+/** The secret to rotate: the secret-store contract's target (a rotatable store names it). */
+export type { RotationTarget };
 
 /** What started a rotation attempt. */
 export type RotationTriggerKind = "timer" | "event" | "manual";

@@ -13,8 +13,8 @@
  * - repeated `SecretExpired` for one secret is logged once per interval.
  */
 import { LRUCache } from "lru-cache";
+import { isVaultSecretStore } from "../components/secretstores/secretStore";
 import { cloudByVaultHost } from "../azure/clouds";
-import { isKeyVaultSecretStore } from "../components/secretstores/azure/keyvault/keyVaultSecretStore";
 import type { Logger } from "../observability/logger";
 import type { RuntimeManager } from "./manager";
 import type { Runtime } from "./runtime";
@@ -135,7 +135,7 @@ export type NearExpiryHandler = (event: SecretEvent) => Promise<string>;
  */
 export function configuredVaultUrls(runtime: Runtime): string[] {
   const urls = new Set<string>();
-  for (const c of runtime.components) if (c.kind === "secretstores" && isKeyVaultSecretStore(c.store.inner)) urls.add(c.store.inner.vaultUrl());
+  for (const c of runtime.components) if (c.kind === "secretstores" && isVaultSecretStore(c.store.inner)) urls.add(c.store.inner.vaultUrl());
   for (const url of runtime.referenceStores().keys()) urls.add(url);
   return [...urls];
 }
@@ -290,7 +290,7 @@ export function createKeyVaultEventHandler(options: KeyVaultEventHandlerOptions)
     if (version === undefined || manager.acquire === undefined) return false;
     const lease = await manager.acquire();
     try {
-      const stores = [...lease.runtime.components.flatMap((c) => (c.kind === "secretstores" && isKeyVaultSecretStore(c.store.inner) && originOf(c.store.inner.vaultUrl()) === originOf(vaultUrl) ? [c.store] : []))];
+      const stores = [...lease.runtime.components.flatMap((c) => (c.kind === "secretstores" && isVaultSecretStore(c.store.inner) && originOf(c.store.inner.vaultUrl()) === originOf(vaultUrl) ? [c.store] : []))];
       const reference = lease.runtime.referenceStores().get(vaultUrl);
       if (reference !== undefined) stores.push(reference);
       const cached = stores.map((s) => s.cachedVersion(secretName)?.version).filter((v): v is string => v !== undefined);

@@ -4,8 +4,7 @@
  * the timer's full refresh, a single secret's change (Event Grid), and the cross-instance coherence
  * check against the shared version table.
  */
-import { isKeyVaultSecretStore } from "../components/secretstores/azure/keyvault/keyVaultSecretStore";
-import { isVersionedSecretStore, type SecretVersionInfo } from "../components/secretstores/secretStore";
+import { isVaultSecretStore, isVersionedSecretStore, type SecretVersionInfo } from "../components/secretstores/secretStore";
 import { describeError, type Logger } from "../observability/logger";
 import { isNewer, type VersionRow, type VersionTable, versionKey } from "../azure/versionTable";
 import { byLowerName, rowsOfVault, unregistered } from "./servedSecrets";
@@ -73,7 +72,7 @@ interface VaultStore {
 function vaultStores(runtime: Runtime): VaultStore[] {
   const stores: VaultStore[] = [];
   for (const c of runtime.components) {
-    if (c.kind === "secretstores" && isKeyVaultSecretStore(c.store.inner)) stores.push({ vaultUrl: c.store.inner.vaultUrl(), component: c.definition.name, store: c.store });
+    if (c.kind === "secretstores" && isVaultSecretStore(c.store.inner)) stores.push({ vaultUrl: c.store.inner.vaultUrl(), component: c.definition.name, store: c.store });
   }
   for (const [vaultUrl, store] of runtime.referenceStores()) stores.push({ vaultUrl, component: undefined, store });
   return stores;

@@ -2,7 +2,9 @@
  * @module The secret store contract: one interface every secret store provider implements.
  *
  * Mirrors Dapr's `secretstores.SecretStore` (components-contrib `secretstores/secret_store.go`):
- * single request objects in, single response objects out, optional abilities as `features()`.
+ * single request objects in, single response objects out, Dapr's optional features as `features()`,
+ * and vaultstate's optional abilities as interfaces with type guards (like components-contrib's
+ * optional interfaces): name listing, version listing, vault identity, rotation.
  */
 import type { SecretStoreFeature } from "../features";
 import type { ComponentProperties } from "../metadata";
@@ -117,6 +119,45 @@ export interface VersionedSecretStore extends SecretStore {
 /** Narrows a store to a {@link VersionedSecretStore}. */
 export function isVersionedSecretStore(store: SecretStore): store is VersionedSecretStore {
   return typeof (store as Partial<VersionedSecretStore>).currentVersions === "function";
+}
+
+/**
+ * Optional ability: the store reads one identifiable vault. Events, the shared version table and
+ * `@Microsoft.KeyVault(...)` references name a vault, not a component; this is how the runtime finds
+ * the stores that serve it.
+ */
+export interface VaultSecretStore extends SecretStore {
+  /** The vault's origin as configured, e.g. `https://myvault.vault.azure.net`. */
+  vaultUrl(): string;
+}
+
+/** Narrows a store to a {@link VaultSecretStore}. */
+export function isVaultSecretStore(store: SecretStore): store is VaultSecretStore {
+  return typeof (store as Partial<VaultSecretStore>).vaultUrl === "function";
+}
+
+/**
+ * A secret the rotation service can write new versions of. Key Vault names are case-insensitive;
+ * rotation's lock and audit keys fold case.
+ */
+export interface RotationTarget {
+  /** The vault's URL, e.g. `https://myvault.vault.azure.net` (an emulator's `https://127.0.0.1:port`). */
+  vaultUrl: string;
+  /** The secret name (1–118 of `0-9a-zA-Z-`, leaving room for the `--pending` companion). */
+  secretName: string;
+}
+
+/**
+ * Optional ability: secrets can be rotated in place (new versions written to the same vault), so the
+ * rotate route and the timer's rotation sweep accept the store.
+ */
+export interface RotatableSecretStore extends VaultSecretStore {
+  rotationTarget(secretName: string): RotationTarget;
+}
+
+/** Narrows a store to a {@link RotatableSecretStore}. */
+export function isRotatableSecretStore(store: SecretStore): store is RotatableSecretStore {
+  return isVaultSecretStore(store) && typeof (store as Partial<RotatableSecretStore>).rotationTarget === "function";
 }
 
 /**

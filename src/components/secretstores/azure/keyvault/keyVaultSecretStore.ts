@@ -16,6 +16,7 @@ import {
   mapWithConcurrency,
   type NameListingSecretStore,
   type OperationOptions,
+  type RotatableSecretStore,
   SecretNotFoundError,
   SecretStoreUnavailableError,
   type SecretVersionInfo,
@@ -245,7 +246,7 @@ export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps): KeyVau
       return versions;
     },
     vaultUrl: () => vaultUrl,
-    client: requireClient,
+    rotationTarget: (secretName) => ({ vaultUrl, secretName }),
     async close() {
       // The client is shared per vault (src/azure) and outlives this component instance.
       client = undefined;
@@ -253,15 +254,5 @@ export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps): KeyVau
   };
 }
 
-/** The Key Vault store: versioned, and it knows its vault (for events, rotation and references). */
-export interface KeyVaultSecretStore extends VersionedSecretStore, NameListingSecretStore {
-  /** The vault's origin, e.g. `https://myvault.vault.azure.net`. */
-  vaultUrl(): string;
-  /** The shared SDK client (for rotation). */
-  client(): SecretClient;
-}
-
-/** Narrows a store to the Key Vault store. */
-export function isKeyVaultSecretStore(store: unknown): store is KeyVaultSecretStore {
-  return typeof store === "object" && store !== null && typeof (store as Partial<KeyVaultSecretStore>).vaultUrl === "function";
-}
+/** The Key Vault store: lists names and versions, knows its vault, and its secrets can be rotated. */
+export type KeyVaultSecretStore = VersionedSecretStore & NameListingSecretStore & RotatableSecretStore;
