@@ -9,7 +9,7 @@
  * deployment package needs no `node_modules`. SDK modules the app imports lazily stay lazy (esbuild
  * wraps them in on-first-use initialisers).
  */
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import fg from "fast-glob";
 import { cpSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -30,6 +30,26 @@ export function entryPoints(root: string = REPO_ROOT): string[] {
   if (compiled.length === 0) throw new Error(`package.json main (${pkg.main}) matches no file: run \`npm run build\` first`);
   return compiled.map((file) => path.join(root, file.replace(/^dist\//, "").replace(/\.js$/, ".ts")));
 }
+
+/**
+ * Resolves every package `import` statement as Node resolves the tsc output's `require`: with the
+ * package's `require` export condition. esbuild would otherwise pick a dual package's ESM build
+ * (`import` condition) and inline it into this CommonJS bundle, where `import.meta.url` is empty —
+ * `@azure/monitor-opentelemetry`'s ESM build then fails to find its own folder and logs "Failed to load
+ * JSON config file values." at start. Dynamic `import()` stays as it is: tsc keeps it an `import()`.
+ */
+const REQUIRE_RESOLUTION = Symbol("require-resolution");
+export const requireConditionPlugin: Plugin = {
+  name: "require-condition",
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.kind !== "import-statement" || args.pluginData === REQUIRE_RESOLUTION) return undefined;
+      const resolved = await pluginBuild.resolve(args.path, { kind: "require-call", resolveDir: args.resolveDir, importer: args.importer, pluginData: REQUIRE_RESOLUTION });
+      // Externals and failures fall back to esbuild's own resolution (and its error message).
+      return resolved.errors.length > 0 ? undefined : resolved;
+    });
+  },
+};
 
 /**
  * Builds `dist/bundle/`; returns the bundle's size in bytes. `external` names packages to leave as
@@ -59,6 +79,7 @@ export async function bundle(outDir: string = BUNDLE_DIR, options: { external?: 
     minifySyntax: true,
     legalComments: "linked",
     logLevel: "warning",
+    plugins: [requireConditionPlugin],
   });
   writeFileSync(path.join(outDir, "package.json"), `${JSON.stringify({ name: "vaultstate-bundle", private: true, main: "main.js" }, null, 2)}\n`);
   copyFileSync(path.join(REPO_ROOT, "host.json"), path.join(outDir, "host.json"));

@@ -83,7 +83,10 @@ export async function buildPackage(outDir: string = BUNDLE_DIR): Promise<Package
   const lockfile = JSON.parse(readFileSync(path.join(REPO_ROOT, "package-lock.json"), "utf8")) as Parameters<typeof devOnlyPackages>[0];
   await bundle(outDir, { external: devOnlyPackages(lockfile) });
   const map = JSON.parse(readFileSync(path.join(outDir, "main.js.map"), "utf8")) as { sources?: string[] };
-  const bundledPackages = packagesInSources(map.sources ?? []);
+  // A package's own source map can point above its folder (msal-node's `../src/…` reads as
+  // `@azure/src`): only names the lockfile installs are packages.
+  const installed = new Set(Object.keys(lockfile.packages ?? {}).map((key) => key.slice(key.lastIndexOf("node_modules/") + "node_modules/".length)));
+  const bundledPackages = packagesInSources(map.sources ?? []).filter((name) => installed.has(name));
   // Stack traces in Azure come from main.js itself; the map would double the upload for no reader.
   rmSync(path.join(outDir, "main.js.map"), { force: true });
   for (const name of excludedComponentFiles(readFileSync(path.join(REPO_ROOT, ".funcignore"), "utf8"))) {

@@ -5,7 +5,7 @@
  * and prints its size against the bound docs/deploy.md states.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -92,6 +92,44 @@ describe("the deployment package azd uploads", () => {
     expect(run.stderr).not.toMatch(/Cannot find module/);
     expect(run.status, run.stderr).toBe(0);
     expect(`${run.stdout}${run.stderr}`).toContain("in test mode");
+  });
+
+  it("starts with Application Insights configured and every package's CommonJS build (no 'Failed to load JSON config')", () => {
+    // A stand-in for the worker's @azure/functions-core runs the app start hook, which starts telemetry
+    // (useAzureMonitor) with a connection string. Inlined as ESM, @azure/monitor-opentelemetry cannot
+    // find its own folder (import.meta.url is empty in a CommonJS bundle) and logs that line.
+    const components = mkdtempSync(path.join(tmpdir(), "vaultstate-package-components-"));
+    writeFileSync(path.join(components, "memstore.yaml"), "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: memstore}\nspec: {type: state.in-memory, version: v1}\n");
+    const script = `
+      const Module = require("node:module");
+      const starts = [];
+      class Disposable { constructor() {} dispose() {} }
+      let model;
+      const core = { version: "3.10.1", hostVersion: "4.1037.0", Disposable,
+        registerFunction: () => new Disposable(), registerHook: (name, cb) => { if (name === "appStart") starts.push(cb); return new Disposable(); },
+        setProgrammingModel: (m) => { model = m; }, getProgrammingModel: () => model, log: () => undefined };
+      const load = Module._load;
+      Module._load = function (request, parent, isMain) { return request === "@azure/functions-core" ? core : load.call(this, request, parent, isMain); };
+      require("./main.js");
+      (async () => {
+        for (const start of starts) await start({ hookData: {}, appHookData: {}, functionAppDirectory: process.cwd() });
+        console.log("app started, " + starts.length + " start hook(s)");
+        process.exit(0);
+      })().catch((e) => { console.error(e); process.exit(1); });`;
+    try {
+      const run = spawnSync(process.execPath, ["-e", script], {
+        cwd: result.dir,
+        encoding: "utf8",
+        env: { PATH: process.env.PATH ?? "", COMPONENTS_PATH: components, APPLICATIONINSIGHTS_CONNECTION_STRING: "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/" },
+        timeout: 60_000,
+      });
+      const output = `${run.stdout}${run.stderr}`;
+      expect(run.status, output).toBe(0);
+      expect(output).toContain("app started, 1 start hook(s)");
+      expect(output).not.toMatch(/Failed to load JSON config|import\.meta|ERR_INVALID_ARG_TYPE/);
+    } finally {
+      rmSync(components, { recursive: true, force: true });
+    }
   });
 
   it(`stays under ${MAX_PACKAGE_MIB} MiB`, () => {
