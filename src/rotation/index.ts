@@ -22,4 +22,3 @@ export { isRotationDue, nextRotationAt, parseDuration, parseRotationPolicy, type
 export { createRotationService, type RotationSecretClient, type RotationService, type RotationServiceDeps, type RotationTriggerInput } from "./service";
 export { BOOKKEEPING_TAGS, isRotationPolicyError, PENDING_SUFFIX, PENDING_TAGS, POLICY_TAGS, RotationPolicyError } from "./tags";
 export type { RotateOptions, RotationErrorCode, RotationOutcome, RotationResult, RotationTarget, RotationTrigger, RotationTriggerKind } from "./types";
-export { createUuidV7Generator } from "./uuidv7";

@@ -19,6 +19,7 @@
  * 7. write one audit row. Values never reach logs, audit rows or results.
  */
 import type { SecretClient } from "@azure/keyvault-secrets";
+import { v7 as uuidv7 } from "uuid";
 import { createSharedKeyBlobServiceClient } from "../azure/rotationClients";
 import { consoleLogger, describeError, type Logger } from "../observability/logger";
 import type { RotationAudit } from "./audit";
@@ -38,7 +39,6 @@ import {
   RotationPolicyError,
 } from "./tags";
 import type { RotateOptions, RotationErrorCode, RotationOutcome, RotationResult, RotationTarget, RotationTrigger, RotationTriggerKind } from "./types";
-import { createUuidV7Generator } from "./uuidv7";
 
 /** The Key Vault operations rotation uses (a `SecretClient` fits; tests may pass a fake). */
 export type RotationSecretClient = Pick<SecretClient, "getSecret" | "setSecret" | "updateSecretProperties" | "listPropertiesOfSecrets">;
@@ -64,7 +64,7 @@ export interface RotationServiceDeps {
   now?: () => Date;
   /** Default the console logger. */
   logger?: Logger;
-  /** Default UUID v7. */
+  /** Default UUID v7 (time-ordered, so audit rows sort by attempt start). */
   newAttemptId?: () => string;
   /**
    * How close to its Key Vault `expiresOn` a version must be for a near-expiry event to rotate it.
@@ -259,20 +259,6 @@ type Evaluation = { skip: Draft } | { policy: RotationPolicy; generator: SecretG
 /** When an attempt goes ahead: always (admin), when due (timer), or when due or near expiry (event). */
 type Mode = "now" | "due" | "near-expiry";
 
-function signalOf(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
-  const list = signals.filter((s): s is AbortSignal => s !== undefined);
-  if (list.length <= 1) return list[0];
-  const controller = new AbortController();
-  for (const s of list) {
-    if (s.aborted) {
-      controller.abort(s.reason);
-      break;
-    }
-    s.addEventListener("abort", () => controller.abort(s.reason), { once: true });
-  }
-  return controller.signal;
-}
-
 /**
  * Creates the rotation service.
  * @example
@@ -289,7 +275,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
   const createBlobClient = deps.createBlobClient ?? createSharedKeyBlobServiceClient;
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger ?? consoleLogger;
-  const newAttemptId = deps.newAttemptId ?? createUuidV7Generator(() => now().getTime());
+  const newAttemptId = deps.newAttemptId ?? (() => uuidv7());
   const nearExpiryWindow = deps.nearExpiryWindowInMs ?? NEAR_EXPIRY_WINDOW_IN_MS;
 
   async function readCurrent(client: RotationSecretClient, name: string, what: string, abortSignal: AbortSignal | undefined): Promise<CurrentVersion> {
@@ -352,7 +338,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       lease = await step("acquire the rotation lock", "storage", () => deps.lock.tryAcquire(target, { abortSignal }));
       if (lease === undefined) return { ...draft, outcome: "locked", error: "another instance holds this secret's rotation lock" };
       const held = lease;
-      const signal = signalOf(abortSignal, held.signal);
+      const signal = abortSignal === undefined ? held.signal : AbortSignal.any([abortSignal, held.signal]);
 
       // Re-read under the lock: the holder we just waited out may have rotated already.
       const current = await readCurrent(client, target.secretName, "re-read the current version under the lock", signal);
