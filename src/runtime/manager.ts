@@ -88,7 +88,7 @@ function sameOrigin(a: string, b: string): boolean {
 
 /** Whether a dependency reads `secret` through `store` (a component store, or the vault's references). */
 function dependsOn(dependency: SecretDependency, store: VaultStore, secret: string): boolean {
-  if (dependency.secret !== secret) return false;
+  if (store.store.secretKey(dependency.secret) !== store.store.secretKey(secret)) return false;
   if (dependency.kind === "store") return store.component !== undefined && dependency.store === store.component;
   return !dependency.pinned && sameOrigin(dependency.vaultUrl, store.vaultUrl);
 }
@@ -198,7 +198,7 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     let fresh: SecretVersionInfo | undefined;
     // Only secrets this instance uses are re-read: a change to any other secret of the vault costs no
     // Key Vault call and no value ever passes through memory (it is still recorded for the others).
-    const inUse = stores.filter((s) => s.store.cachedNames().includes(secretName) || runtime.components.some((c) => c.dependencies.some((d) => dependsOn(d, s, secretName))) || runtime.callers.some((c) => c.dependency !== undefined && dependsOn(c.dependency, s, secretName)));
+    const inUse = stores.filter((s) => s.store.cachedNames().includes(s.store.secretKey(secretName)) || runtime.components.some((c) => c.dependencies.some((d) => dependsOn(d, s, secretName))) || runtime.callers.some((c) => c.dependency !== undefined && dependsOn(c.dependency, s, secretName)));
     for (const s of inUse) {
       s.store.invalidate(secretName);
       try {
@@ -299,8 +299,8 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
         for (const s of vaultStores(live)) {
           if (!isVersionedSecretStore(s.store.inner)) continue;
           const inUse = new Set(s.store.cachedNames());
-          for (const c of live.components) for (const d of c.dependencies) if (dependsOn(d, s, d.secret)) inUse.add(d.secret);
-          for (const c of live.callers) if (c.dependency !== undefined && dependsOn(c.dependency, s, c.dependency.secret)) inUse.add(c.dependency.secret);
+          for (const c of live.components) for (const d of c.dependencies) if (dependsOn(d, s, d.secret)) inUse.add(s.store.secretKey(d.secret));
+          for (const c of live.callers) if (c.dependency !== undefined && dependsOn(c.dependency, s, c.dependency.secret)) inUse.add(s.store.secretKey(c.dependency.secret));
           // Secrets other instances registered as served: this instance may cache none of them.
           const registeredRows = rowsOfVault(rows, s.vaultUrl);
           const served = [...registeredRows.values()].filter((r) => ![...inUse].some((n) => n.toLowerCase() === r.secretName.toLowerCase()));

@@ -168,8 +168,13 @@ export interface CachedSecretStore extends SecretStore {
    * read refetches, and serves the old value only if that fails (within the staleness bound).
    */
   invalidate(name?: string): void;
-  /** Names currently cached (for refresh: which secrets are in use). */
+  /** Names currently cached, as {@link CachedSecretStore.secretKey}s (for refresh: which secrets are in use). */
   cachedNames(): string[];
+  /**
+   * The store's identity of a name (its `secretNameKey`, else the name): refresh and events compare
+   * names through it, so `DEMO-SECRET` and `demo-secret` in Key Vault are one secret everywhere.
+   */
+  secretKey(name: string): string;
   /** The version of the cached latest (versionless) value of a secret, if cached and known. */
   cachedVersion(name: string): SecretVersionInfo | undefined;
 }
@@ -182,6 +187,17 @@ function keyOf(name: string, metadata: Readonly<Record<string, string>>): string
 }
 
 const BULK_KEY = "\u0000bulk";
+
+/**
+ * A copy of a cached name/value answer under the name this reader asked for: an entry shared by
+ * `DEMO-SECRET` and `demo-secret` answers each with its own spelling, as Key Vault would.
+ */
+function asRequested(data: Readonly<Record<string, string>>, requested: string, secretKey: (name: string) => string): Record<string, string> {
+  const keys = Object.keys(data);
+  const only = keys.length === 1 ? keys[0] : undefined;
+  if (only === undefined || only === requested || secretKey(only) !== secretKey(requested)) return { ...data };
+  return { [requested]: data[only] ?? "" };
+}
 
 /** A token bucket per caller, for upstream misses. */
 function createMissBudget(ratePerSecond: number, burst: number, now: () => number): (caller: string) => { allowed: true } | { allowed: false; retryAfterSeconds: number } {
@@ -214,6 +230,8 @@ export function createCachingSecretStore(
   const env = deps.environment ?? realEnvironment;
   const { counters, logger } = deps;
   const metadataKeys = { get: inner.requestMetadataKeys?.get ?? [], bulk: inner.requestMetadataKeys?.bulk ?? [] };
+  // Names are folded here, at the provider boundary: every key, invalidation and lookup below uses it.
+  const secretKey = (name: string): string => inner.secretNameKey?.(name) ?? name;
   const names = new Map<string, string>();
   const entries = new LRUCache<string, Entry<GetSecretResponse>>({
     max: options.maxEntries,
@@ -368,7 +386,8 @@ export function createCachingSecretStore(
         return Promise.reject(e as Error);
       }
       const metadata = relevantMetadata(request.metadata, metadataKeys.get);
-      const key = keyOf(request.name, metadata);
+      const nameKey = secretKey(request.name);
+      const key = keyOf(nameKey, metadata);
       // A pinned version never changes, so it never expires (only the LRU bound evicts it).
       const pinned = metadata.version_id !== undefined;
       return read(
@@ -378,11 +397,11 @@ export function createCachingSecretStore(
         () => entries.get(key),
         (entry) => {
           entries.set(key, entry);
-          names.set(key, request.name);
+          names.set(key, nameKey);
         },
         (signal) => inner.getSecret({ name: request.name, metadata }, { ...opts, abortSignal: signal }),
         opts,
-      ).then((response) => ({ data: { ...response.data }, ...(response.version !== undefined ? { version: { ...response.version } } : {}) }));
+      ).then((response) => ({ data: asRequested(response.data, request.name, secretKey), ...(response.version !== undefined ? { version: { ...response.version } } : {}) }));
     },
     async bulkGetSecret(request: BulkGetSecretRequest, opts?: OperationOptions): Promise<BulkGetSecretResponse> {
       const metadata = relevantMetadata(request.metadata, metadataKeys.bulk);
@@ -424,11 +443,13 @@ export function createCachingSecretStore(
     close: () => inner.close(),
     invalidate(name) {
       for (const key of [...bulkEntries.keys()]) markStale(bulkEntries, key);
-      for (const [key, cachedName] of [...names]) if (name === undefined || cachedName === name) markStale(entries, key);
+      const wanted = name === undefined ? undefined : secretKey(name);
+      for (const [key, cachedName] of [...names]) if (wanted === undefined || cachedName === wanted) markStale(entries, key);
     },
     cachedNames: () => [...new Set(names.values())],
+    secretKey,
     cachedVersion(name) {
-      const entry = entries.peek(keyOf(name, {}));
+      const entry = entries.peek(keyOf(secretKey(name), {}));
       // An invalidated value is kept only as a fallback: its version is no longer "what we have".
       return entry?.kind === "value" && entry.expiresAt !== Number.NEGATIVE_INFINITY ? entry.value.version : undefined;
     },

@@ -78,6 +78,12 @@ export interface SecretStore {
    * @throws {@link InvalidSecretNameError}
    */
   validateSecretName?(name: string): void;
+  /**
+   * The identity of a name in this store: two names with the same key are one secret (Key Vault's
+   * names are case-insensitive, so it folds case). Caches, invalidation, refresh and events compare
+   * names through it; absent means names are compared as they are. `currentVersions` is keyed by it.
+   */
+  secretNameKey?(name: string): string;
 }
 
 /**
@@ -113,6 +119,7 @@ export async function mapWithConcurrency<T, R>(items: readonly T[], limit: numbe
  * find changed secrets with one cheap call.
  */
 export interface VersionedSecretStore extends SecretStore {
+  /** Keyed by {@link SecretStore.secretNameKey} where the store has one. */
   currentVersions(options?: OperationOptions): Promise<Map<string, SecretVersionInfo>>;
 }
 

@@ -97,6 +97,11 @@ export function validateKeyVaultSecretName(name: string): void {
   if (!SECRET_NAME.test(name)) throw new InvalidSecretNameError("not a valid Key Vault secret name (1-127 letters, digits and hyphens)");
 }
 
+/** Key Vault names are case-insensitive: `DEMO-SECRET` and `demo-secret` are one secret (pure). */
+export function keyVaultSecretNameKey(name: string): string {
+  return name.toLowerCase();
+}
+
 /** Per-request metadata: `version_id` on get, `maxresults` on bulk (the only ones Dapr's AKV reads). */
 export function parseMaxResults(metadata: Readonly<Record<string, string>>): number | undefined {
   const raw = metadata.maxresults;
@@ -202,6 +207,7 @@ export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps): KeyVau
     },
     requestMetadataKeys: { get: ["version_id"], bulk: ["maxresults"] },
     validateSecretName: validateKeyVaultSecretName,
+    secretNameKey: keyVaultSecretNameKey,
     async getSecret(request: GetSecretRequest, options?: OperationOptions): Promise<GetSecretResponse> {
       validateKeyVaultSecretName(request.name);
       const version = parseVersionId(request.metadata);
@@ -238,7 +244,7 @@ export function createKeyVaultSecretStore(deps: KeyVaultSecretStoreDeps): KeyVau
       try {
         // One listing for the whole vault: the items carry the current version's attributes, no values.
         for await (const properties of requireClient().listPropertiesOfSecrets({ abortSignal: options?.abortSignal })) {
-          versions.set(properties.name, { version: properties.version, updatedOn: properties.updatedOn?.getTime() });
+          versions.set(keyVaultSecretNameKey(properties.name), { version: properties.version, updatedOn: properties.updatedOn?.getTime() });
         }
       } catch (e) {
         throw translateKeyVaultError(e, undefined);
