@@ -60,8 +60,8 @@ export interface App {
   readonly settings: Settings;
   /**
    * Loads component files and callers and initialises the components. A configuration mistake (a
-   * component file, a caller document) throws; an outage (a vault unreachable at cold start) does not,
-   * the next request tries again.
+   * component file, a caller document) throws; an outage (a vault unreachable at cold start) does not:
+   * the components that did initialise serve, and the runtime retries the rest in the background.
    */
   start(): Promise<void>;
   /** The timer's work: coherence check, refresh of changed secrets, hot swap of dependents, then due rotations. */
@@ -116,6 +116,7 @@ export function createApp(settings: Settings, clients: AppClients): App {
     logger,
     tokenGraceInMs: settings.tokenGraceInMs,
     coherenceIntervalInMs: settings.coherenceIntervalInMs,
+    startRetry: { maxDelayInMs: settings.startRetryMaxDelayInMs },
     versionTable,
     build: async () => {
       const resources = await loadResources(settings.componentsPath, { namespace: settings.namespace });
@@ -177,7 +178,8 @@ export function createApp(settings: Settings, clients: AppClients): App {
       // One policy object per runtime build, not one per request.
       let policy = authPolicies.get(rt);
       if (policy === undefined) {
-        policy = { callers: rt.callers, entraCallers: rt.entraCallers, entraId, allowAnonymous, anonymousAppId: rt.appId };
+        // A configured caller whose token could not be read yet must not turn on anonymous access.
+        policy = { callers: rt.callers, entraCallers: rt.entraCallers, entraId, allowAnonymous: allowAnonymous && rt.failedCallers.length === 0, anonymousAppId: rt.appId };
         authPolicies.set(rt, policy);
       }
       return policy;
@@ -250,7 +252,7 @@ export function createApp(settings: Settings, clients: AppClients): App {
         await runtime.start();
       } catch (e) {
         // A broken configuration will not fix itself: fail start-up loudly. Anything else (a vault or
-        // storage account unreachable at cold start) is retried by the next request.
+        // storage account unreachable at cold start) is retried in the background.
         if (isStartupConfigurationError(e)) throw e;
       }
     },

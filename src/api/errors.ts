@@ -29,6 +29,8 @@ export const ERRORS = {
   ERR_HEALTH_NOT_READY: 500,
   ERR_HEALTH_APPID_NOT_MATCH: 500,
   ERR_OUTBOUND_HEALTH_NOT_READY: 500,
+  /** Ours: the named component failed to initialise and is being retried (daprd would not have started). */
+  ERR_COMPONENT_NOT_READY: 503,
   ERR_SECRET_STORES_NOT_CONFIGURED: 500,
   ERR_SECRET_STORE_NOT_FOUND: 401,
   ERR_SECRET_GET: 500,

@@ -12,12 +12,23 @@ export const RUNTIME_VERSION = "0.1.0";
 export const DAPR_API_VERSION = "1.16.0";
 
 /**
- * Handles `GET /v1.0/healthz[?appid=X]`: 204 when the components are loaded.
+ * Whether every component initialised and every caller token resolved. Health reflects start-up
+ * state only: an upstream that fails after start is not probed here (requests fail within their
+ * deadline instead); a component that failed to initialise keeps both probes at 500 until the
+ * background retry brings it up.
+ */
+function complete(status: RuntimeStatus): status is Extract<RuntimeStatus, { state: "ready" }> {
+  return status.state === "ready" && status.runtime.failed.length === 0 && status.runtime.failedCallers.length === 0;
+}
+
+/**
+ * Handles `GET /v1.0/healthz[?appid=X]`: 204 when every component is initialised and every caller
+ * token resolved.
  * @throws {@link ApiError} 500 `ERR_HEALTH_NOT_READY` / `ERR_HEALTH_APPID_NOT_MATCH`
  */
 export function healthz(status: RuntimeStatus, appIdQuery: string | undefined): ApiResponse {
-  if (status.state !== "ready") {
-    throw new ApiError("ERR_HEALTH_NOT_READY", `dapr is not ready: [${status.state === "failed" ? "components" : "startup"}]`);
+  if (!complete(status)) {
+    throw new ApiError("ERR_HEALTH_NOT_READY", `dapr is not ready: [${status.state === "starting" ? "startup" : "components"}]`);
   }
   if (appIdQuery !== undefined && appIdQuery !== status.runtime.appId) {
     throw new ApiError("ERR_HEALTH_APPID_NOT_MATCH", "dapr app-id does not match");
@@ -26,11 +37,12 @@ export function healthz(status: RuntimeStatus, appIdQuery: string | undefined): 
 }
 
 /**
- * Handles `GET /v1.0/healthz/outbound`: 204 once components are initialised.
+ * Handles `GET /v1.0/healthz/outbound`: 204 once every component is initialised (as daprd, it does
+ * not wait for an app channel; vaultstate has none).
  * @throws {@link ApiError} 500 `ERR_OUTBOUND_HEALTH_NOT_READY`
  */
 export function healthzOutbound(status: RuntimeStatus): ApiResponse {
-  if (status.state !== "ready") throw new ApiError("ERR_OUTBOUND_HEALTH_NOT_READY", "dapr outbound is not ready");
+  if (!complete(status)) throw new ApiError("ERR_OUTBOUND_HEALTH_NOT_READY", "dapr outbound is not ready");
   return empty();
 }
 

@@ -329,6 +329,7 @@ export function createApi(options: ApiOptions): ApiHandler {
         const named = rawParams.store === undefined ? undefined : decodeParam(rawParams.store);
         if (named !== undefined) seen.store = runtime.components.some((c) => c.definition.name === named) ? named : "(unknown)";
         authorize(caller, route.role ?? "reader", route.action ?? "call this route");
+        if (named !== undefined) checkComponentReady(runtime, caller, segments, named);
         const params: Record<string, string> = {};
         for (const [k, v] of Object.entries(rawParams)) params[k] = decodeParam(v);
         let body: Promise<Uint8Array> | undefined;
@@ -397,6 +398,18 @@ async function readLimitedBody(request: ApiRequest, limit: number): Promise<Uint
   const body = await request.body(limit);
   if (body.length > limit) throw bodyTooLarge(limit);
   return body;
+}
+
+/**
+ * A route naming a component that failed to initialise answers its own 503, not "not found": the
+ * component exists and is being retried; the other components keep serving meanwhile.
+ * @throws {@link ApiError} 503 `ERR_COMPONENT_NOT_READY`
+ */
+function checkComponentReady(runtime: Runtime, caller: Caller, segments: readonly string[], name: string): void {
+  const kind = segments[2] === "state" ? "state" : segments[2] === "secrets" ? "secretstores" : undefined;
+  const failed = kind === undefined ? undefined : runtime.failedComponent(caller.appId, name);
+  if (failed === undefined || failed.kind !== kind) return;
+  throw new ApiError("ERR_COMPONENT_NOT_READY", `${kind === "state" ? "state store" : "secret store"} ${name} is not ready: it failed to initialise and is being retried`);
 }
 
 async function acquireRuntime(source: RuntimeSource): Promise<RuntimeLease> {

@@ -35,6 +35,8 @@ export interface Settings {
   tokenGraceInMs: number;
   /** Minimum time between reads of the shared version table (`COHERENCE_INTERVAL_SECONDS`). */
   coherenceIntervalInMs: number;
+  /** Longest wait between background retries of components that failed to initialise (`START_RETRY_MAX_SECONDS`). */
+  startRetryMaxDelayInMs: number;
   /** The app's own storage (`AzureWebJobsStorage`): the version table, rotation locks and audit. */
   appStorage: { connectionString?: string; accountName?: string; tableEndpoint?: string; blobEndpoint?: string; clientId?: string } | undefined;
   /** Name of the shared version table (`VERSION_TABLE_NAME`). */
@@ -196,6 +198,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     refreshOnStartup: timerSettings(env).runOnStartup,
     tokenGraceInMs: (positiveInteger(env, "TOKEN_GRACE_SECONDS") ?? 900) * 1000,
     coherenceIntervalInMs: (positiveInteger(env, "COHERENCE_INTERVAL_SECONDS") ?? 5) * 1000,
+    startRetryMaxDelayInMs: (positiveInteger(env, "START_RETRY_MAX_SECONDS") ?? 30) * 1000,
     appStorage: parseAppStorage(env),
     versionTableName: env.VERSION_TABLE_NAME?.trim() || "vaultstateversions",
     secretCache: {

@@ -41,7 +41,21 @@ export interface RuntimeManagerOptions {
   drainTimeoutInMs?: number;
   /** After a failed start, how long until a request may try again (default 10 s). */
   startRetryIntervalInMs?: number;
+  /**
+   * The background retry of a failed start and of components or caller tokens that failed to
+   * initialise: the first after `initialDelayInMs` (default 1 s), each next one twice as late up to
+   * `maxDelayInMs` (default 30 s), every delay jittered down to half of it so instances that failed
+   * together do not retry together. No request is needed for an instance to recover.
+   */
+  startRetry?: { initialDelayInMs?: number; maxDelayInMs?: number; random?: () => number };
   now?: () => number;
+}
+
+/** The delay before background retry number `attempt` (0-based): exponential, capped, jittered to [d/2, d]. */
+export function retryDelay(attempt: number, options: { initialDelayInMs?: number; maxDelayInMs?: number; random?: () => number } = {}): number {
+  const max = options.maxDelayInMs ?? 30_000;
+  const delay = Math.min(max, (options.initialDelayInMs ?? 1_000) * 2 ** Math.min(attempt, 30));
+  return Math.round(delay / 2 + (options.random ?? Math.random)() * (delay / 2));
 }
 
 /** The process's runtime, refreshable. */
@@ -140,7 +154,63 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     }
   };
 
+  let closed = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryAttempt = 0;
+  /** Components and caller tokens of the current runtime that failed to initialise. */
+  const incomplete = (runtime: Runtime): boolean => runtime.failed.length > 0 || runtime.failedCallers.length > 0;
+
+  /**
+   * Schedules the next background retry, if one is needed and none is pending. A configuration
+   * mistake is not retried: it needs a redeploy, and start-up already failed loudly.
+   */
+  const scheduleRetry = (): void => {
+    if (closed || retryTimer !== undefined) return;
+    if (current !== undefined ? !incomplete(current) : status.state !== "failed" || isStartupConfigurationError(lastStartError)) return;
+    const delay = retryDelay(retryAttempt++, options.startRetry);
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void retryNow();
+    }, delay);
+    // A retry never keeps the process alive on its own.
+    retryTimer.unref();
+  };
+
+  /** One background retry: a new start, or the failed components rebuilt into a successor runtime. */
+  const retryNow = async (): Promise<void> => {
+    if (closed) return;
+    if (current === undefined) {
+      // A start already under way (a request's retry) reports its own outcome.
+      if (startPending) return;
+      starting = undefined;
+      failedAt = undefined;
+      await start().catch(() => undefined);
+      return;
+    }
+    await serialize(async () => {
+      const runtime = current;
+      if (runtime === undefined || !incomplete(runtime) || closed) return;
+      const result = await runtime.rebuild(
+        runtime.failed.map((f) => f.definition.name),
+        { tokenGraceInMs: options.tokenGraceInMs, now: now() },
+      );
+      swap(result.runtime, result.replaced);
+      if (result.recovered.length > 0) logger.info(`recovered after a failed start: ${result.recovered.join(", ")}`);
+      const still = [...result.runtime.failed.map((f) => f.definition.name), ...result.runtime.failedCallers.map(() => "a caller token")];
+      if (still.length > 0) logger.warn(`background retry ${retryAttempt}: still not initialised: ${still.join(", ")}`);
+    }).catch((e: unknown) => logger.warn(`background retry failed: ${describeError(e)}`));
+    settled();
+  };
+
+  /** After every start or swap: a complete runtime resets the backoff, an incomplete one schedules a retry. */
+  const settled = (): void => {
+    if (current !== undefined && !incomplete(current)) retryAttempt = 0;
+    scheduleRetry();
+  };
+
   let failedAt: number | undefined;
+  let lastStartError: unknown;
+  let startPending = false;
   const start = (): Promise<Runtime> => {
     // A failed start is tried again (at most every retry interval) by the next request: a vault or
     // storage account that was unreachable at cold start must not leave the instance broken for good.
@@ -148,16 +218,26 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
       starting = undefined;
       failedAt = undefined;
     }
+    if (starting === undefined) startPending = true;
     starting ??= options.build().then(
       (runtime) => {
+        startPending = false;
+        if (closed) {
+          void runtime.close();
+          return runtime;
+        }
         current = runtime;
         status = { state: "ready", runtime };
+        settled();
         return runtime;
       },
       (e: unknown) => {
+        startPending = false;
         status = { state: "failed", reason: describeError(e) };
         failedAt = now();
+        lastStartError = e;
         logger.error(`start-up failed: ${describeError(e)}`);
+        scheduleRetry();
         throw e;
       },
     );
@@ -178,6 +258,7 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     summary.failed.push(...result.failed.map((f) => f.name));
     summary.tokensChanged += result.tokensChanged;
     swap(result.runtime, result.replaced);
+    settled();
   };
 
   const publish = async (vaultUrl: string, secretName: string, version: SecretVersionInfo | undefined): Promise<void> => {
@@ -353,6 +434,9 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
       return coherence;
     },
     async close() {
+      closed = true;
+      if (retryTimer !== undefined) clearTimeout(retryTimer);
+      retryTimer = undefined;
       await closeRetired(true);
       if (current !== undefined) await current.close();
     },

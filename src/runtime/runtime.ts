@@ -64,6 +64,24 @@ export interface StateComponent {
   keyPrefix: KeyPrefixStrategy;
 }
 
+/**
+ * A component that failed to initialise (an outage, not a configuration mistake): the others serve,
+ * its own routes answer `ERR_COMPONENT_NOT_READY`, and the manager retries it in the background.
+ */
+export interface FailedComponent {
+  definition: ComponentDefinition;
+  kind: "secretstores" | "state";
+  /** For logs only (file, component, field); never sent to callers. */
+  reason: string;
+}
+
+/** A caller token entry whose secret could not be read: that caller cannot sign in until a retry succeeds. */
+export interface FailedCaller {
+  /** The entry, as {@link CallerToken.entry}. */
+  entry: string;
+  reason: string;
+}
+
 /** Where the runtime is in its start-up. */
 export type RuntimeStatus = { state: "starting" } | { state: "ready"; runtime: Runtime } | { state: "failed"; reason: string };
 
@@ -92,6 +110,12 @@ export interface Runtime {
   readonly callers: readonly CallerToken[];
   /** Callers identified by Entra ID access tokens. */
   readonly entraCallers: readonly EntraCaller[];
+  /** Components that failed to initialise, in load order (a store before the components that read it). */
+  readonly failed: readonly FailedComponent[];
+  /** Caller token entries that could not be resolved (and have no earlier token to keep). */
+  readonly failedCallers: readonly FailedCaller[];
+  /** A component that failed to initialise and is visible to an app-id, by name. */
+  failedComponent(appId: string, name: string): FailedComponent | undefined;
   /** Secret stores visible to an app-id, by name. */
   secretStores(appId: string): ReadonlyMap<string, CachedSecretStore>;
   /** State stores visible to an app-id, by name, with their key prefix strategy. */
@@ -107,7 +131,8 @@ export interface Runtime {
   /**
    * Builds a successor: re-resolves the named components (after their secrets were invalidated) and
    * every caller token, replacing only what changed. A component that fails to rebuild keeps its old
-   * instance. Nothing is closed here: the caller swaps runtimes and then closes `replaced`.
+   * instance; a named component that had failed to initialise is tried again. Nothing is closed here:
+   * the caller swaps runtimes and then closes `replaced`.
    */
   rebuild(names: readonly string[], options?: { tokenGraceInMs?: number; now?: number }): Promise<RebuildResult>;
   /** Closes every component and the reference stores (shutdown). */
@@ -121,6 +146,8 @@ export interface RebuildResult {
   replaced: LoadedComponent[];
   rebuilt: string[];
   unchanged: string[];
+  /** Components that had failed to initialise and now serve. */
+  recovered: string[];
   failed: { name: string; reason: string }[];
   tokensChanged: number;
 }
@@ -169,9 +196,12 @@ function keyVaultStore(context: ProviderContext): SecretStore {
 
 /**
  * Builds the runtime: validates types, initialises components in reference order (a store used by
- * `auth.secretStore` first), resolves caller tokens.
- * @throws {@link ResourceFileError} for unknown types or broken references
- * @throws {@link ComponentInitError} when a component without `ignoreErrors` fails to initialise
+ * `auth.secretStore` first), resolves caller tokens. A component that fails to initialise (a vault or
+ * account unreachable) does not stop the others: it is listed in {@link Runtime.failed}, and so are
+ * the components that read their secrets through it; a caller token that cannot be read is listed in
+ * {@link Runtime.failedCallers}. Components with `ignoreErrors` are skipped for good, as in daprd.
+ * @throws {@link ResourceFileError} for unknown types, broken references and invalid metadata
+ * @throws {@link ComponentInitError} when two callers share a token
  */
 export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { resources, logger } = options;
@@ -205,12 +235,14 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   const loaded = new Map<string, LoadedComponent>();
   const skipped = new Set<string>();
+  const failed: FailedComponent[] = [];
   const pending = [...resources.components];
+  const unavailable = (name: string): boolean => skipped.has(name) || failed.some((f) => f.definition.name === name);
   try {
     while (pending.length > 0) {
       // Every component whose secret store is settled loads at once: start-up waits for the slowest
       // of a wave, not for the sum of all of them.
-      const wave = pending.filter((d) => d.secretStore === undefined || loaded.has(d.secretStore) || skipped.has(d.secretStore));
+      const wave = pending.filter((d) => d.secretStore === undefined || loaded.has(d.secretStore) || unavailable(d.secretStore));
       if (wave.length === 0) {
         const names = pending.map((d) => d.name).join(", ");
         throw new ResourceFileError(pending[0]?.file ?? "", "auth.secretStore", `components reference each other in a cycle: ${names}`);
@@ -218,13 +250,13 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
       for (const def of wave) pending.splice(pending.indexOf(def), 1);
       const settled = await Promise.allSettled(
         wave.map(async (def) => {
-          if (def.secretStore !== undefined && skipped.has(def.secretStore)) {
+          if (def.secretStore !== undefined && unavailable(def.secretStore)) {
             throw new ComponentInitError(`${def.file}: component ${def.name}: auth.secretStore "${def.secretStore}" failed to initialise`);
           }
           return loadComponent(ctx, def, loaded);
         }),
       );
-      let failure: { error: unknown } | undefined;
+      let configurationError: { error: unknown } | undefined;
       for (const [i, result] of settled.entries()) {
         const def = wave[i] as ComponentDefinition;
         if (result.status === "fulfilled") {
@@ -233,11 +265,15 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
         } else if (def.ignoreErrors) {
           skipped.add(def.name);
           logger.warn(`component ${def.name} skipped (ignoreErrors): ${describeError(result.reason)}`);
+        } else if (result.reason instanceof ResourceFileError) {
+          // A configuration mistake will not fix itself: start-up fails, naming file and field.
+          configurationError ??= { error: result.reason };
         } else {
-          failure ??= { error: result.reason };
+          failed.push({ definition: def, kind: entries.get(def.name)?.kind ?? "secretstores", reason: describeError(result.reason) });
+          logger.error(`component ${def.name} (${def.type}/${def.version}) failed to initialise; the others serve, it is retried in the background: ${describeError(result.reason)}`);
         }
       }
-      if (failure !== undefined) throw failure.error;
+      if (configurationError !== undefined) throw configurationError.error;
     }
   } catch (e) {
     await closeAll([...loaded.values()], logger);
@@ -245,7 +281,7 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
     throw e;
   }
 
-  let callers: CallerToken[];
+  let callers: ResolvedCallers;
   try {
     callers = await resolveAllCallers(ctx, loaded);
   } catch (e) {
@@ -253,10 +289,17 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
     await ctx.references.close();
     throw e;
   }
-  return createRuntime(ctx, [...loaded.values()], callers);
+  for (const f of callers.failed) logger.error(`caller token ${describeEntry(f.entry)} could not be resolved; it is retried in the background: ${f.reason}`);
+  return createRuntime(ctx, [...loaded.values()], callers.tokens, failed, callers.failed);
 }
 
-function createRuntime(ctx: RuntimeContext, components: LoadedComponent[], callers: CallerToken[]): Runtime {
+/** An entry for a log line: the app-id part of an `API_TOKEN` entry (never the token), or a Caller document's. */
+function describeEntry(entry: string): string {
+  if (entry.startsWith("caller:")) return entry;
+  return `API_TOKEN entry for app-id ${splitCallerEntry(entry, "(default)").appId}`;
+}
+
+function createRuntime(ctx: RuntimeContext, components: LoadedComponent[], callers: CallerToken[], failed: FailedComponent[], failedCallers: FailedCaller[]): Runtime {
   const { options } = ctx;
   const visible = (component: LoadedComponent, caller: string): boolean =>
     component.definition.scopes.length === 0 || component.definition.scopes.includes(caller);
@@ -267,6 +310,9 @@ function createRuntime(ctx: RuntimeContext, components: LoadedComponent[], calle
     namespace: options.namespace,
     components,
     callers,
+    failed,
+    failedCallers,
+    failedComponent: (caller, name) => failed.find((f) => f.definition.name === name && (f.definition.scopes.length === 0 || f.definition.scopes.includes(caller))),
     entraCallers: options.resources.callers.flatMap((c) =>
       c.entraId === undefined ? [] : [{ appId: c.appId, role: c.role, objectIds: c.entraId.objectIds, clientIds: c.entraId.clientIds }],
     ),
@@ -316,7 +362,7 @@ async function rebuildRuntime(
   const { logger } = ctx.options;
   const wanted = new Set(names);
   const current = new Map(previous.components.map((c) => [c.definition.name, c]));
-  const result: Omit<RebuildResult, "runtime"> = { replaced: [], rebuilt: [], unchanged: [], failed: [], tokensChanged: 0 };
+  const result: Omit<RebuildResult, "runtime"> = { replaced: [], rebuilt: [], unchanged: [], recovered: [], failed: [], tokensChanged: 0 };
   // Definition order is dependency order already (build order), so a rebuilt secret store is in
   // place before the components that resolve secrets through it.
   for (const component of previous.components) {
@@ -342,25 +388,55 @@ async function rebuildRuntime(
     }
   }
 
+  // Components that failed to initialise, in load order: a store before the components that read it.
+  const stillFailing: FailedComponent[] = [];
+  const added: LoadedComponent[] = [];
+  for (const f of previous.failed) {
+    const def = f.definition;
+    if (!wanted.has(def.name)) {
+      stillFailing.push(f);
+      continue;
+    }
+    try {
+      if (def.secretStore !== undefined && !current.has(def.secretStore)) {
+        throw new ComponentInitError(`${def.file}: component ${def.name}: auth.secretStore "${def.secretStore}" failed to initialise`);
+      }
+      const next = await loadComponent(ctx, def, current);
+      current.set(def.name, next);
+      added.push(next);
+      result.recovered.push(def.name);
+      logger.info(`component ${def.name} (${def.type}/${def.version}) initialised after an earlier failure`);
+    } catch (e) {
+      stillFailing.push({ ...f, reason: describeError(e) });
+      result.failed.push({ name: def.name, reason: describeError(e) });
+    }
+  }
+
   const now = options.now ?? Date.now();
   let callers = previous.callers.filter((c) => c.notAfter === undefined || c.notAfter > now);
+  let failedCallers: FailedCaller[] = [...previous.failedCallers];
   try {
-    const fresh = await resolveAllCallers(ctx, current);
+    const resolved = await resolveAllCallers(ctx, current);
     const currentTokens = callers.filter((c) => c.notAfter === undefined);
+    // An entry that cannot be read now keeps the token it had: a refresh never locks a caller out.
+    const kept = currentTokens.filter((c) => resolved.failed.some((f) => f.entry === c.entry));
+    failedCallers = resolved.failed.filter((f) => !kept.some((c) => c.entry === f.entry));
+    const fresh = [...resolved.tokens, ...kept];
     const changed = fresh.filter((f) => !currentTokens.some((c) => c.entry === f.entry && c.token === f.token));
-    if (changed.length > 0) {
+    const dropped = currentTokens.filter((c) => !fresh.some((f) => f.entry === c.entry && f.token === c.token));
+    if (changed.length > 0 || dropped.length > 0) {
       result.tokensChanged = changed.length;
       const grace = options.tokenGraceInMs ?? 0;
       // A rotated token stays valid for the grace period so callers can pick up the new one.
-      const retired = currentTokens.filter((c) => !fresh.some((f) => f.entry === c.entry && f.token === c.token)).map((c) => ({ ...c, notAfter: now + grace }));
+      const retired = dropped.map((c) => ({ ...c, notAfter: now + grace }));
       callers = [...fresh, ...(grace > 0 ? retired : []), ...callers.filter((c) => c.notAfter !== undefined)];
-      logger.info(`${changed.length} caller token(s) changed; previous tokens accepted for ${Math.round(grace / 1000)} s`);
+      if (changed.length > 0) logger.info(`${changed.length} caller token(s) changed; previous tokens accepted for ${Math.round(grace / 1000)} s`);
     }
   } catch (e) {
     logger.warn(`caller tokens could not be re-resolved, keeping the current ones: ${describeError(e)}`);
   }
-  const components = previous.components.map((c) => current.get(c.definition.name) ?? c);
-  return { ...result, runtime: createRuntime(ctx, components, callers) };
+  const components = [...previous.components.map((c) => current.get(c.definition.name) ?? c), ...added];
+  return { ...result, runtime: createRuntime(ctx, components, callers, stillFailing, failedCallers) };
 }
 
 function sameProperties(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
@@ -485,22 +561,39 @@ async function resolveMetadata(
   return { values, dependencies };
 }
 
+/** Caller tokens resolved, and the entries that could not be. */
+interface ResolvedCallers {
+  tokens: CallerToken[];
+  failed: FailedCaller[];
+}
+
 /**
- * Every token caller: `API_TOKEN` entries, then `Caller` documents.
+ * Every token caller: `API_TOKEN` entries, then `Caller` documents. An entry whose secret cannot be
+ * read is reported in `failed`; the others still sign in.
  * @throws {@link ComponentInitError} when two callers share a token (it would be ambiguous who calls)
  */
-async function resolveAllCallers(ctx: RuntimeContext, loaded: ReadonlyMap<string, LoadedComponent>): Promise<CallerToken[]> {
-  const fromSetting = await resolveCallerTokens(ctx.options.apiTokens, ctx.options.appId, loaded, ctx.references);
-  const fromDocuments: CallerToken[] = [];
-  for (const caller of ctx.options.resources.callers) fromDocuments.push(...(await resolveCallerDocument(caller, loaded, ctx.references)));
-  const all = [...fromSetting, ...fromDocuments];
+async function resolveAllCallers(ctx: RuntimeContext, loaded: ReadonlyMap<string, LoadedComponent>): Promise<ResolvedCallers> {
+  const resolved: ResolvedCallers = { tokens: [], failed: [] };
+  for (const entry of ctx.options.apiTokens) {
+    try {
+      resolved.tokens.push(...(await resolveCallerTokens([entry], ctx.options.appId, loaded, ctx.references)));
+    } catch (e) {
+      resolved.failed.push({ entry, reason: describeError(e) });
+    }
+  }
+  for (const caller of ctx.options.resources.callers) {
+    const { tokens, failed } = await resolveCallerDocument(caller, loaded, ctx.references);
+    resolved.tokens.push(...tokens);
+    resolved.failed.push(...failed);
+  }
+  const all = resolved.tokens;
   for (const [i, a] of all.entries()) {
     const clash = all.slice(i + 1).find((b) => b.token === a.token && (b.appId !== a.appId || b.role !== a.role));
     if (clash !== undefined) {
       throw new ComponentInitError(`callers ${a.appId} (${a.role}) and ${clash.appId} (${clash.role}) use the same token; every caller needs its own`);
     }
   }
-  return all;
+  return resolved;
 }
 
 /**
@@ -508,44 +601,61 @@ async function resolveAllCallers(ctx: RuntimeContext, loaded: ReadonlyMap<string
  * its `auth.secretStore`.
  * @throws {@link ComponentInitError} naming the file and token (never a value)
  */
-async function resolveCallerDocument(caller: CallerDefinition, loaded: ReadonlyMap<string, LoadedComponent>, references: KeyVaultReferenceResolver): Promise<CallerToken[]> {
-  const tokens: CallerToken[] = [];
+async function resolveCallerDocument(caller: CallerDefinition, loaded: ReadonlyMap<string, LoadedComponent>, references: KeyVaultReferenceResolver): Promise<ResolvedCallers> {
+  const resolved: ResolvedCallers = { tokens: [], failed: [] };
   for (const [i, source] of caller.tokens.entries()) {
-    const where = `${caller.file}: caller ${caller.appId}: spec.tokens[${i}]`;
     const entry = `caller:${caller.appId}#${i}`;
-    if (source.kind === "value" && isKeyVaultReference(source.value)) {
-      try {
-        const resolved = await references.resolve(source.value);
-        const { reference } = resolved;
-        tokens.push({
-          appId: caller.appId,
-          role: caller.role,
-          entry,
-          token: resolved.value,
-          dependency: { kind: "reference", vaultUrl: reference.vaultUrl, secret: reference.secretName, pinned: reference.version !== undefined, version: resolved.version },
-        });
-      } catch (e) {
-        throw new ComponentInitError(`${where}: cannot resolve the Key Vault reference: ${describeError(e)}`, { cause: e });
-      }
-    } else if (source.kind === "value") {
-      tokens.push({ appId: caller.appId, role: caller.role, entry, token: source.value });
-    } else {
-      const storeName = caller.secretStore ?? "";
-      const store = loaded.get(storeName);
-      if (store === undefined || store.kind !== "secretstores") throw new ComponentInitError(`${where}: auth.secretStore "${storeName}" is not a loaded secret store`);
-      let data: Record<string, string>;
-      let version: SecretVersionInfo | undefined;
-      try {
-        ({ data, version } = await store.store.getSecret({ name: source.secretKeyRef.name, metadata: {} }));
-      } catch (e) {
-        throw new ComponentInitError(`${where}: cannot read secret "${source.secretKeyRef.name}" from "${storeName}": ${describeError(e)}`, { cause: e });
-      }
-      const token = data[source.secretKeyRef.key];
-      if (token === undefined || token === "") throw new ComponentInitError(`${where}: secret "${source.secretKeyRef.name}" has no value for key "${source.secretKeyRef.key}"`);
-      tokens.push({ appId: caller.appId, role: caller.role, entry, token, dependency: { kind: "store", store: storeName, secret: source.secretKeyRef.name, version } });
+    try {
+      const token = await resolveCallerDocumentToken(caller, i, source, loaded, references);
+      resolved.tokens.push(token);
+    } catch (e) {
+      resolved.failed.push({ entry, reason: describeError(e) });
     }
   }
-  return tokens;
+  return resolved;
+}
+
+/** One token of a `Caller` document. */
+async function resolveCallerDocumentToken(
+  caller: CallerDefinition,
+  i: number,
+  source: CallerDefinition["tokens"][number],
+  loaded: ReadonlyMap<string, LoadedComponent>,
+  references: KeyVaultReferenceResolver,
+): Promise<CallerToken> {
+  const where = `${caller.file}: caller ${caller.appId}: spec.tokens[${i}]`;
+  const entry = `caller:${caller.appId}#${i}`;
+  if (source.kind === "value" && isKeyVaultReference(source.value)) {
+    try {
+      const resolved = await references.resolve(source.value);
+      const { reference } = resolved;
+      return {
+        appId: caller.appId,
+        role: caller.role,
+        entry,
+        token: resolved.value,
+        dependency: { kind: "reference", vaultUrl: reference.vaultUrl, secret: reference.secretName, pinned: reference.version !== undefined, version: resolved.version },
+      };
+    } catch (e) {
+      throw new ComponentInitError(`${where}: cannot resolve the Key Vault reference: ${describeError(e)}`, { cause: e });
+    }
+  } else if (source.kind === "value") {
+    return { appId: caller.appId, role: caller.role, entry, token: source.value };
+  } else {
+    const storeName = caller.secretStore ?? "";
+    const store = loaded.get(storeName);
+    if (store === undefined || store.kind !== "secretstores") throw new ComponentInitError(`${where}: auth.secretStore "${storeName}" is not a loaded secret store`);
+    let data: Record<string, string>;
+    let version: SecretVersionInfo | undefined;
+    try {
+      ({ data, version } = await store.store.getSecret({ name: source.secretKeyRef.name, metadata: {} }));
+    } catch (e) {
+      throw new ComponentInitError(`${where}: cannot read secret "${source.secretKeyRef.name}" from "${storeName}": ${describeError(e)}`, { cause: e });
+    }
+    const token = data[source.secretKeyRef.key];
+    if (token === undefined || token === "") throw new ComponentInitError(`${where}: secret "${source.secretKeyRef.name}" has no value for key "${source.secretKeyRef.key}"`);
+    return { appId: caller.appId, role: caller.role, entry, token, dependency: { kind: "store", store: storeName, secret: source.secretKeyRef.name, version } };
+  }
 }
 
 const SECRET_REFERENCE = /^secretstore:([^/]+)\/([^/]+)(?:\/(.+))?$/;

@@ -84,7 +84,7 @@ describe("createApp", () => {
     await expect(app.start()).rejects.toThrow(/broken\.yaml.*spec\.type/s);
   });
 
-  it("start survives an outage: a vault unreachable at cold start leaves the app up (the next request tries again)", async () => {
+  it("start survives an outage: a vault unreachable at cold start fails only the components that need it", async () => {
     const dir = componentsDir();
     writeFileSync(
       path.join(dir, "kv.yaml"),
@@ -93,7 +93,17 @@ describe("createApp", () => {
     const lines: string[] = [];
     const app = buildApp({ COMPONENTS_PATH: dir, API_TOKEN: "t0ken-value", IDENTITY_ENDPOINT: "http://127.0.0.1:1/token", IDENTITY_HEADER: "h" }, lines);
     await expect(app.start()).resolves.toBeUndefined();
-    expect(app.runtime.status().state).toBe("failed");
+    const status = app.runtime.status();
+    expect(status.state === "ready" ? status.runtime.failed.map((f) => f.definition.name) : status).toEqual(["needs-kv"]);
+    expect((await text(app, request("GET", "/v1.0/healthz", ""))).status).toBe(500);
+    expect(await text(app, request("GET", "/v1.0/state/needs-kv/k", "t0ken-value"))).toEqual({
+      status: 503,
+      body: '{"errorCode":"ERR_COMPONENT_NOT_READY","message":"state store needs-kv is not ready: it failed to initialise and is being retried"}',
+    });
+    expect((await text(app, request("POST", "/v1.0/state/memstore", "t0ken-value", '[{"key":"k","value":"v1"}]'))).status).toBe(204);
+    expect((await text(app, request("GET", "/v1.0/state/memstore/k", "t0ken-value"))).body).toBe('"v1"');
+    // The reason (with the vault's address) is logged, never answered.
+    expect(lines.join("\n")).toContain("component needs-kv (state.in-memory/v1) failed to initialise");
     await app.close();
   });
 });

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Logger } from "../../src/observability/logger";
 import { parseResourceDocuments, ResourceFileError } from "../../src/runtime/componentFiles";
-import { buildRuntime, ComponentInitError, splitCallerEntry } from "../../src/runtime/runtime";
+import { buildRuntime, splitCallerEntry } from "../../src/runtime/runtime";
 import { createAzureClients } from "../../src/azure/clients";
 
 const lines: string[] = [];
@@ -92,10 +92,17 @@ describe("buildRuntime", () => {
     await runtime.close();
   });
 
-  it("fails naming the setting when a token reference cannot be read, without any value", async () => {
+  it("reports a token reference that cannot be read as a failed caller, naming the setting without any value; the other callers sign in", async () => {
     await writeFile(path.join(dir, "from-file"), "{}");
-    await expect(build(yaml, ["secretstore:files/missing"])).rejects.toThrow(/setting API_TOKEN: cannot read secret "missing" from "files"/);
-    await expect(build(yaml, ["secretstore:nostore/x"])).rejects.toThrow(/secret store "nostore" is not loaded/);
+    for (const [entry, reason] of [
+      ["x=secretstore:files/missing", /setting API_TOKEN: cannot read secret "missing" from "files"/],
+      ["x=secretstore:nostore/x", /secret store "nostore" is not loaded/],
+    ] as const) {
+      const runtime = await build(yaml, [entry, "plain-token"]);
+      expect(runtime.failedCallers).toEqual([{ entry, reason: expect.stringMatching(reason) }]);
+      expect(runtime.callers.map((c) => c.token)).toEqual(["plain-token"]);
+      await runtime.close();
+    }
   });
 
   it("rejects unknown types and versions naming file and field", async () => {
@@ -127,10 +134,15 @@ auth: {secretStore: a}
     await expect(build(missing)).rejects.toSatisfy((e: unknown) => e instanceof ResourceFileError && e.field === "component files: spec.metadata secretsFile");
   });
 
-  it("fails when a secretKeyRef names a missing secret, and skips components with ignoreErrors", async () => {
-    await expect(build(yaml.replace("{name: file-name}", "{name: nope}"))).rejects.toSatisfy(
-      (e: unknown) => e instanceof ComponentInitError && /component derived: spec.metadata secretsFile: cannot read secret "nope"/.test(e.message),
-    );
+  it("a component whose secretKeyRef cannot be read fails alone (the others serve), and components with ignoreErrors are skipped", async () => {
+    const partial = await build(yaml.replace("{name: file-name}", "{name: nope}"));
+    expect(partial.failed.map((f) => ({ name: f.definition.name, kind: f.kind }))).toEqual([{ name: "derived", kind: "secretstores" }]);
+    expect(partial.failed[0]?.reason).toMatch(/component derived: spec.metadata secretsFile: cannot read secret "nope"/);
+    expect(partial.failedComponent("demo", "derived")?.definition.name).toBe("derived");
+    expect(partial.secretStores("demo").has("files")).toBe(true);
+    expect(partial.secretStores("demo").has("derived")).toBe(false);
+    expect(lines.some((l) => l.startsWith("component derived (secretstores.local.file/v1) failed to initialise; the others serve"))).toBe(true);
+    await partial.close();
     const ignoring = yaml.replace("{name: file-name}", "{name: nope}").replace("  type: secretstores.local.file\n  version: v1\n  metadata:\n    - name: secretsFile\n      secretKeyRef", "  type: secretstores.local.file\n  version: v1\n  ignoreErrors: true\n  metadata:\n    - name: secretsFile\n      secretKeyRef");
     const runtime = await build(ignoring);
     expect(runtime.secretStores("demo").has("derived")).toBe(false);
