@@ -3,8 +3,8 @@ import tseslint from "typescript-eslint";
 
 /**
  * The app's layers, top to bottom: a module may import its own layer and any layer below it, never one
- * above (docs/architecture.md draws the same picture). `config` and `observability` are the base every
- * layer may use; nothing in them imports the app.
+ * above (docs/architecture.md draws the same picture). `config`, `observability` and `shared` are the
+ * base every layer may use; nothing in them imports the app.
  */
 const LAYERS = [
   { name: "functions", files: ["src/index.ts", "src/functions/**/*.ts"] },
@@ -14,10 +14,10 @@ const LAYERS = [
   { name: "rotation", files: ["src/rotation/**/*.ts"] },
   { name: "components", files: ["src/components/**/*.ts"] },
   { name: "azure", files: ["src/azure/**/*.ts"] },
-  { name: "base", files: ["src/config/**/*.ts", "src/observability/**/*.ts"] },
+  { name: "base", files: ["src/config/**/*.ts", "src/observability/**/*.ts", "src/shared/**/*.ts"] },
 ];
 /** The top-level names under src/ each layer owns (`index` and `app` are files). */
-const OWNED = { functions: ["functions", "index"], app: ["app"], api: ["api"], runtime: ["runtime"], rotation: ["rotation"], components: ["components"], azure: ["azure"], base: ["config", "observability"] };
+const OWNED = { functions: ["functions", "index"], app: ["app"], api: ["api"], runtime: ["runtime"], rotation: ["rotation"], components: ["components"], azure: ["azure"], base: ["config", "observability", "shared"] };
 /** SDK packages only src/azure builds clients from (components and rotation may use their types and clients). */
 const SDKS = ["@azure/identity", "@azure/keyvault-*", "@azure/storage-*", "@azure/data-tables", "@azure/arm-*"];
 

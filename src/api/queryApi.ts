@@ -20,6 +20,7 @@ import { empty } from "./responses";
 import { prefixKey } from "../components/state/stateKeys";
 import { lookupStateStore, type StateContext } from "./stateApi";
 import { decodeJson, goEscapeJson, goMarshal, JsonDecodeError } from "./wire";
+import { isRecord } from "../shared/guards";
 
 /** The most items one query request reads from a store. */
 export const MAX_SCAN_ITEMS = 10_000;
@@ -54,9 +55,6 @@ class QuerySyntaxError extends Error {
   override readonly name = "QuerySyntaxError";
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function parsePath(key: string): string[] {
   if (key === "" || key.split(".").some((p) => p === "")) throw new QuerySyntaxError(`invalid key path '${key}'`);
@@ -67,7 +65,7 @@ const COMPARISONS = new Set(["EQ", "NEQ", "GT", "GTE", "LT", "LTE"]);
 
 /** Parses Dapr's filter object (one operator per object). */
 export function parseFilter(raw: unknown): Filter {
-  if (!isObject(raw)) throw new QuerySyntaxError("a filter must be an object");
+  if (!isRecord(raw)) throw new QuerySyntaxError("a filter must be an object");
   const ops = Object.keys(raw);
   if (ops.length !== 1) throw new QuerySyntaxError(`a filter must have exactly one operator, got ${ops.length}`);
   const op = ops[0] as string;
@@ -76,7 +74,7 @@ export function parseFilter(raw: unknown): Filter {
     if (!Array.isArray(arg) || arg.length < 2) throw new QuerySyntaxError(`${op} needs an array of at least two filters`);
     return { op, filters: arg.map(parseFilter) };
   }
-  if (!isObject(arg) || Object.keys(arg).length !== 1) throw new QuerySyntaxError(`${op} needs an object with exactly one key`);
+  if (!isRecord(arg) || Object.keys(arg).length !== 1) throw new QuerySyntaxError(`${op} needs an object with exactly one key`);
   const [key, value] = Object.entries(arg)[0] as [string, unknown];
   if (op === "IN") {
     if (!Array.isArray(value) || value.length === 0) throw new QuerySyntaxError("IN needs a non-empty array of values");
@@ -88,21 +86,21 @@ export function parseFilter(raw: unknown): Filter {
 
 /** Parses a query document. */
 export function parseQuery(raw: unknown): Query {
-  if (!isObject(raw)) throw new QuerySyntaxError("the query must be a JSON object");
+  if (!isRecord(raw)) throw new QuerySyntaxError("the query must be a JSON object");
   const query: Query = { sort: [] };
   const filter = raw.filter;
-  if (filter !== undefined && filter !== null && !(isObject(filter) && Object.keys(filter).length === 0)) query.filter = parseFilter(filter);
+  if (filter !== undefined && filter !== null && !(isRecord(filter) && Object.keys(filter).length === 0)) query.filter = parseFilter(filter);
   if (raw.sort !== undefined && raw.sort !== null) {
     if (!Array.isArray(raw.sort)) throw new QuerySyntaxError("sort must be an array");
     for (const s of raw.sort) {
-      if (!isObject(s) || typeof s.key !== "string") throw new QuerySyntaxError("each sort entry needs a string key");
+      if (!isRecord(s) || typeof s.key !== "string") throw new QuerySyntaxError("each sort entry needs a string key");
       const order = s.order === undefined || s.order === null ? "ASC" : s.order;
       if (order !== "ASC" && order !== "DESC") throw new QuerySyntaxError(`sort order must be ASC or DESC, got ${JSON.stringify(order)}`);
       query.sort.push({ path: parsePath(s.key), descending: order === "DESC" });
     }
   }
   if (raw.page !== undefined && raw.page !== null) {
-    if (!isObject(raw.page)) throw new QuerySyntaxError("page must be an object");
+    if (!isRecord(raw.page)) throw new QuerySyntaxError("page must be an object");
     const { limit, token } = raw.page;
     if (limit !== undefined && limit !== null) {
       if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 0) throw new QuerySyntaxError("page.limit must be a non-negative integer");
@@ -207,8 +205,8 @@ function decodeToken(text: string, sorted: boolean): Token {
   } catch {
     parsed = undefined;
   }
-  if (sorted && isObject(parsed) && typeof parsed.o === "number" && Number.isInteger(parsed.o) && parsed.o >= 0) return { o: parsed.o };
-  if (!sorted && isObject(parsed) && typeof parsed.c === "string") return { c: parsed.c };
+  if (sorted && isRecord(parsed) && typeof parsed.o === "number" && Number.isInteger(parsed.o) && parsed.o >= 0) return { o: parsed.o };
+  if (!sorted && isRecord(parsed) && typeof parsed.c === "string") return { c: parsed.c };
   throw new QuerySyntaxError("invalid page.token (tokens belong to the query that issued them)");
 }
 

@@ -20,6 +20,7 @@ import { sanitizeMessage } from "./sanitize";
 import { isIllegalKey, prefixKey } from "../components/state/stateKeys";
 import type { StateComponent } from "../runtime/runtime";
 import { decodeJson, goMarshal, JsonDecodeError } from "./wire";
+import { isRecord } from "../shared/guards";
 
 /**
  * The most store calls one request runs at once (save items, bulk-get keys). A 4 MiB body can carry
@@ -93,9 +94,6 @@ export function lookupStateStore(ctx: StateContext, storeName: string, appIdInDe
 
 type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Go's `encoding/json` matches field names case-insensitively; the exact name wins if present. */
 function field(obj: Json, name: string): unknown {
@@ -128,7 +126,7 @@ function typeError(v: unknown, target: string): ApiError {
 
 function stringMap(v: unknown, target: string): Record<string, string> {
   if (v === undefined || v === null) return {};
-  if (!isObject(v)) throw typeError(v, target);
+  if (!isRecord(v)) throw typeError(v, target);
   const out: Record<string, string> = {};
   for (const [k, value] of Object.entries(v)) {
     if (typeof value !== "string") throw typeError(value, `string (metadata "${k}")`);
@@ -186,7 +184,7 @@ function encodeValue(value: unknown): string {
 }
 
 function parseSaveItem(raw: unknown, storeName: string, queryMetadata: Record<string, string>): SaveItem {
-  if (!isObject(raw)) throw typeError(raw, "state.SetRequest");
+  if (!isRecord(raw)) throw typeError(raw, "state.SetRequest");
   const key = field(raw, "key");
   if (key !== undefined && key !== null && typeof key !== "string") throw typeError(key, "string (field key)");
   if (key === undefined || key === null || key === "") throw new ApiError("ERR_MALFORMED_REQUEST", '"key" is a required field');
@@ -194,8 +192,8 @@ function parseSaveItem(raw: unknown, storeName: string, queryMetadata: Record<st
   const etag = optionalString(field(raw, "etag"), "string (field etag)");
   const metadata = { ...stringMap(field(raw, "metadata"), "map[string]string"), ...queryMetadata };
   const rawOptions = field(raw, "options");
-  if (rawOptions !== undefined && rawOptions !== null && !isObject(rawOptions)) throw typeError(rawOptions, "state.SetStateOption");
-  const optionsObj = isObject(rawOptions) ? rawOptions : {};
+  if (rawOptions !== undefined && rawOptions !== null && !isRecord(rawOptions)) throw typeError(rawOptions, "state.SetStateOption");
+  const optionsObj = isRecord(rawOptions) ? rawOptions : {};
   const describe = `failed saving state in state store ${storeName}`;
   const options = parseOptions(
     optionalString(field(optionsObj, "concurrency"), "string (field concurrency)"),
@@ -305,7 +303,7 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 export async function bulkGetState(ctx: StateContext, storeName: string, body: Uint8Array, queryMetadata: Record<string, string>): Promise<ApiResponse> {
   const component = lookupStateStore(ctx, storeName);
   const parsed = parseJsonBody(body, "failed deserializing HTTP body: ");
-  if (!isObject(parsed)) throw new ApiError("ERR_MALFORMED_REQUEST", `failed deserializing HTTP body: ${typeError(parsed, "BulkGetRequest").message}`);
+  if (!isRecord(parsed)) throw new ApiError("ERR_MALFORMED_REQUEST", `failed deserializing HTTP body: ${typeError(parsed, "BulkGetRequest").message}`);
   const rawKeys = field(parsed, "keys");
   if (rawKeys !== undefined && rawKeys !== null && (!Array.isArray(rawKeys) || !rawKeys.every((k): k is string => typeof k === "string"))) {
     throw new ApiError("ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: keys must be an array of strings");
@@ -381,7 +379,7 @@ export async function transactState(ctx: StateContext, storeName: string, body: 
   }
   const prefix = "failed deserializing HTTP body: ";
   const parsed = parseJsonBody(body, prefix);
-  if (!isObject(parsed)) throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}${typeError(parsed, "state.TransactionalStateRequest").message}`);
+  if (!isRecord(parsed)) throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}${typeError(parsed, "state.TransactionalStateRequest").message}`);
   const rawOperations = field(parsed, "operations");
   if (rawOperations !== undefined && rawOperations !== null && !Array.isArray(rawOperations)) {
     throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}${typeError(rawOperations, "[]state.TransactionalStateOperation").message}`);
@@ -391,11 +389,11 @@ export async function transactState(ctx: StateContext, storeName: string, body: 
   if (operationsIn.length === 0) return empty();
   const keyCtx = { appId: ctx.caller.appId, storeName, namespace: ctx.namespace };
   const operations: TransactionOperation[] = operationsIn.map((raw) => {
-    if (!isObject(raw)) throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}${typeError(raw, "state.TransactionalStateOperation").message}`);
+    if (!isRecord(raw)) throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}${typeError(raw, "state.TransactionalStateOperation").message}`);
     const operation = field(raw, "operation");
     const request = field(raw, "request");
-    if (request !== undefined && request !== null && !isObject(request)) throw new ApiError("ERR_MALFORMED_REQUEST", typeError(request, "map[string]interface{}").message);
-    const req = isObject(request) ? request : {};
+    if (request !== undefined && request !== null && !isRecord(request)) throw new ApiError("ERR_MALFORMED_REQUEST", typeError(request, "map[string]interface{}").message);
+    const req = isRecord(request) ? request : {};
     if (operation !== "upsert" && operation !== "delete") {
       throw new ApiError("ERR_NOT_SUPPORTED_STATE_OPERATION", `operation type ${typeof operation === "string" ? operation : JSON.stringify(operation)} not supported`);
     }
@@ -407,8 +405,8 @@ export async function transactState(ctx: StateContext, storeName: string, body: 
     // Only the query-string metadata is copied into each operation (daprd), and it wins.
     const opMetadata = { ...stringMap(field(req, "metadata"), "map[string]string"), ...queryMetadata };
     const rawOptions = field(req, "options");
-    if (rawOptions !== undefined && rawOptions !== null && !isObject(rawOptions)) throw new ApiError("ERR_MALFORMED_REQUEST", typeError(rawOptions, "state.SetStateOption").message);
-    const optionsObj = isObject(rawOptions) ? rawOptions : {};
+    if (rawOptions !== undefined && rawOptions !== null && !isRecord(rawOptions)) throw new ApiError("ERR_MALFORMED_REQUEST", typeError(rawOptions, "state.SetStateOption").message);
+    const optionsObj = isRecord(rawOptions) ? rawOptions : {};
     const describe = "error while executing state transaction";
     const options = parseOptions(
       optionalString(field(optionsObj, "concurrency"), "string (field concurrency)"),

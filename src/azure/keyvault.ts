@@ -22,6 +22,7 @@ import { SecretClient } from "@azure/keyvault-secrets";
 import { ManagedIdentityApplication } from "@azure/msal-node";
 import { allClouds } from "./clouds";
 import type { CredentialOptions, CredentialSource } from "./credential";
+import { retryAfterOf, ThrottledError } from "./errors";
 import { upstreamPolicies } from "./upstreamTelemetry";
 
 /** How to reach a vault. */
@@ -55,26 +56,11 @@ export class TokenTimeoutError extends Error {
 }
 
 /** Key Vault throttled (429, or 503 with `Retry-After`); thrown without waiting, for the caller to decide. */
-export class KeyVaultThrottledError extends Error {
+export class KeyVaultThrottledError extends ThrottledError {
   override readonly name = "KeyVaultThrottledError";
-  readonly code = "Throttled";
-  constructor(
-    readonly statusCode: number,
-    readonly retryAfterInMs: number | undefined,
-  ) {
-    super(`Key Vault answered ${statusCode}${retryAfterInMs !== undefined ? ` with Retry-After ${Math.ceil(retryAfterInMs / 1000)} s` : ""}`);
+  constructor(statusCode: number, retryAfterInMs: number | undefined) {
+    super(statusCode, retryAfterInMs, "Key Vault");
   }
-}
-
-/** `Retry-After` (seconds or an HTTP date) or `retry-after-ms`, in milliseconds. */
-function retryAfterOf(headers: { get(name: string): string | undefined }): number | undefined {
-  const ms = Number(headers.get("retry-after-ms") ?? headers.get("x-ms-retry-after-ms") ?? Number.NaN);
-  if (Number.isFinite(ms) && ms >= 0) return ms;
-  const value = headers.get("retry-after")?.trim();
-  if (value === undefined || value === "") return undefined;
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 /** Turns throttling responses into an immediate error, so the SDK's retry policy never sleeps on them. */

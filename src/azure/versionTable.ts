@@ -3,7 +3,8 @@
  * change one instance learns about (an event, its timer) reaches every instance within seconds. It
  * lives on Azure Table storage (the app's own storage account).
  */
-import { RestError, type TableClient } from "@azure/data-tables";
+import type { TableClient } from "@azure/data-tables";
+import { hasStatus } from "./errors";
 
 /** One row: the latest version of a secret in a vault, as some instance saw it. */
 export interface VersionRow {
@@ -82,7 +83,7 @@ export function createTableVersionTable(client: TableClient): VersionTable {
         try {
           existing = await client.getEntity<Record<string, unknown>>(partitionKey, rowKey);
         } catch (e) {
-          if (!(e instanceof RestError && e.statusCode === 404)) throw e;
+          if (!hasStatus(e, 404)) throw e;
         }
         try {
           if (existing === undefined) {
@@ -93,7 +94,7 @@ export function createTableVersionTable(client: TableClient): VersionTable {
           await client.updateEntity(entity, "Replace", { etag: existing.etag });
           return;
         } catch (e) {
-          if (e instanceof RestError && (e.statusCode === 409 || e.statusCode === 412)) continue;
+          if (hasStatus(e, 409, 412)) continue;
           throw e;
         }
       }

@@ -5,6 +5,7 @@
  */
 import { odata, type TableClient } from "@azure/data-tables";
 import type { RotationErrorCode, RotationOutcome, RotationResult, RotationTarget, RotationTrigger } from "./types";
+import { hasStatus } from "../azure/errors";
 
 /**
  * One attempt, as audited: the result's versions, outcome and reasons (never a value), with the full
@@ -145,7 +146,7 @@ export function createTableRotationAudit(table: TableClient): TableRotationAudit
       () => undefined,
       (e: unknown) => {
         // Another instance created it first.
-        if (typeof e === "object" && e !== null && (e as { statusCode?: unknown }).statusCode === 409) return;
+        if (hasStatus(e, 409)) return;
         tableReady = undefined;
         throw e;
       },

@@ -4,6 +4,7 @@
  * writes, so the guard has to live outside it).
  */
 import type { BlobLeaseClient, ContainerClient } from "@azure/storage-blob";
+import { azureErrorFacts, describeAzureFailure, hasStatus } from "../azure/errors";
 import type { Logger } from "../observability/logger";
 import type { RotationTarget } from "./types";
 
@@ -53,15 +54,6 @@ export function lockBlobName(target: RotationTarget): string {
   return `${new URL(target.vaultUrl).host.toLowerCase()}/${target.secretName.toLowerCase()}`;
 }
 
-interface RestLike {
-  statusCode?: number;
-  code?: string;
-}
-
-function restLike(e: unknown): RestLike {
-  return typeof e === "object" && e !== null ? (e as RestLike) : {};
-}
-
 /**
  * A lock on blob leases. The container and the (empty) lock blobs are created on first use.
  * @param container - from `createRotationLockContainerClient` (src/azure/rotationClients.ts)
@@ -104,11 +96,10 @@ export function createBlobLeaseLock(container: ContainerClient, options: BlobLea
     };
     const timer = setInterval(() => {
       renew().catch((e: unknown) => {
-        const err = restLike(e);
         // 409/412: someone broke or took the lease. Other errors are transient, and the lease is still
         // ours until its duration has passed without a successful renewal.
-        if (err.statusCode === 409 || err.statusCode === 412 || Date.now() - renewedAt >= durationInSeconds * 1000) {
-          lose(`renewal failed (${err.statusCode ?? "no status"} ${err.code ?? ""})`.trim());
+        if (hasStatus(e, 409, 412) || Date.now() - renewedAt >= durationInSeconds * 1000) {
+          lose(`renewal failed (${describeAzureFailure(e)})`);
         }
       });
     }, renewIntervalInMs);
@@ -120,9 +111,8 @@ export function createBlobLeaseLock(container: ContainerClient, options: BlobLea
         try {
           await renew(confirmOptions?.abortSignal);
         } catch (e) {
-          const err = restLike(e);
-          lose(`renewal failed (${err.statusCode ?? "no status"} ${err.code ?? ""})`.trim());
-          throw new LeaseLostError(`the rotation lease on ${name} could not be confirmed (${err.statusCode ?? "no status"} ${err.code ?? ""})`.trim(), { cause: e });
+          lose(`renewal failed (${describeAzureFailure(e)})`);
+          throw new LeaseLostError(`the rotation lease on ${name} could not be confirmed (${describeAzureFailure(e)})`, { cause: e });
         }
       },
       async release() {
@@ -133,8 +123,7 @@ export function createBlobLeaseLock(container: ContainerClient, options: BlobLea
         try {
           await leaseClient.releaseLease();
         } catch (e) {
-          const err = restLike(e);
-          options.logger?.warn(`rotation lock ${name}: release failed (${err.statusCode ?? "no status"} ${err.code ?? ""}); the lease expires within ${durationInSeconds} s`);
+          options.logger?.warn(`rotation lock ${name}: release failed (${describeAzureFailure(e)}); the lease expires within ${durationInSeconds} s`);
         }
       },
     };
@@ -152,17 +141,16 @@ export function createBlobLeaseLock(container: ContainerClient, options: BlobLea
           await leaseClient.acquireLease(durationInSeconds, { abortSignal });
           return hold(leaseClient, name);
         } catch (e) {
-          const err = restLike(e);
-          if (err.statusCode === 409 && err.code === "LeaseAlreadyPresent") return undefined;
-          if (err.statusCode === 404 && err.code === "ContainerNotFound") {
+          const failed = azureErrorFacts(e);
+          if (failed?.status === 409 && failed.code === "LeaseAlreadyPresent") return undefined;
+          if (failed?.status === 404 && failed.code === "ContainerNotFound") {
             await ensureContainer(abortSignal);
-          } else if (err.statusCode === 404 && err.code === "BlobNotFound") {
+          } else if (failed?.status === 404 && failed.code === "BlobNotFound") {
             try {
               await blob.upload("", 0, { conditions: { ifNoneMatch: "*" }, abortSignal });
             } catch (createError) {
               // Another instance created (and maybe leased) it first: fine, acquire again.
-              const c = restLike(createError);
-              if (c.statusCode !== 409 && c.statusCode !== 412) throw createError;
+              if (!hasStatus(createError, 409, 412)) throw createError;
             }
           } else {
             throw e;

@@ -20,6 +20,7 @@
  */
 import type { SecretClient } from "@azure/keyvault-secrets";
 import { v7 as uuidv7 } from "uuid";
+import { azureErrorFacts, isAbortError, isTransientAzureError } from "../azure/errors";
 import { createSharedKeyBlobServiceClient } from "../azure/rotationClients";
 import { consoleLogger, describeError, type Logger } from "../observability/logger";
 import type { RotationAudit } from "./audit";
@@ -113,7 +114,6 @@ export interface RotationService {
 
 /** Leaves room for the `--pending` suffix within Key Vault's 127 characters. */
 const SECRET_NAME = /^[0-9a-zA-Z-]{1,118}$/;
-const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "REQUEST_SEND_ERROR", "UND_ERR_SOCKET"]);
 
 type Service = "Key Vault" | "storage" | "generator";
 
@@ -148,18 +148,6 @@ async function step<T>(name: string, service: Service, run: () => Promise<T>): P
   }
 }
 
-interface RestLike {
-  name?: string;
-  statusCode?: number;
-  code?: string;
-  message?: string;
-  details?: { error?: { innerError?: { code?: string } } };
-}
-
-function restLike(e: unknown): RestLike {
-  return typeof e === "object" && e !== null ? (e as RestLike) : {};
-}
-
 const ROLE_HINT = 'rotation needs the "Key Vault Secrets Officer" role on the vault ("Key Vault Secrets User" only reads)';
 
 /** Turns any error into a code and a message (which the caller redacts). */
@@ -171,30 +159,22 @@ function classify(e: unknown, leaseLost: boolean): { code: RotationErrorCode; me
   if (isRotationPolicyError(inner)) return { code: "invalid-policy", message: inner.message };
   if (inner instanceof LeaseLostError || leaseLost) return { code: "lease-lost", message: `${prefix}${inner instanceof Error ? inner.message : "the rotation lease was lost"}; nothing was promoted` };
   if (inner instanceof KeyPairSourceError) return { code: "generator", message: `${prefix}${inner.message}` };
-  const err = restLike(inner);
+  const facts = azureErrorFacts(inner);
+  const status = facts?.status;
   const service = where?.service ?? "Key Vault";
-  const answered = `${service} answered ${err.statusCode ?? ""}${err.code !== undefined ? ` ${err.code}` : ""}`;
-  const firstLine = (err.message ?? "").split(/\r?\n/)[0]?.trim() ?? "";
-  if (err.name === "AbortError") return { code: "unavailable", message: `${prefix}cancelled or timed out` };
-  if (err.statusCode === 404) return { code: "not-found", message: `${prefix}${answered}` };
-  if (err.statusCode === 403 && service === "Key Vault" && (err.details?.error?.innerError?.code === "SecretDisabled" || /disabled secret/i.test(firstLine))) {
+  const answered = `${service} answered ${status ?? ""}${facts?.code !== undefined ? ` ${facts.code}` : ""}`;
+  const firstLine = (inner instanceof Error ? inner.message : "").split(/\r?\n/)[0]?.trim() ?? "";
+  if (isAbortError(inner)) return { code: "unavailable", message: `${prefix}cancelled or timed out` };
+  if (status === 404) return { code: "not-found", message: `${prefix}${answered}` };
+  if (status === 403 && service === "Key Vault" && (facts?.innerCode === "SecretDisabled" || /disabled secret/i.test(firstLine))) {
     return { code: "current-disabled", message: `${prefix}the version is disabled; enable it or set a new one before rotating` };
   }
-  if (err.statusCode === 401 || err.statusCode === 403) {
+  if (status === 401 || status === 403) {
     const hint = service === "Key Vault" ? ROLE_HINT : "the app identity needs Storage Blob Data Contributor / Storage Table Data Contributor on the rotation storage";
     return { code: "forbidden", message: `${prefix}${answered}: ${firstLine}; ${hint}` };
   }
-  if (
-    err.statusCode === 429 ||
-    err.statusCode === 408 ||
-    (err.statusCode !== undefined && err.statusCode >= 500) ||
-    (err.code !== undefined && NETWORK_CODES.has(err.code)) ||
-    err.name === "CredentialUnavailableError" ||
-    err.name === "AuthenticationError"
-  ) {
-    return { code: "unavailable", message: `${prefix}${err.statusCode !== undefined ? answered : describeError(inner)}` };
-  }
-  if (err.statusCode !== undefined) return { code: "unknown", message: `${prefix}${answered}: ${firstLine}` };
+  if (isTransientAzureError(inner)) return { code: "unavailable", message: `${prefix}${status !== undefined ? answered : describeError(inner)}` };
+  if (status !== undefined) return { code: "unknown", message: `${prefix}${answered}: ${firstLine}` };
   return { code: where?.service === "generator" ? "generator" : "unknown", message: `${prefix}${describeError(inner)}` };
 }
 

@@ -7,6 +7,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
+import { isRecord } from "../shared/guards";
 
 /** A `secretKeyRef` on a metadata item. `key` defaults to `name`, as in Dapr. */
 export interface SecretKeyRef {
@@ -91,9 +92,6 @@ export class ResourceFileError extends Error {
 
 type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** A YAML scalar as Dapr's `DynamicValue` renders it: strings as is, numbers/bools as text. */
 function scalarText(v: unknown): string | undefined {
@@ -125,12 +123,12 @@ function stringList(file: string, field: string, v: unknown): string[] {
 const NAME_PATTERN = /^[a-zA-Z0-9]([-a-zA-Z0-9_.]{0,251}[a-zA-Z0-9])?$/;
 
 function parseComponent(file: string, doc: Json): ComponentDefinition {
-  const meta = isObject(doc.metadata) ? doc.metadata : undefined;
+  const meta = isRecord(doc.metadata) ? doc.metadata : undefined;
   if (meta === undefined) throw new ResourceFileError(file, "metadata", "is required");
   const name = stringField(file, "metadata.name", meta.name, true) ?? "";
   if (!NAME_PATTERN.test(name)) throw new ResourceFileError(file, "metadata.name", `"${name}" is not a valid component name`);
   const where = `component ${name}`;
-  const spec = isObject(doc.spec) ? doc.spec : undefined;
+  const spec = isRecord(doc.spec) ? doc.spec : undefined;
   if (spec === undefined) throw new ResourceFileError(file, `${where}: spec`, "is required");
   const type = stringField(file, `${where}: spec.type`, spec.type, true) ?? "";
   const version = stringField(file, `${where}: spec.version`, spec.version, true) ?? "";
@@ -144,13 +142,13 @@ function parseComponent(file: string, doc: Json): ComponentDefinition {
   const seen = new Set<string>();
   const metadata = rawItems.map((item, i): MetadataItem => {
     const field = `${where}: spec.metadata[${i}]`;
-    if (!isObject(item)) throw new ResourceFileError(file, field, "must be a mapping with name and value");
+    if (!isRecord(item)) throw new ResourceFileError(file, field, "must be a mapping with name and value");
     const itemName = stringField(file, `${field}.name`, item.name, true) ?? "";
     if (seen.has(itemName.toLowerCase())) throw new ResourceFileError(file, `${field}.name`, `"${itemName}" is set twice`);
     seen.add(itemName.toLowerCase());
     const sources = ["value", "secretKeyRef", "envRef"].filter((k) => item[k] !== undefined);
     if (sources.length > 1) throw new ResourceFileError(file, `${field} (${itemName})`, "set only one of value, secretKeyRef, envRef");
-    if (isObject(item.secretKeyRef)) {
+    if (isRecord(item.secretKeyRef)) {
       const refName = stringField(file, `${field} (${itemName}).secretKeyRef.name`, item.secretKeyRef.name, true) ?? "";
       const key = stringField(file, `${field} (${itemName}).secretKeyRef.key`, item.secretKeyRef.key, false);
       return { name: itemName, kind: "secretKeyRef", secretKeyRef: { name: refName, key: key === undefined || key === "" ? refName : key } };
@@ -166,7 +164,7 @@ function parseComponent(file: string, doc: Json): ComponentDefinition {
   // Go's JSON decoding of `auth.secretStore` is case-insensitive, and the docs spell it `secretstore`.
   let secretStore: string | undefined;
   if (doc.auth !== undefined) {
-    if (!isObject(doc.auth)) throw new ResourceFileError(file, `${where}: auth`, "must be a mapping");
+    if (!isRecord(doc.auth)) throw new ResourceFileError(file, `${where}: auth`, "must be a mapping");
     const key = Object.keys(doc.auth).find((k) => k.toLowerCase() === "secretstore");
     secretStore = key === undefined ? undefined : stringField(file, `${where}: auth.secretStore`, doc.auth[key], true);
   }
@@ -187,17 +185,17 @@ function parseComponent(file: string, doc: Json): ComponentDefinition {
 }
 
 function parseConfiguration(file: string, doc: Json): ConfigurationDefinition {
-  const meta = isObject(doc.metadata) ? doc.metadata : {};
+  const meta = isRecord(doc.metadata) ? doc.metadata : {};
   const name = stringField(file, "metadata.name", meta.name, true) ?? "";
   const where = `configuration ${name}`;
-  const spec = isObject(doc.spec) ? doc.spec : {};
+  const spec = isRecord(doc.spec) ? doc.spec : {};
   const secrets = spec.secrets;
-  const rawScopes = isObject(secrets) ? (secrets.scopes ?? []) : [];
+  const rawScopes = isRecord(secrets) ? (secrets.scopes ?? []) : [];
   if (!Array.isArray(rawScopes)) throw new ResourceFileError(file, `${where}: spec.secrets.scopes`, "must be a list");
   const stores = new Set<string>();
   const secretScopes = rawScopes.map((entry, i): SecretScope => {
     const field = `${where}: spec.secrets.scopes[${i}]`;
-    if (!isObject(entry)) throw new ResourceFileError(file, field, "must be a mapping");
+    if (!isRecord(entry)) throw new ResourceFileError(file, field, "must be a mapping");
     const storeName = stringField(file, `${field}.storeName`, entry.storeName, true) ?? "";
     // Dapr refuses to load a configuration that scopes the same store twice.
     if (stores.has(storeName)) throw new ResourceFileError(file, `${field}.storeName`, `"${storeName}" appears twice`);
@@ -221,12 +219,12 @@ const CALLER_API_VERSION = "vaultstate.io/v1alpha1";
 const ROLES: readonly CallerRole[] = ["reader", "writer", "admin"];
 
 function parseCaller(file: string, doc: Json): CallerDefinition {
-  const meta = isObject(doc.metadata) ? doc.metadata : undefined;
+  const meta = isRecord(doc.metadata) ? doc.metadata : undefined;
   if (meta === undefined) throw new ResourceFileError(file, "metadata", "is required");
   const appId = stringField(file, "metadata.name", meta.name, true) ?? "";
   if (!NAME_PATTERN.test(appId)) throw new ResourceFileError(file, "metadata.name", `"${appId}" is not a valid app-id`);
   const where = `caller ${appId}`;
-  const spec = isObject(doc.spec) ? doc.spec : undefined;
+  const spec = isRecord(doc.spec) ? doc.spec : undefined;
   if (spec === undefined) throw new ResourceFileError(file, `${where}: spec`, "is required");
   const role = ROLES.find((r) => r === spec.role);
   if (role === undefined) throw new ResourceFileError(file, `${where}: spec.role`, `must be one of ${ROLES.join(", ")}`);
@@ -234,9 +232,9 @@ function parseCaller(file: string, doc: Json): CallerDefinition {
   if (!Array.isArray(rawTokens)) throw new ResourceFileError(file, `${where}: spec.tokens`, "must be a list");
   const tokens = rawTokens.map((item, i): CallerTokenSource => {
     const field = `${where}: spec.tokens[${i}]`;
-    if (!isObject(item)) throw new ResourceFileError(file, field, "must be a mapping with value or secretKeyRef");
+    if (!isRecord(item)) throw new ResourceFileError(file, field, "must be a mapping with value or secretKeyRef");
     if (item.value !== undefined && item.secretKeyRef !== undefined) throw new ResourceFileError(file, field, "set only one of value, secretKeyRef");
-    if (isObject(item.secretKeyRef)) {
+    if (isRecord(item.secretKeyRef)) {
       const name = stringField(file, `${field}.secretKeyRef.name`, item.secretKeyRef.name, true) ?? "";
       const key = stringField(file, `${field}.secretKeyRef.key`, item.secretKeyRef.key, false);
       return { kind: "secretKeyRef", secretKeyRef: { name, key: key === undefined || key === "" ? name : key } };
@@ -246,7 +244,7 @@ function parseCaller(file: string, doc: Json): CallerDefinition {
   });
   let entraId: CallerDefinition["entraId"];
   if (spec.entraId !== undefined) {
-    if (!isObject(spec.entraId)) throw new ResourceFileError(file, `${where}: spec.entraId`, "must be a mapping with objectIds and/or clientIds");
+    if (!isRecord(spec.entraId)) throw new ResourceFileError(file, `${where}: spec.entraId`, "must be a mapping with objectIds and/or clientIds");
     entraId = {
       objectIds: stringList(file, `${where}: spec.entraId.objectIds`, spec.entraId.objectIds),
       clientIds: stringList(file, `${where}: spec.entraId.clientIds`, spec.entraId.clientIds),
@@ -256,7 +254,7 @@ function parseCaller(file: string, doc: Json): CallerDefinition {
   if (tokens.length === 0 && entraId === undefined) throw new ResourceFileError(file, `${where}: spec`, "needs tokens or entraId");
   let secretStore: string | undefined;
   if (doc.auth !== undefined) {
-    if (!isObject(doc.auth)) throw new ResourceFileError(file, `${where}: auth`, "must be a mapping");
+    if (!isRecord(doc.auth)) throw new ResourceFileError(file, `${where}: auth`, "must be a mapping");
     const key = Object.keys(doc.auth).find((k) => k.toLowerCase() === "secretstore");
     secretStore = key === undefined ? undefined : stringField(file, `${where}: auth.secretStore`, doc.auth[key], true);
   }
@@ -285,7 +283,7 @@ export function parseResourceDocuments(file: string, text: string): Resources {
       throw new ResourceFileError(file, "yaml", e instanceof Error ? (e.message.split("\n")[0] ?? "invalid YAML") : "invalid YAML");
     }
     if (doc === null || doc === undefined) continue;
-    if (!isObject(doc)) throw new ResourceFileError(file, "document", "must be a mapping");
+    if (!isRecord(doc)) throw new ResourceFileError(file, "document", "must be a mapping");
     if (doc.kind === "Component") {
       checkApiVersion(file, doc);
       resources.components.push(parseComponent(file, doc));

@@ -18,6 +18,7 @@ import { cloudByVaultHost } from "../azure/clouds";
 import type { Logger } from "../observability/logger";
 import type { RuntimeManager } from "./manager";
 import type { Runtime } from "./runtime";
+import { isRecord } from "../shared/guards";
 
 /** The secret events vaultstate acts on. */
 export type SecretEventType = "SecretNewVersionCreated" | "SecretNearExpiry" | "SecretExpired";
@@ -45,9 +46,6 @@ export interface SecretEvent {
 
 type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Reads a data field leniently: PascalCase as Azure sends, camelCase as SDKs type it, stray spaces. */
 function dataField(data: Json, name: string): unknown {
@@ -67,11 +65,11 @@ function text(v: unknown): string | undefined {
  * `undefined` ("ignore"), as handlers should ignore what they do not know.
  */
 export function parseSecretEvent(event: unknown): SecretEvent | undefined {
-  if (!isObject(event)) return undefined;
+  if (!isRecord(event)) return undefined;
   const rawType = text(event.eventType) ?? text(event.type);
   const match = rawType === undefined ? null : /^Microsoft\.KeyVault\.(SecretNewVersionCreated|SecretNearExpiry|SecretExpired)$/.exec(rawType);
   if (match === null) return undefined;
-  const data = isObject(event.data) ? event.data : isObject(event.Data) ? event.Data : undefined;
+  const data = isRecord(event.data) ? event.data : isRecord(event.Data) ? event.Data : undefined;
   if (data === undefined) return undefined;
   const objectType = text(dataField(data, "ObjectType"));
   if (objectType !== undefined && objectType.toLowerCase() !== "secret") return undefined;

@@ -2,6 +2,7 @@
  * Generators' shapes and checks, the storage-account-key alternation with a fake key-pair source and a
  * fake Blob client, and the Azurite key-pair source's configuration (no I/O).
  */
+import { RestError } from "@azure/core-rest-pipeline";
 import { describe, expect, it } from "vitest";
 import type { GeneratorContext, SharedKeyBlobClientFactory } from "../../src/rotation/generators/generator";
 import { CHARSETS, generatePassword, randomPasswordGenerator, randomTokenGenerator, requiredClasses } from "../../src/rotation/generators/random";
@@ -138,7 +139,7 @@ describe("storage-account-key", () => {
       calls.push({ account, key, url });
       return {
         getProperties: async () => {
-          throw Object.assign(new Error(`Server failed to authenticate the request. Signature used key ${key}`), { statusCode: 403, code: "AuthorizationFailure" });
+          throw new RestError(`Server failed to authenticate the request. Signature used key ${key}`, { statusCode: 403, code: "AuthorizationFailure" });
         },
       };
     };

@@ -7,6 +7,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { StorageKeyName } from "../keyPairSources";
 import { BOOKKEEPING_TAGS, type NormalizedTags, POLICY_TAGS, quoteTagValue, RotationPolicyError } from "../tags";
 import type { CheckResult, CurrentSecret, GeneratedSecret, GeneratorContext, SecretGenerator } from "./generator";
+import { describeAzureFailure } from "../../azure/errors";
 
 /** Options of the storage-account-key generator. */
 export interface StorageAccountKeyOptions {
@@ -72,16 +73,6 @@ function sourceFor(options: StorageAccountKeyOptions, context: GeneratorContext)
   return source;
 }
 
-/** Describes a failed Blob call by status and code only: SDK messages may quote the signed request. */
-function describeStorageFailure(e: unknown): string {
-  const err = typeof e === "object" && e !== null ? (e as { statusCode?: unknown; code?: unknown; name?: unknown }) : {};
-  const parts = [typeof err.statusCode === "number" ? String(err.statusCode) : undefined, typeof err.code === "string" ? err.code : undefined].filter(
-    (p): p is string => p !== undefined,
-  );
-  if (parts.length > 0) return parts.join(" ");
-  return typeof err.name === "string" ? err.name : "request failed";
-}
-
 /** `storage-account-key`: alternates between an account's key1 and key2. */
 export const storageAccountKeyGenerator: SecretGenerator<StorageAccountKeyOptions> = {
   optionTags: [POLICY_TAGS.storageAccount, POLICY_TAGS.keySource],
@@ -106,7 +97,7 @@ export const storageAccountKeyGenerator: SecretGenerator<StorageAccountKeyOption
       return { ok: true };
     } catch (e) {
       // A key we cannot prove (refused, or the service unreachable) is never promoted.
-      return { ok: false, reason: `${what} did not authenticate at ${url}: ${describeStorageFailure(e)}` };
+      return { ok: false, reason: `${what} did not authenticate at ${url}: ${describeAzureFailure(e)}` };
     }
   },
 };

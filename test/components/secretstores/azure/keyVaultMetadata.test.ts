@@ -4,7 +4,6 @@ import { isSecretNotFoundError, isSecretStoreUnavailableError } from "../../../.
 import {
   parseKeyVaultMetadata,
   parseMaxResults,
-  parseRetryAfter,
   translateKeyVaultError,
 } from "../../../../src/components/secretstores/azure/keyvault/keyVaultSecretStore";
 
@@ -60,11 +59,6 @@ describe("per-request metadata and error translation", () => {
     expect(parseMaxResults({})).toBeUndefined();
     expect(parseMaxResults({ maxresults: "5" })).toBe(5);
     expect(() => parseMaxResults({ maxresults: "0" })).toThrow(/maxresults/);
-  });
-  it("parses Retry-After in seconds and as a date", () => {
-    expect(parseRetryAfter("3")).toBe(3000);
-    expect(parseRetryAfter("Thu, 01 Jan 2026 00:00:10 GMT", Date.parse("Thu, 01 Jan 2026 00:00:00 GMT"))).toBe(10_000);
-    expect(parseRetryAfter(undefined)).toBeUndefined();
   });
   const restError = (statusCode: number, headers: Record<string, string> = {}, code?: string) =>
     Object.assign(new Error(`Service said ${statusCode}`), { name: "RestError", statusCode, code, response: { headers: { get: (n: string) => headers[n] } } });

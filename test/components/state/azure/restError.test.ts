@@ -1,10 +1,10 @@
 /**
- * @module Unit tests of the structural RestError reader behind the providers' predicates.
+ * @module Unit tests of the state stores' predicates and caller-safe error translation.
  */
 import { RestError } from "@azure/data-tables";
 import { describe, expect, it } from "vitest";
 import { isBlobAlreadyExists, isBlobNotFound, isConditionNotMet } from "../../../../src/components/state/azure/blobstorage/blobStateStore";
-import { hasErrorCode, restErrorInfo, toStateStoreError } from "../../../../src/components/state/azure/restError";
+import { toStateStoreError } from "../../../../src/components/state/azure/restError";
 import { ETagError, isStateStoreUnavailableError } from "../../../../src/components/state/stateStore";
 import { isEntityAlreadyExists, isEntityNotFound, isUpdateConditionNotSatisfied } from "../../../../src/components/state/azure/tablestorage/tableStateStore";
 
@@ -15,27 +15,6 @@ const tableError = (statusCode: number, code: string): RestError => {
   e.details = { errorCode: code, odataError: { code } };
   return e;
 };
-
-describe("restErrorInfo", () => {
-  it("reads the code from code, details.errorCode or details.odataError.code", () => {
-    expect(restErrorInfo(blobError(404, "BlobNotFound"))).toEqual({ statusCode: 404, code: "BlobNotFound" });
-    expect(restErrorInfo(tableError(409, "EntityAlreadyExists"))).toEqual({ statusCode: 409, code: "EntityAlreadyExists" });
-    const odataOnly = new RestError("m", { statusCode: 404 });
-    odataOnly.details = { odataError: { code: "TableNotFound" } };
-    expect(restErrorInfo(odataOnly)).toEqual({ statusCode: 404, code: "TableNotFound" });
-  });
-
-  it("ignores anything that is not a RestError", () => {
-    expect(restErrorInfo(new Error("x"))).toBeUndefined();
-    expect(restErrorInfo({ statusCode: 404 })).toBeUndefined();
-    expect(hasErrorCode("404", "BlobNotFound", 404)).toBe(false);
-  });
-
-  it("falls back to the status only when the service sent no code", () => {
-    expect(hasErrorCode(blobError(404), "BlobNotFound", 404)).toBe(true);
-    expect(hasErrorCode(blobError(404, "ContainerNotFound"), "BlobNotFound", 404)).toBe(false);
-  });
-});
 
 describe("provider predicates", () => {
   it("blob", () => {

@@ -4,6 +4,7 @@
  */
 import type { SecretClient } from "@azure/keyvault-secrets";
 import { cloudByName, cloudByVaultHost } from "../../../../azure/clouds";
+import { azureErrorFacts, failureKind, isAbortError, isTransientAzureError, throttling } from "../../../../azure/errors";
 import type { SecretClientSource } from "../../../../azure/keyvault";
 import type { SecretStoreFeature } from "../../../features";
 import { type ComponentProperties, getProperty, MetadataError, parseInteger } from "../../../metadata";
@@ -108,53 +109,25 @@ export function parseMaxResults(metadata: Readonly<Record<string, string>>): num
   return raw === undefined || raw === "" ? undefined : parseInteger("maxresults", raw, 0, { min: 1 });
 }
 
-interface RestLikeError {
-  name?: string;
-  statusCode?: number;
-  code?: string;
-  message?: string;
-  response?: { headers?: { get(name: string): string | undefined } };
-  /** Set by the throttling policy of src/azure/keyvault.ts, which answers 429s without waiting. */
-  retryAfterInMs?: number;
-}
-
-function asRestLike(e: unknown): RestLikeError {
-  return typeof e === "object" && e !== null ? (e as RestLikeError) : {};
-}
-
-const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "REQUEST_SEND_ERROR", "UND_ERR_SOCKET"]);
-
-/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds. */
-export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
-  if (value === undefined || value.trim() === "") return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
 /**
  * Translates an SDK or credential error into the contract's errors. Key Vault error messages never
  * contain secret values, so they are kept for the caller to see (daprd passes them on too).
  */
 export function translateKeyVaultError(e: unknown, secretName: string | undefined): Error {
-  const err = asRestLike(e);
-  if (err.name === "AbortError") return new SecretStoreUnavailableError("timeout", "Key Vault request timed out or was cancelled", { cause: e });
-  if (err.statusCode === 404 && secretName !== undefined) return new SecretNotFoundError(secretName, { cause: e });
-  if (err.statusCode === 429 || (err.statusCode === 503 && err.retryAfterInMs !== undefined)) {
-    return new SecretStoreUnavailableError("throttled", `Key Vault is throttling requests (${err.statusCode})`, {
-      retryAfterInMs: err.retryAfterInMs ?? parseRetryAfter(err.response?.headers?.get("retry-after")),
-      cause: e,
-    });
+  if (isAbortError(e)) return new SecretStoreUnavailableError("timeout", "Key Vault request timed out or was cancelled", { cause: e });
+  const facts = azureErrorFacts(e);
+  const status = facts?.status;
+  if (status === 404 && secretName !== undefined) return new SecretNotFoundError(secretName, { cause: e });
+  const throttled = throttling(e);
+  if (throttled !== undefined) {
+    return new SecretStoreUnavailableError("throttled", `Key Vault is throttling requests (${throttled.status})`, { retryAfterInMs: throttled.retryAfterInMs, cause: e });
   }
-  if (err.statusCode !== undefined && (err.statusCode >= 500 || err.statusCode === 408)) {
-    return new SecretStoreUnavailableError("unavailable", `Key Vault answered ${err.statusCode}`, { cause: e });
+  if (isTransientAzureError(e)) {
+    return new SecretStoreUnavailableError("unavailable", status !== undefined ? `Key Vault answered ${status}` : `Key Vault is unreachable: ${failureKind(e)}`, { cause: e });
   }
-  if ((err.code !== undefined && NETWORK_CODES.has(err.code)) || err.name === "CredentialUnavailableError" || err.name === "AuthenticationError") {
-    return new SecretStoreUnavailableError("unavailable", `Key Vault is unreachable: ${err.code ?? err.name ?? "error"}`, { cause: e });
-  }
-  if (err.statusCode !== undefined) {
-    const code = err.code !== undefined ? ` ${err.code}` : "";
-    return new Error(`Key Vault answered ${err.statusCode}${code}: ${(err.message ?? "").split("\n")[0]}`, { cause: e });
+  if (status !== undefined) {
+    const code = facts?.code !== undefined ? ` ${facts.code}` : "";
+    return new Error(`Key Vault answered ${status}${code}: ${(e instanceof Error ? e.message : "").split("\n")[0]}`, { cause: e });
   }
   return e instanceof Error ? e : new Error("Key Vault request failed");
 }

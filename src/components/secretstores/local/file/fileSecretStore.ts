@@ -12,6 +12,7 @@ import {
   SecretNotFoundError,
   type SecretStore,
 } from "../../secretStore";
+import { isRecord } from "../../../../shared/guards";
 
 /** Typed metadata of the local file secret store. */
 export interface FileSecretStoreMetadata {
@@ -40,7 +41,7 @@ export function parseFileSecretStoreMetadata(properties: ComponentProperties, ba
  */
 export function flattenSecrets(json: unknown, metadata: Pick<FileSecretStoreMetadata, "nestedSeparator" | "multiValued">): Map<string, Record<string, string>> {
   const secrets = new Map<string, Record<string, string>>();
-  if (!isPlainObject(json)) return secrets;
+  if (!isRecord(json)) return secrets;
   const sep = metadata.nestedSeparator;
   if (!metadata.multiValued) {
     for (const [k, v] of flatten(json, "", sep)) secrets.set(k, { [k]: v });
@@ -48,14 +49,14 @@ export function flattenSecrets(json: unknown, metadata: Pick<FileSecretStoreMeta
   }
   for (const [name, value] of Object.entries(json)) {
     if (typeof value === "string") secrets.set(name, { [name]: value });
-    else if (isPlainObject(value)) secrets.set(name, Object.fromEntries(flatten(value, "", sep)));
+    else if (isRecord(value)) secrets.set(name, Object.fromEntries(flatten(value, "", sep)));
     // Dapr drops other top-level types in multi-valued mode; so do we.
   }
   return secrets;
 }
 
 function* flatten(value: unknown, prefix: string, sep: string): Generator<[string, string]> {
-  if (isPlainObject(value) || Array.isArray(value)) {
+  if (isRecord(value) || Array.isArray(value)) {
     const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
     for (const [k, v] of entries) yield* flatten(v, prefix === "" ? k : `${prefix}${sep}${k}`, sep);
     return;
@@ -63,9 +64,6 @@ function* flatten(value: unknown, prefix: string, sep: string): Generator<[strin
   yield [prefix, typeof value === "string" ? value : JSON.stringify(value)];
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Dependencies of the file store, injectable for tests. */
 export interface FileSecretStoreDeps {
@@ -102,7 +100,7 @@ export function createFileSecretStore(deps: FileSecretStoreDeps): SecretStore {
         // The parser's message quotes the offending text, which may be a secret value: say less.
         throw new MetadataError("secretsFile", `secretsFile ${metadata.secretsFile} is not valid JSON`);
       }
-      if (!isPlainObject(json)) throw new MetadataError("secretsFile", `secretsFile ${metadata.secretsFile} must hold a JSON object`);
+      if (!isRecord(json)) throw new MetadataError("secretsFile", `secretsFile ${metadata.secretsFile} must hold a JSON object`);
       secrets = flattenSecrets(json, metadata);
     },
     features(): readonly SecretStoreFeature[] {

@@ -22,7 +22,7 @@ import { DEFAULT_STORAGE_TIMEOUT_IN_MS, storageDeadline } from "../../../../azur
 import type { StateFeature } from "../../../features";
 import type { ComponentProperties } from "../../../metadata";
 import { withStorageDeadlines } from "../deadline";
-import { hasErrorCode } from "../restError";
+import { hasErrorCode } from "../../../../azure/errors";
 import { type ConditionalWriter, etagMismatch, isSendableETag, normalizeETag, writeWithConditions } from "../../concurrency";
 import type { DeleteStateRequest, GetStateRequest, GetStateResponse, OperationOptions, QueryableStateStore, ScanPage, SetStateRequest, StateStore } from "../../stateStore";
 import { type Clock, expiryFromMetadata, formatExpiryForStorage, isExpired, parseStoredExpiry, systemClock, ttlResponseMetadata } from "../../ttl";

@@ -22,7 +22,7 @@ import { DEFAULT_STORAGE_TIMEOUT_IN_MS, storageDeadline } from "../../../../azur
 import type { StateFeature } from "../../../features";
 import type { ComponentProperties } from "../../../metadata";
 import { withStorageDeadlines } from "../deadline";
-import { hasErrorCode } from "../restError";
+import { hasErrorCode } from "../../../../azure/errors";
 import { type ConditionalWriter, etagMismatch, normalizeETag, writeWithConditions } from "../../concurrency";
 import {
   type DeleteStateRequest,
