@@ -39,13 +39,14 @@ import {
   streamingTriggerMetadata,
   toRpcHttpRequest,
 } from "./httpMapping";
-import { BodyTooLargeError, delay, readRequestBody, sendSimple, settleWithin } from "./httpServer";
+import { BodyTooLargeError, readRequestBody, sendSimple, settleWithin } from "./httpServer";
 import { describeError, runInvocation } from "./invocation";
 import { createBufferedLineWriter, formatLogRecord, shouldEmit, type LogRecord } from "./logging";
 import { parseNCrontab, resolveAppSettingReferences, type NCrontabSchedule } from "./ncrontab";
 import { checkRequestLine, isClientAbortError } from "./requestChecks";
 import { buildRouteTemplate, orderRoutes, parseRouteTemplate, selectRoute, type RouteEntry, type RouteTemplate } from "./routes";
 import { proxyToLibrary } from "./streamProxy";
+import { setTimeout as sleep } from "node:timers/promises";
 import { TimerRunner } from "./timers";
 
 /** Options of {@link startHost}. */
@@ -94,8 +95,14 @@ const DEFAULT_HOSTNAME = "127.0.0.1";
 const MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024;
 /** How long close() waits for in-flight requests before cutting connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
-/** After a streaming handler finished, how long to wait for its proxied response before assuming it returned none. */
-const STREAM_RESPONSE_GRACE_MS = 2_000;
+/**
+ * How long the host waits for the library to start answering a proxied request, as the real host's forwarder
+ * (YARP `ActivityTimeout` in azure-functions-host `DefaultHttpProxyService`). The real host awaits the forwarding
+ * even after the invocation finished, so no shorter "grace" may decide that a handler answered nothing: on a
+ * busy machine the response can reach the host long after the invocation result (seen: > 2 s), and a made-up
+ * answer in its place is a lost write for clients that trust it.
+ */
+const PROXY_ACTIVITY_TIMEOUT_MS = 240_000;
 /** The Functions host's function name rule (Utility.IsValidFunctionName). */
 const FUNCTION_NAME = /^[a-z][a-z0-9_-]{0,127}$/i;
 
@@ -377,7 +384,14 @@ class LocalServer {
   readonly #server: http.Server;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #timers: TimerRunner[] = [];
-  readonly #proxyAgent = new http.Agent({ keepAlive: true });
+  /**
+   * Pooled connections to the library's proxy server, dropped after 1 s idle. The library's Node server closes a
+   * connection idle for 5 s (keepAliveTimeout), and Node's agent expires pooled sockets on that same hint, so a
+   * request could be written to a socket the server had just closed: ECONNRESET / "socket hang up", a 502 (seen
+   * under load, ~1 in 500 requests). Both timers run on this process's one event loop, so a shorter idle limit
+   * always wins whatever the load. (The real host's pool checks a connection is still open before reusing it.)
+   */
+  readonly #proxyAgent = new http.Agent({ keepAlive: true, timeout: 1_000 });
   #port = 0;
   #closing: Promise<void> | undefined;
 
@@ -610,11 +624,19 @@ class LocalServer {
       sendSimple(res, 500);
       return;
     }
-    const started = await Promise.race([proxy.responseStarted.then(() => true), delay(STREAM_RESPONSE_GRACE_MS).then(() => false)]);
-    if (!started) {
-      // The handler returned no response, so the library never answered the proxied request.
+    // Settled by the first of: the library's answer, the end of the exchange (client gone or a 502 already
+    // sent), or the activity timeout; the timer is cancelled when it loses.
+    const idle = new AbortController();
+    const answered = await Promise.race([
+      proxy.responseStarted.then(() => true),
+      proxy.done.then(() => true),
+      sleep(PROXY_ACTIVITY_TIMEOUT_MS, false, { signal: idle.signal, ref: false }).catch(() => true),
+    ]);
+    idle.abort();
+    if (!answered) {
+      // The library never answered (a handler that returned nothing): YARP's RequestTimedOut.
       proxy.abort();
-      sendSimple(res, 200);
+      sendSimple(res, 504);
       return;
     }
     await proxy.done;

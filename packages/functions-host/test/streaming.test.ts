@@ -72,6 +72,15 @@ describe("stream-app", () => {
     expect(await (await fetch(`${host.url}/api/countdown/1`)).text()).toBe("1\n0\n");
   });
 
+  it("relays the handler's answer even when it reaches the host long after the invocation result", async () => {
+    // The real host awaits the forwarded response (YARP), whatever the invocation did; an answer the host made up
+    // instead (an empty 200 without the handler's headers) was a lost write for clients that trusted it.
+    const res = await fetch(`${host.url}/api/late/2500`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("etag")).toBe("late-etag");
+    expect(await res.text()).toBe("late");
+  });
+
   it("answers 404 for a path no route matches", async () => {
     expect((await fetch(`${host.url}/api/countdown`)).status).toBe(404);
   });
