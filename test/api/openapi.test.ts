@@ -12,7 +12,7 @@ import { createApi, type ApiHandler } from "../../src/api/router";
 import type { Logger } from "../../src/observability/logger";
 import { parseResourceDocuments } from "../../src/runtime/componentFiles";
 import { buildRuntime, type Runtime } from "../../src/runtime/runtime";
-import { loadOpenApiChecker, OPENAPI_DOC_PATH, type OpenApiChecker } from "../support/openApiCheck";
+import { leaksIn, loadOpenApiChecker, OPENAPI_DOC_PATH, type OpenApiChecker } from "../support/openApiCheck";
 
 const logger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 const DOC_PATH = OPENAPI_DOC_PATH;
@@ -127,5 +127,26 @@ describe("openapi.yaml", () => {
   it("the checker catches an undocumented status and a body that breaks the schema", () => {
     expect(problems("GET", "/v1.0/metadata", { status: 418, headers: {} })).toHaveLength(1);
     expect(problems("GET", "/v1.0/metadata", { status: 200, headers: { "content-type": "application/json" }, body: '{"id":1}' })).toHaveLength(1);
+  });
+  it("the checker catches a missing required header, an error 404 outside the catalogue, an undocumented content type", () => {
+    expect(problems("GET", "/v1.0/secrets/s/n", { status: 200, headers: { "content-type": "application/json" }, body: '{"n":"v"}' })).toEqual([expect.stringContaining("Cache-Control missing")]);
+    expect(problems("GET", "/v1.0/nothing", { status: 404, headers: { "content-type": "application/json" }, body: '{"errorCode":"ERR_OTHER","message":"x"}' })).toHaveLength(1);
+    expect(problems("GET", "/v1.0/metadata", { status: 200, headers: { "content-type": "text/html" }, body: "<p>" })).toHaveLength(1);
+  });
+});
+
+describe("leak scan of responses", () => {
+  const ok = { method: "GET", url: "/v1.0/metadata", status: 200, headers: { "content-type": "application/json" } };
+  it("flags upstream request ids, account URLs, internal addresses and UUIDs in errors", () => {
+    // Azurite's OData error text, as a store would have quoted it.
+    expect(leaksIn({ ...ok, status: 500, body: '{"errorCode":"ERR_STATE_SAVE","message":"RequestId:8c3f6f2a-0d1e-4a5b-9c7d-1e2f3a4b5c6d\\nTime:2026"}' }, [])).toHaveLength(2);
+    expect(leaksIn({ ...ok, headers: { "x-ms-request-id": "abc" }, body: "" }, [])).toHaveLength(1);
+    expect(leaksIn({ ...ok, status: 500, body: "see https://acct.table.core.windows.net/t" }, [])).toHaveLength(1);
+    expect(leaksIn({ ...ok, status: 500, body: "see http://127.0.0.1:49152/devstoreaccount1" }, ["127.0.0.1:49152"])).toHaveLength(1);
+  });
+  it("lets a caller's own data and a key echoed from the URL through", () => {
+    const key = "5d3206c4-fb68-47fa-9587-53ecabb42c7b";
+    expect(leaksIn({ ...ok, method: "DELETE", url: `/v1.0/state/s/${key}`, status: 409, body: `{"errorCode":"ERR_STATE_DELETE","message":"failed deleting state with key ${key}"}` }, [])).toEqual([]);
+    expect(leaksIn({ ...ok, url: "/v1.0/secrets/s/conn", body: '{"conn":"BlobEndpoint=http://127.0.0.1:49152/devstoreaccount1"}' }, ["127.0.0.1:49152"])).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { TableClient } from "@azure/data-tables";
 import type { DaprClient } from "@dapr/dapr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOpenApiChecker } from "../support/openApiCheck";
-import { daprClient, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
+import { daprClient, startE2eEnvironment, TOKEN, type E2eEnvironment, stopAndCheckResponses } from "./environment";
 
 let env: E2eEnvironment;
 let client: DaprClient;
@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await client?.stop();
-  await env?.stop();
+  await stopAndCheckResponses(env, __filename);
 });
 
 describe("@dapr/dapr metadata", () => {

@@ -2,8 +2,14 @@
  * @module Shared end-to-end environment: one local topology (Azurite, Key Vault emulator, local
  * Functions host with the sample components) per test file, with the host's output captured.
  */
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { CommunicationProtocolEnum, DaprClient } from "@dapr/dapr";
+import type { RecordedResponse } from "@vaultstate/functions-host/dist/responseRecorder";
+import { RECORD_RESPONSES_DIR_SETTING } from "@vaultstate/functions-host/dist/cli";
 import { type DevEnvironmentOptions, startDevEnvironment, type DevEnvironment } from "../../tools/devEnvironment";
+import { leaksIn, loadOpenApiChecker } from "../support/openApiCheck";
 
 /** The sample caller. */
 export const TOKEN = "dev-token";
@@ -20,6 +26,10 @@ export const E2E_ENV = {
 /** A started environment plus everything the host printed. */
 export interface E2eEnvironment extends DevEnvironment {
   output(): string;
+  /** Every response any of the environment's hosts has written so far (recorded by the hosts themselves). */
+  responses(): Promise<RecordedResponse[]>;
+  /** The folder the hosts record their responses in. */
+  recordDir: string;
 }
 
 /** Starts the environment on a free port. */
@@ -28,16 +38,67 @@ export async function startE2eEnvironment(
   options: { seedFile?: string; eventWebhooks?: boolean } = {},
 ): Promise<E2eEnvironment> {
   let output = "";
+  const recordDir = await mkdtemp(path.join(tmpdir(), "vaultstate-e2e-responses-"));
   const started = await startDevEnvironment({
     port: 0,
     seedFile: options.seedFile,
     eventWebhooks: options.eventWebhooks,
-    env: (services) => ({ ...E2E_ENV, ...(typeof env === "function" ? env(services) : env) }),
+    // Every host of the environment (the first, startAnotherHost, Flex instances) inherits the setting.
+    env: (services) => ({ ...E2E_ENV, [RECORD_RESPONSES_DIR_SETTING]: recordDir, ...(typeof env === "function" ? env(services) : env) }),
     onHostOutput: (chunk) => {
       output += chunk;
     },
+  }).catch(async (e: unknown) => {
+    await rm(recordDir, { recursive: true, force: true });
+    throw e;
   });
-  return { ...started, output: () => output };
+  const responses = async (): Promise<RecordedResponse[]> => {
+    const files = (await readdir(recordDir)).filter((f) => f.endsWith(".jsonl"));
+    const lines = (await Promise.all(files.map((f) => readFile(path.join(recordDir, f), "utf8")))).flatMap((text) => text.split("\n").filter((l) => l !== ""));
+    return lines.map((l) => JSON.parse(l) as RecordedResponse);
+  };
+  return { ...started, output: () => output, responses, recordDir };
+}
+
+/**
+ * Stops the environment, then checks every response its hosts wrote during the file — the SDK's calls, raw
+ * fetches, Event Grid deliveries — against openapi.yaml (status, content type, documented headers, body
+ * schema) and scans each for upstream request ids, account URLs and internal addresses. Prints the count;
+ * throws listing every mismatch. Call it in the file's afterAll instead of `env.stop()`.
+ */
+export async function stopAndCheckResponses(env: E2eEnvironment | undefined, file: string): Promise<void> {
+  if (env === undefined) return;
+  await env.stop();
+  try {
+    const recorded = await env.responses();
+    const checker = await loadOpenApiChecker();
+    const internal = internalAddresses(env);
+    const problems: string[] = checker.documentErrors.map((e) => `openapi.yaml is not a valid OpenAPI 3.1 document: ${JSON.stringify(e)}`);
+    let checked = 0;
+    for (const r of recorded) {
+      if (r.incomplete === true) continue;
+      checked++;
+      const response = { status: r.status, headers: r.headers, ...(r.body === "" ? {} : { body: r.body }) };
+      const found = [...checker.problems(r.method, r.url, response), ...leaksIn(r, internal)];
+      problems.push(...found.map((p) => `${r.method} ${r.url} → ${r.status}: ${p}`));
+    }
+    const cut = recorded.length - checked;
+    process.stdout.write(`[openapi] ${path.basename(file)}: ${checked} responses checked against openapi.yaml and scanned for upstream ids/addresses (${cut} cut before completion), ${problems.length} problems\n`);
+    if (checked === 0) throw new Error(`${path.basename(file)}: no response was recorded — the hosts' response recording is not working`);
+    if (problems.length > 0) throw new Error(`${problems.length} recorded responses do not match openapi.yaml or leak upstream details:\n${[...new Set(problems)].join("\n")}`);
+  } finally {
+    await rm(env.recordDir, { recursive: true, force: true });
+  }
+}
+
+/** `host:port` of everything behind the API a caller must never learn: Azurite's services and the Key Vault emulator. */
+function internalAddresses(env: DevEnvironment): string[] {
+  const found = new Set<string>();
+  if (env.azurite !== undefined) for (const m of env.azurite.connectionString.matchAll(/https?:\/\/([^/;]+)/g)) if (m[1] !== undefined) found.add(m[1]);
+  if (env.emulator !== undefined) {
+    for (const url of [...Object.values(env.emulator.vaults), env.emulator.identityEndpoint, env.emulator.adminUrl]) found.add(new URL(url).host);
+  }
+  return [...found];
 }
 
 /**

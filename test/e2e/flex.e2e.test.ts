@@ -12,7 +12,7 @@ import { RestError, TableClient } from "@azure/data-tables";
 import type { VaultStore } from "@vaultstate/keyvault-emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, startFlexTopology, type FlexTopology } from "../../tools/devEnvironment";
-import { startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
+import { startE2eEnvironment, TOKEN, type E2eEnvironment, stopAndCheckResponses } from "./environment";
 
 /** The timer fires every REFRESH_SECONDS; HTTP instances read the version table at most every COHERENCE_SECONDS. */
 const REFRESH_SECONDS = 5;
@@ -47,8 +47,11 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await env?.stop();
-  if (seedDir !== undefined) await rm(seedDir, { recursive: true, force: true });
+  try {
+    await stopAndCheckResponses(env, __filename);
+  } finally {
+    if (seedDir !== undefined) await rm(seedDir, { recursive: true, force: true });
+  }
 });
 
 async function secret(url: string, name: string): Promise<string> {

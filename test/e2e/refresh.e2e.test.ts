@@ -11,7 +11,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, type RunningHost } from "../../tools/devEnvironment";
 import type { VaultStore } from "@vaultstate/keyvault-emulator";
-import { knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
+import { knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment, stopAndCheckResponses } from "./environment";
 
 const GRACE_SECONDS = 5;
 let env: E2eEnvironment;
@@ -47,8 +47,11 @@ beforeAll(async () => {
   timerHost = await env.startAnotherHost({ REFRESH_SCHEDULE: "*/2 * * * * *", AzureWebJobsStorage: "" }, () => {});
 });
 afterAll(async () => {
-  await env?.stop();
-  if (seedDir !== undefined) await rm(seedDir, { recursive: true, force: true });
+  try {
+    await stopAndCheckResponses(env, __filename);
+  } finally {
+    if (seedDir !== undefined) await rm(seedDir, { recursive: true, force: true });
+  }
 });
 
 async function secret(url: string, name: string, token = TOKEN): Promise<string> {

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import type { DaprClient } from "@dapr/dapr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../tools/devEnvironment";
-import { daprClient, knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
+import { daprClient, knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment, stopAndCheckResponses } from "./environment";
 
 let env: E2eEnvironment;
 let client: DaprClient;
@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await client?.stop();
-  await env?.stop();
+  await stopAndCheckResponses(env, __filename);
 });
 
 const get = (p: string, headers: Record<string, string> = { "dapr-api-token": TOKEN }) => fetch(`${env.url}${p}`, { headers });

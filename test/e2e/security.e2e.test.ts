@@ -11,7 +11,7 @@ import { auditPartitionKey } from "../../src/rotation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../tools/devEnvironment";
 import type { KeyVaultEmulator } from "@vaultstate/keyvault-emulator";
-import { daprClient, knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
+import { daprClient, knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment, stopAndCheckResponses } from "./environment";
 
 const AUDIENCE = "api://vaultstate";
 const ENTRA_OBJECT_ID = "3d9f8e7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a";
@@ -35,8 +35,11 @@ beforeAll(async () => {
   emulator = env.emulator;
 });
 afterAll(async () => {
-  await env?.stop();
-  if (componentsDir !== undefined) await rm(componentsDir, { recursive: true, force: true });
+  try {
+    await stopAndCheckResponses(env, __filename);
+  } finally {
+    if (componentsDir !== undefined) await rm(componentsDir, { recursive: true, force: true });
+  }
 });
 
 const call = (method: string, p: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}) =>

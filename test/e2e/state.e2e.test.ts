@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { type DaprClient, StateConcurrencyEnum, StateConsistencyEnum } from "@dapr/dapr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { daprClient, knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment } from "./environment";
+import { daprClient, knownSecretValues, startE2eEnvironment, TOKEN, type E2eEnvironment, stopAndCheckResponses } from "./environment";
 
 let env: E2eEnvironment;
 let client: DaprClient;
@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await client?.stop();
-  await env?.stop();
+  await stopAndCheckResponses(env, __filename);
 });
 
 const STORES = ["statestore", "tablestore", "memstore"] as const;

@@ -7,6 +7,9 @@ import { describeFunctions, parseCliArgs, resolvePort, USAGE, type CliArgs } fro
 import { startHost, type LocalHost } from "./host";
 import { applyLocalSettingsValues, parseLocalSettings, type LocalSettings } from "./localSettings";
 
+/** Environment variable naming a folder where the host records every response (tests only; bodies are kept verbatim). */
+export const RECORD_RESPONSES_DIR_SETTING = "FUNCTIONS_HOST_RECORD_RESPONSES_DIR";
+
 function loadLocalSettings(appDir: string): LocalSettings | undefined {
   const file = path.join(appDir, "local.settings.json");
   if (!existsSync(file)) return undefined;
@@ -47,7 +50,9 @@ async function main(): Promise<void> {
       for (const warning of warnings) process.stdout.write(`${warning}\n`);
     }
     const port = resolvePort(args.port, envPort, settings);
-    host = await startHost({ appDir, port });
+    // Test aid: every response is appended to <dir>/host-<pid>.jsonl (one file per host process).
+    const recordDir = process.env[RECORD_RESPONSES_DIR_SETTING];
+    host = await startHost({ appDir, port, ...(recordDir ? { recordResponsesTo: path.join(recordDir, `host-${process.pid}.jsonl`) } : {}) });
   } catch (err) {
     fail(`Host failed to start: ${describeError(err)}`, 1);
   }

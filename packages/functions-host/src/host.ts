@@ -45,6 +45,7 @@ import { createBufferedLineWriter, formatLogRecord, shouldEmit, type LogRecord }
 import { parseNCrontab, resolveAppSettingReferences, type NCrontabSchedule } from "./ncrontab";
 import { checkRequestLine, isClientAbortError } from "./requestChecks";
 import { buildRouteTemplate, orderRoutes, parseRouteTemplate, selectRoute, type RouteEntry, type RouteTemplate } from "./routes";
+import { createResponseRecorder } from "./responseRecorder";
 import { proxyToLibrary } from "./streamProxy";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TimerRunner } from "./timers";
@@ -59,6 +60,8 @@ export interface StartHostOptions {
   hostname?: string;
   /** Receives every formatted log line (host and function logs); default writes to stdout. */
   log?: (line: string) => void;
+  /** Test aid: append every response (status, headers, body) to this JSON Lines file ({@link createResponseRecorder}). */
+  recordResponsesTo?: string;
   /**
    * Timer runs at startup: undefined honours each function's `runOnStartup`, true runs every timer function
    * once at startup, false runs none at startup (schedules still apply).
@@ -346,7 +349,7 @@ export async function startHost(options: StartHostOptions): Promise<LocalHost> {
     logger({ level: "warning", category: "system", message: "No functions were registered by the app." });
   }
 
-  const server = new LocalServer(runtime, app, logger, hostname, httpUri);
+  const server = new LocalServer(runtime, app, logger, hostname, httpUri, options.recordResponsesTo === undefined ? undefined : createResponseRecorder(options.recordResponsesTo));
   const boundPort = await server.listen(port);
   server.startTimers(options.runTimersOnStartup);
 
@@ -401,8 +404,10 @@ class LocalServer {
     private readonly logger: Logger,
     private readonly hostname: string,
     private readonly httpUri: string | undefined,
+    record?: (req: http.IncomingMessage, res: http.ServerResponse) => void,
   ) {
     this.#server = http.createServer((req, res) => {
+      record?.(req, res);
       const work = this.#handle(req, res).catch((err: unknown) => {
         this.logger({ level: "error", category: "system", message: `Unhandled error while serving ${req.method} ${req.url}: ${describeError(err)}` });
         sendSimple(res, 500);
