@@ -2,7 +2,7 @@
  * @module Caller authentication and authorisation: API tokens (`dapr-api-token` or
  * `Authorization: Bearer`), Microsoft Entra ID access tokens, roles, and anonymous local access.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { EntraIdValidator } from "./entraId";
 import { looksLikeJwt } from "./entraId";
 import { ApiError, invalidApiToken } from "./errors";
@@ -55,7 +55,8 @@ export interface AuthRequest {
 }
 
 function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
+  // One-shot: no Hash object per request (every request digests the token it presents).
+  return hash("sha256", value, "buffer");
 }
 
 /** Whether a request was addressed to a loopback host (the local host only listens there). */

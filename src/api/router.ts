@@ -25,8 +25,11 @@ export interface RouteContext {
   metadata: Record<string, string>;
   runtime: Runtime;
   caller: Caller;
-  /** The request's deadline ({@link ApiOptions.requestTimeoutInMs}); pass it to every upstream call. */
-  abortSignal: AbortSignal;
+  /**
+   * The request's deadline ({@link ApiOptions.requestTimeoutInMs}); pass it to every upstream call.
+   * Created when first read: hand it on as `() => ctx.abortSignal` where the work may not need it.
+   */
+  readonly abortSignal: AbortSignal;
   /**
    * Reads the body once (later calls return the same bytes).
    * @throws {@link ApiError} 413 `ERR_BODY_TOO_LARGE` over the limit
@@ -195,7 +198,7 @@ function builtInRoutes(extended: ExtendedProvider, appMetadata: AppMetadataStore
       headers: NO_STORE,
       handle: async (c) => {
         checkOptionalObjectBody(await c.body());
-        return bulkGetSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", metadata: c.metadata }, c.abortSignal);
+        return bulkGetSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", metadata: c.metadata }, () => c.abortSignal);
       },
     },
     {
@@ -204,7 +207,7 @@ function builtInRoutes(extended: ExtendedProvider, appMetadata: AppMetadataStore
       headers: NO_STORE,
       handle: async (c) => {
         checkOptionalObjectBody(await c.body());
-        return getSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", key: c.params.key ?? "", metadata: c.metadata }, c.abortSignal);
+        return getSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", key: c.params.key ?? "", metadata: c.metadata }, () => c.abortSignal);
       },
     },
   ];
@@ -337,9 +340,23 @@ export function createApi(options: ApiOptions): ApiHandler {
           body ??= readLimitedBody(request, maxBodyBytes);
           return body;
         };
-        const budget = (route.role === "writer" ? writeRequestTimeoutInMs : requestTimeoutInMs) - (performance.now() - arrivedAt);
-        const abortSignal = AbortSignal.timeout(Math.max(1, Math.floor(budget)));
-        const response = await route.handle({ request, params, query, metadata: metadataFromQuery(query), runtime, caller, abortSignal, body: readBody });
+        const deadlineAt = arrivedAt + (route.role === "writer" ? writeRequestTimeoutInMs : requestTimeoutInMs);
+        // Made on first use: a timer signal per request is a timer, a weak reference and garbage on
+        // every request, and a cached secret read never needs one. Its deadline is still arrival + timeout.
+        let abortSignal: AbortSignal | undefined;
+        const response = await route.handle({
+          request,
+          params,
+          query,
+          metadata: metadataFromQuery(query),
+          runtime,
+          caller,
+          get abortSignal() {
+            abortSignal ??= AbortSignal.timeout(Math.max(1, Math.floor(deadlineAt - performance.now())));
+            return abortSignal;
+          },
+          body: readBody,
+        });
         return withHeaders(response, routeHeaders);
       }
       const allow = allowedMethods([...routes, ...HEALTH_ROUTES], path);

@@ -16,7 +16,7 @@
  *   `Retry-After` (or the stale value, where one is cached).
  */
 import { isMetadataError } from "../components/metadata";
-import { isInvalidSecretNameError, type SecretStore } from "../components/secretstores/secretStore";
+import { isInvalidSecretNameError, type OperationOptions, type SecretStore } from "../components/secretstores/secretStore";
 import type { SecretScope } from "../runtime/componentFiles";
 import type { Runtime } from "../runtime/runtime";
 import { isSecretReadBudgetError } from "../runtime/secretCache";
@@ -65,6 +65,20 @@ export function isSecretAllowedAnyCase(scope: SecretScope | undefined, key: stri
   return !scope.deniedSecrets.some((denied) => denied.toLowerCase() === lowered);
 }
 
+/**
+ * A read's options. A deadline given as a function is only called when something reads the signal,
+ * which a cache hit never does (see RouteContext.abortSignal).
+ */
+function readOptions(caller: Caller, abortSignal: AbortSignal | (() => AbortSignal) | undefined): OperationOptions {
+  if (typeof abortSignal !== "function") return { abortSignal, caller: caller.appId };
+  return {
+    caller: caller.appId,
+    get abortSignal() {
+      return abortSignal();
+    },
+  };
+}
+
 /** A single secret read. */
 export interface GetSecretInput {
   storeName: string;
@@ -73,7 +87,7 @@ export interface GetSecretInput {
 }
 
 /** Handles `GET /v1.0/secrets/{store}/{key}`. */
-export async function getSecret(runtime: Runtime, caller: Caller, input: GetSecretInput, abortSignal?: AbortSignal): Promise<ApiResponse> {
+export async function getSecret(runtime: Runtime, caller: Caller, input: GetSecretInput, abortSignal?: AbortSignal | (() => AbortSignal)): Promise<ApiResponse> {
   const store = lookupStore(runtime, caller, input.storeName);
   const scope = secretScopeFor(runtime.configuration(caller.appId), input.storeName);
   if (!isSecretAllowedAnyCase(scope, input.key)) {
@@ -81,7 +95,7 @@ export async function getSecret(runtime: Runtime, caller: Caller, input: GetSecr
   }
   let data: Record<string, string>;
   try {
-    ({ data } = await store.getSecret({ name: input.key, metadata: input.metadata }, { abortSignal, caller: caller.appId }));
+    ({ data } = await store.getSecret({ name: input.key, metadata: input.metadata }, readOptions(caller, abortSignal)));
   } catch (e) {
     const refused = budgetResponse(e);
     if (refused !== undefined) return refused;
@@ -97,11 +111,11 @@ export interface BulkGetSecretInput {
 }
 
 /** Handles `GET /v1.0/secrets/{store}/bulk`; secrets the scope denies are left out silently. */
-export async function bulkGetSecret(runtime: Runtime, caller: Caller, input: BulkGetSecretInput, abortSignal?: AbortSignal): Promise<ApiResponse> {
+export async function bulkGetSecret(runtime: Runtime, caller: Caller, input: BulkGetSecretInput, abortSignal?: AbortSignal | (() => AbortSignal)): Promise<ApiResponse> {
   const store = lookupStore(runtime, caller, input.storeName);
   let data: Record<string, Record<string, string>>;
   try {
-    ({ data } = await store.bulkGetSecret({ metadata: input.metadata }, { abortSignal, caller: caller.appId }));
+    ({ data } = await store.bulkGetSecret({ metadata: input.metadata }, readOptions(caller, abortSignal)));
   } catch (e) {
     const refused = budgetResponse(e);
     if (refused !== undefined) return refused;

@@ -34,11 +34,16 @@ function isHex(c: string): boolean {
   return /^[0-9a-fA-F]$/.test(c);
 }
 
+const NEEDS_DECODING = /[%+\uD800-\uDFFF]/;
+
 /**
  * Go `url.QueryUnescape`: `%XX` decoded, `+` becomes a space.
  * @throws {@link EscapeError} with Go's text, e.g. `invalid URL escape "%zz"`
  */
 export function queryUnescape(s: string): string {
+  // Nothing to decode (the usual path segment): the byte round trip below would return `s` itself.
+  // Surrogates take the slow path, where a lone one becomes U+FFFD as Go's decoder makes it.
+  if (!NEEDS_DECODING.test(s)) return s;
   const bytes: number[] = [];
   for (let i = 0; i < s.length; ) {
     const c = s[i];

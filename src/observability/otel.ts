@@ -69,6 +69,12 @@ export interface OtelTelemetryOptions {
   shutdown?: () => Promise<void>;
   /** Clock for durations and event lag (tests pin it). */
   now?: () => number;
+  /**
+   * Whether anything records spans / reads metrics (default: both). When nothing does, the port skips
+   * the OpenTelemetry calls (spans, attribute objects) that would only feed no-op instruments; the
+   * in-process totals for `/v1.0/metadata` are kept either way.
+   */
+  recording?: { spans: boolean; metrics: boolean };
 }
 
 const propagator = new W3CTraceContextPropagator();
@@ -76,6 +82,8 @@ const propagator = new W3CTraceContextPropagator();
 /** Builds the port on a meter and a tracer. */
 export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
   const { meter, tracer } = options;
+  const recordsSpans = options.recording?.spans ?? true;
+  const recordsMetrics = options.recording?.metrics ?? true;
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
   const counter = (m: { name: string; unit: string }, description: string) => meter.createCounter(m.name, { unit: m.unit, description });
   const histogram = (m: { name: string; unit: string }, description: string) => meter.createHistogram(m.name, { unit: m.unit, description });
@@ -109,6 +117,10 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
   return {
     request(record: RequestRecord) {
       safely(() => {
+        if (!recordsMetrics) {
+          add(METRICS.requests.name, `status=${record.status}`);
+          return;
+        }
         const attributes: Attributes = { [ATTRIBUTES.route]: record.route, [ATTRIBUTES.method]: record.method, [ATTRIBUTES.status]: record.status };
         if (record.store !== undefined && record.store !== "") attributes[ATTRIBUTES.store] = record.store;
         if (record.appId !== undefined && record.appId !== "") attributes[ATTRIBUTES.appId] = record.appId;
@@ -121,6 +133,19 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
     async upstream<T>(call: UpstreamCall, run: () => Promise<T>, statusOf: (result: T) => number): Promise<T> {
       const started = now();
       const attributes: Attributes = { [ATTRIBUTES.service]: call.service, [ATTRIBUTES.operation]: call.operation, [ATTRIBUTES.host]: call.host };
+      if (!recordsSpans) {
+        let status = 0;
+        try {
+          const result = await run();
+          status = statusOf(result);
+          return result;
+        } catch (e) {
+          status = upstreamErrorStatus(e);
+          throw e;
+        } finally {
+          finishUpstream(undefined, status);
+        }
+      }
       return tracer.startActiveSpan(`${call.service} ${call.operation}`, { kind: SpanKind.CLIENT, attributes: { ...attributes, [ATTRIBUTES.method]: call.operation.split(" ")[0] ?? "" } }, async (span) => {
         let status = 0;
         try {
@@ -135,26 +160,29 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
         }
       });
 
-      function finishUpstream(span: Span, status: number): void {
+      function finishUpstream(span: Span | undefined, status: number): void {
         safely(() => {
           const duration = Math.max(0, now() - started);
           const throttled = status === 429;
           const full: Attributes = { ...attributes, [ATTRIBUTES.status]: status, [ATTRIBUTES.throttled]: throttled };
-          upstreamCalls.add(1, full);
-          upstreamDuration.record(duration, full);
-          span.setAttribute(ATTRIBUTES.status, status);
-          span.setAttribute(ATTRIBUTES.throttled, throttled);
+          if (recordsMetrics) {
+            upstreamCalls.add(1, full);
+            upstreamDuration.record(duration, full);
+          }
+          span?.setAttribute(ATTRIBUTES.status, status);
+          span?.setAttribute(ATTRIBUTES.throttled, throttled);
           // 404 is an answer (a missing secret or blob), not a failure of the dependency.
-          if (status === 0 || (status >= 400 && status !== 404 && status !== 409 && status !== 412)) span.setStatus({ code: SpanStatusCode.ERROR });
+          if (status === 0 || (status >= 400 && status !== 404 && status !== 409 && status !== 412)) span?.setStatus({ code: SpanStatusCode.ERROR });
           add(METRICS.upstreamCalls.name, `service=${call.service},status=${status}`);
           add(`${METRICS.upstreamDuration.name}.sum`, call.service, duration);
           maxOf(`${METRICS.upstreamDuration.name}.max[service=${call.service}]`, Math.round(duration));
         });
-        span.end();
+        span?.end();
       }
     },
 
     span<T>(name: string, spanOptions: { traceParent?: string; attributes?: Record<string, string | number | boolean> }, run: () => Promise<T>): Promise<T> {
+      if (!recordsSpans) return run();
       const parent = spanOptions.traceParent !== undefined && spanOptions.traceParent !== "" ? propagator.extract(ROOT_CONTEXT, { traceparent: spanOptions.traceParent }, defaultTextMapGetter) : context.active();
       return tracer.startActiveSpan(name, { kind: SpanKind.INTERNAL, ...(spanOptions.attributes !== undefined ? { attributes: spanOptions.attributes } : {}) }, parent, async (span) => {
         try {
@@ -270,7 +298,10 @@ export function startTelemetry(settings: TelemetrySettings, extras: TelemetryExt
     readers.push(new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: interval }));
     processors.push(new BatchSpanProcessor(spanExporter));
   }
-  ensureContextManager();
+  // Only a recorded span needs the active context to follow async work. AsyncLocalStorage installs
+  // promise hooks that slow every promise in the process (the host's included), so with nothing
+  // exporting spans it stays off and a request costs what the no-op API costs.
+  if (processors.length > 0 || (settings.connectionString !== undefined && settings.connectionString !== "")) ensureContextManager();
 
   if (settings.connectionString !== undefined && settings.connectionString !== "") {
     useAzureMonitor({
@@ -298,8 +329,8 @@ export function startTelemetry(settings: TelemetrySettings, extras: TelemetryExt
   }
 
   if (readers.length === 0 && processors.length === 0) {
-    // No exporter: the API's no-op instruments cost nothing; /v1.0/metadata still counts.
-    return createOtelTelemetry({ meter: metrics.getMeter("vaultstate"), tracer: trace.getTracer("vaultstate") });
+    // No exporter: nothing is recorded, so no OpenTelemetry call is made; /v1.0/metadata still counts.
+    return createOtelTelemetry({ meter: metrics.getMeter("vaultstate"), tracer: trace.getTracer("vaultstate"), recording: { spans: false, metrics: false } });
   }
   const resource = resourceFromAttributes({ "service.name": settings.serviceName ?? "vaultstate" });
   const meterProvider = new MeterProvider({ resource, readers });
@@ -307,6 +338,7 @@ export function startTelemetry(settings: TelemetrySettings, extras: TelemetryExt
   return createOtelTelemetry({
     meter: meterProvider.getMeter("vaultstate"),
     tracer: tracerProvider.getTracer("vaultstate"),
+    recording: { spans: processors.length > 0, metrics: readers.length > 0 },
     shutdown: async () => {
       await Promise.allSettled([meterProvider.shutdown(), tracerProvider.shutdown()]);
     },

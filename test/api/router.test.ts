@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ApiResponse } from "../../src/api/errors";
 import { createApi, routingPath, type ApiHandler } from "../../src/api/router";
 import type { RuntimeSource, RuntimeStatus } from "../../src/runtime/runtime";
@@ -306,5 +306,43 @@ describe("hygiene", () => {
   it("no secret value reached the log", () => {
     const joined = logLines.join("\n");
     for (const value of [...Object.values(SECRETS), "hi", "dev-token", "other-token"]) expect(joined).not.toContain(value);
+  });
+});
+
+describe("the request deadline signal", () => {
+  it("is made on first read only (a cached read never pays for a timer), once, with the route's deadline", async () => {
+    const seen: AbortSignal[] = [];
+    const handler = createApi({
+      runtime: source(() => ({ state: "ready", runtime }), async () => runtime),
+      authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
+      logger,
+      requestTimeoutInMs: 60_000,
+      routes: [
+        { method: "GET", pattern: "/v1.0-alpha1/untimed", handle: () => ({ status: 204, headers: {} }) },
+        {
+          method: "GET",
+          pattern: "/v1.0-alpha1/timed",
+          handle: (c) => {
+            seen.push(c.abortSignal, c.abortSignal);
+            return { status: 204, headers: {} };
+          },
+        },
+      ],
+    });
+    const timeout = vi.spyOn(AbortSignal, "timeout");
+    try {
+      expect((await call("GET", "/v1.0-alpha1/untimed", undefined, undefined, handler)).status).toBe(204);
+      expect((await call("GET", "/v1.0/secrets/localsecretstore/demo-secret", undefined, undefined, handler)).status).toBe(200);
+      expect(timeout).not.toHaveBeenCalled();
+      expect((await call("GET", "/v1.0-alpha1/timed", undefined, undefined, handler)).status).toBe(204);
+      expect(timeout).toHaveBeenCalledTimes(1);
+      const ms = timeout.mock.calls[0]?.[0] ?? 0;
+      expect(ms).toBeGreaterThan(50_000);
+      expect(ms).toBeLessThanOrEqual(60_000);
+      expect(seen[0]).toBe(seen[1]);
+      expect(seen[0]?.aborted).toBe(false);
+    } finally {
+      timeout.mockRestore();
+    }
   });
 });

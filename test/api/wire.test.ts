@@ -22,6 +22,10 @@ describe("queryUnescape (Go url.QueryUnescape)", () => {
   });
   it("keeps non-ASCII characters", () => {
     expect(queryUnescape("naïve")).toBe("naïve");
+    // Nothing to decode: the same string; surrogates still go through UTF-8 (a lone one becomes U+FFFD).
+    expect(queryUnescape("plain-key_1.2~")).toBe("plain-key_1.2~");
+    expect(queryUnescape("emoji-\u{1F600}")).toBe("emoji-\u{1F600}");
+    expect(queryUnescape("lone-\uD800")).toBe("lone-\uFFFD");
   });
   it.each([
     ["%zz", 'invalid URL escape "%zz"'],

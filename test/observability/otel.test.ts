@@ -6,8 +6,9 @@
 import { AggregationTemporality, InMemoryMetricExporter, type MetricData, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Meter, Tracer } from "@opentelemetry/api";
 import { parseSettings } from "../../src/config/settings";
-import { METRICS, startTelemetry } from "../../src/observability/otel";
+import { createOtelTelemetry, METRICS, startTelemetry } from "../../src/observability/otel";
 import { describeUpstream, keyVaultEventFacts, type Telemetry, upstreamErrorStatus } from "../../src/observability/telemetry";
 
 let metricExporter: InMemoryMetricExporter;
@@ -169,6 +170,27 @@ describe("telemetry port on OpenTelemetry", () => {
       "vaultstate.keyvault.events[type=Microsoft.KeyVault.SecretNewVersionCreated]": 1,
     });
     await local.shutdown();
+  });
+});
+
+describe("with nothing recording", () => {
+  it("makes no OpenTelemetry call per request or upstream attempt, and still keeps the totals", async () => {
+    const refuse = (): never => {
+      throw new Error("an OpenTelemetry call was made although nothing records");
+    };
+    const noop = { add: () => undefined, record: () => undefined, addCallback: () => undefined };
+    const meter = { createCounter: () => ({ add: refuse }), createHistogram: () => ({ record: refuse }), createObservableCounter: () => noop } as unknown as Meter;
+    const tracer = { startActiveSpan: refuse, startSpan: refuse } as unknown as Tracer;
+    const quiet = createOtelTelemetry({ meter, tracer, recording: { spans: false, metrics: false } });
+    expect(await quiet.span("vaultstate request", { traceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" }, async () => "served")).toBe("served");
+    quiet.request({ route: "/v1.0/secrets/:store/:key", method: "GET", status: 200, durationInMs: 1 });
+    await quiet.upstream(describeUpstream("keyvault", "GET", "https://v.vault.azure.net/secrets/x"), ok(200), (r) => r.status);
+    await expect(quiet.upstream(describeUpstream("keyvault", "GET", "https://v.vault.azure.net/secrets/x"), () => Promise.reject(Object.assign(new Error("throttled"), { statusCode: 429 })), () => 0)).rejects.toThrow("throttled");
+    expect(quiet.snapshot()).toMatchObject({
+      "vaultstate.requests[status=200]": 1,
+      "vaultstate.upstream.calls": 2,
+      "vaultstate.upstream.calls[service=keyvault,status=200]": 1,
+    });
   });
 });
 
