@@ -5,7 +5,7 @@
 import { hash, timingSafeEqual } from "node:crypto";
 import type { EntraIdValidator } from "./entraId";
 import { looksLikeJwt } from "./entraId";
-import { ApiError, invalidApiToken } from "./errors";
+import { apiError, invalidApiToken } from "./errors";
 
 /** What a caller may do; each role includes the ones before it. */
 export type CallerRole = "reader" | "writer" | "admin";
@@ -118,7 +118,7 @@ export async function authenticate(policy: AuthPolicy, request: AuthRequest, now
   const presented = presentedCredential(request.headers);
   if (policy.callers.length === 0 && entraCallers.length === 0) {
     if (policy.allowAnonymous && presented === null && isLoopbackRequest(request)) return { appId: policy.anonymousAppId, role: "writer", via: "anonymous" };
-    throw new ApiError("ERR_NO_CALLERS_CONFIGURED", "no caller is configured: set API_TOKEN or add Caller documents (ALLOW_ANONYMOUS=true serves loopback requests in local development)");
+    throw apiError("noCallersConfigured", {});
   }
   if (presented === null || presented === "") throw invalidApiToken();
   const token = matchToken(policy.callers, presented, now);
@@ -133,7 +133,7 @@ export async function authenticate(policy: AuthPolicy, request: AuthRequest, now
     const caller = entraCallers.find(
       (c) => (identity.objectId !== undefined && c.objectIds.includes(identity.objectId)) || (identity.clientId !== undefined && c.clientIds.includes(identity.clientId)),
     );
-    if (caller === undefined) throw new ApiError("ERR_PERMISSION_DENIED", "no caller is configured for this Entra ID identity");
+    if (caller === undefined) throw apiError("unknownEntraIdCaller", {});
     return { appId: caller.appId, role: caller.role, via: "entraId" };
   }
   throw invalidApiToken();
@@ -145,6 +145,6 @@ export async function authenticate(policy: AuthPolicy, request: AuthRequest, now
  */
 export function authorize(caller: Caller, needed: CallerRole, action: string): void {
   if (ROLE_RANK[caller.role] < ROLE_RANK[needed]) {
-    throw new ApiError("ERR_PERMISSION_DENIED", `caller ${caller.appId} (role ${caller.role}) may not ${action}: it needs role ${needed}`);
+    throw apiError("roleRequired", { caller: caller.appId, role: caller.role, action, needed });
   }
 }

@@ -3,7 +3,7 @@
  */
 import type { Runtime, RuntimeStatus } from "../runtime/runtime";
 import type { Caller } from "./auth";
-import { ApiError, type ApiResponse } from "./errors";
+import { apiError, type ApiResponse } from "./errors";
 import { empty, json } from "./responses";
 
 /** vaultstate's own version, reported as `runtimeVersion` (matches `^\d+\.\d+\.\d+$`). */
@@ -28,10 +28,10 @@ function complete(status: RuntimeStatus): status is Extract<RuntimeStatus, { sta
  */
 export function healthz(status: RuntimeStatus, appIdQuery: string | undefined): ApiResponse {
   if (!complete(status)) {
-    throw new ApiError("ERR_HEALTH_NOT_READY", `dapr is not ready: [${status.state === "starting" ? "startup" : "components"}]`);
+    throw apiError("healthNotReady", { targets: status.state === "starting" ? "startup" : "components" });
   }
   if (appIdQuery !== undefined && appIdQuery !== status.runtime.appId) {
-    throw new ApiError("ERR_HEALTH_APPID_NOT_MATCH", "dapr app-id does not match");
+    throw apiError("healthAppIdNotMatch", {});
   }
   return empty();
 }
@@ -42,7 +42,7 @@ export function healthz(status: RuntimeStatus, appIdQuery: string | undefined): 
  * @throws {@link ApiError} 500 `ERR_OUTBOUND_HEALTH_NOT_READY`
  */
 export function healthzOutbound(status: RuntimeStatus): ApiResponse {
-  if (!complete(status)) throw new ApiError("ERR_OUTBOUND_HEALTH_NOT_READY", "dapr outbound is not ready");
+  if (!complete(status)) throw apiError("outboundHealthNotReady", {});
   return empty();
 }
 

@@ -10,7 +10,7 @@
  */
 import { type AppMetadataStore, MetadataLimitError } from "../azure/appMetadataTable";
 import type { Caller } from "./auth";
-import { ApiError, type ApiResponse } from "./errors";
+import { apiError, type ApiResponse } from "./errors";
 import { empty } from "./responses";
 
 /** The longest metadata key, in characters. */
@@ -52,15 +52,15 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
  *   name or too many entries
  */
 export async function putMetadata(store: AppMetadataStore, caller: Caller, key: string, body: Uint8Array, reserved: ReadonlySet<string>): Promise<ApiResponse> {
-  if (key.length > MAX_METADATA_KEY_LENGTH) throw new ApiError("ERR_MALFORMED_REQUEST", `metadata key is longer than ${MAX_METADATA_KEY_LENGTH} characters`);
-  if (CONTROL.test(key)) throw new ApiError("ERR_MALFORMED_REQUEST", "metadata key contains a control character");
-  if (reserved.has(key)) throw new ApiError("ERR_MALFORMED_REQUEST", `metadata key '${key}' is reserved`);
-  if (body.length > MAX_METADATA_VALUE_BYTES) throw new ApiError("ERR_MALFORMED_REQUEST", `metadata value is larger than ${MAX_METADATA_VALUE_BYTES} bytes`);
+  if (key.length > MAX_METADATA_KEY_LENGTH) throw apiError("metadataKeyTooLong", { max: MAX_METADATA_KEY_LENGTH });
+  if (CONTROL.test(key)) throw apiError("metadataKeyControlCharacter", {});
+  if (reserved.has(key)) throw apiError("metadataKeyReserved", { key });
+  if (body.length > MAX_METADATA_VALUE_BYTES) throw apiError("metadataValueTooLarge", { max: MAX_METADATA_VALUE_BYTES });
   const value = new TextDecoder("utf-8", { fatal: false }).decode(body);
   try {
     await store.set(caller.appId, key, value, MAX_METADATA_ENTRIES);
   } catch (e) {
-    if (e instanceof MetadataLimitError) throw new ApiError("ERR_MALFORMED_REQUEST", `cannot add metadata key '${key}': at most ${MAX_METADATA_ENTRIES} entries per app`);
+    if (e instanceof MetadataLimitError) throw apiError("metadataTooManyKeys", { key, max: MAX_METADATA_ENTRIES });
     throw e;
   }
   return empty();

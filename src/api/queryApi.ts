@@ -15,7 +15,7 @@
  * Deliberate difference: a malformed query is a 400 `ERR_STATE_QUERY` (daprd: 500).
  */
 import { isQueryableStateStore, type QueryableStateStore, type ScannedItem } from "../components/state/stateStore";
-import { ApiError, type ApiResponse, type ErrorDetail } from "./errors";
+import { apiError, ApiError, type ApiResponse, type ErrorDetail } from "./errors";
 import { empty } from "./responses";
 import { prefixKey } from "../components/state/stateKeys";
 import { lookupStateStore, type StateContext } from "./stateApi";
@@ -48,7 +48,7 @@ function errorInfo(reason: string): ErrorDetail {
 }
 
 function queryFailed(storeName: string, detail: string, status?: number): ApiError {
-  return new ApiError("ERR_STATE_QUERY", `state store ${storeName} query failed: ${detail}`, { status, details: [errorInfo("DAPR_STATE_QUERY_FAILED")] });
+  return apiError("stateQuery", { store: storeName, detail }, { status, details: [errorInfo("DAPR_STATE_QUERY_FAILED")] });
 }
 
 class QuerySyntaxError extends Error {
@@ -235,7 +235,7 @@ export async function queryState(ctx: StateContext, storeName: string, body: Uin
   const component = lookupStateStore(ctx, storeName, false);
   const store = component.store;
   if (!isQueryableStateStore(store)) {
-    throw new ApiError("ERR_STATE_STORE_NOT_SUPPORTED", "state store does not support querying", { details: [errorInfo("DAPR_STATE_QUERYING_NOT_SUPPORTED")] });
+    throw apiError("queryNotSupported", {}, { details: [errorInfo("DAPR_STATE_QUERYING_NOT_SUPPORTED")] });
   }
   let query: Query;
   try {

@@ -2,7 +2,7 @@
  * @module The API's request model, independent of Azure Functions, and how the raw URL is read.
  */
 import { isIP } from "node:net";
-import { ApiError, PlainTextError } from "./errors";
+import { apiError, type ApiError, PlainTextError } from "./errors";
 import { EscapeError, queryUnescape } from "./wire";
 
 /** An incoming HTTP request as the API sees it. */
@@ -38,7 +38,7 @@ export function clientIpFromHeader(value: string | null): string | undefined {
 
 /** 413 `ERR_BODY_TOO_LARGE`: the request body is longer than the limit (`MAX_REQUEST_BODY_BYTES`). */
 export function bodyTooLarge(limit: number): ApiError {
-  return new ApiError("ERR_BODY_TOO_LARGE", `request body exceeds the limit of ${limit} bytes`);
+  return apiError("bodyTooLarge", { max: limit });
 }
 
 /** The raw path and query of a request URL, without decoding anything. */
@@ -74,9 +74,9 @@ export function checkOptionalObjectBody(body: Uint8Array): void {
   try {
     parsed = JSON.parse(Buffer.from(body).toString("utf8"));
   } catch {
-    throw new ApiError("ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: invalid JSON");
+    throw apiError("malformedRequest", { detail: "invalid JSON" });
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new ApiError("ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: expected a JSON object");
+    throw apiError("malformedRequest", { detail: "expected a JSON object" });
   }
 }

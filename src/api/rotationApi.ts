@@ -4,7 +4,7 @@
 import { isRotatableSecretStore, type RotationTarget } from "../components/secretstores/secretStore";
 import type { Runtime } from "../runtime/runtime";
 import type { Caller } from "./auth";
-import { ApiError, type ApiResponse } from "./errors";
+import { apiError, type ApiResponse } from "./errors";
 import { json } from "./responses";
 import { NO_STORE } from "./secretsApi";
 
@@ -32,13 +32,13 @@ const STATUS: Readonly<Record<string, number>> = { rotated: 200, "not-due": 200,
  */
 export async function rotateSecret(port: RotationPort, runtime: Runtime, caller: Caller, storeName: string, secretName: string): Promise<ApiResponse> {
   const store = runtime.secretStores(caller.appId).get(storeName);
-  if (store === undefined) throw new ApiError("ERR_SECRET_STORE_NOT_FOUND", `failed finding secret store with key ${storeName}`);
-  if (!isRotatableSecretStore(store.inner)) throw new ApiError("ERR_ROTATION_NOT_SUPPORTED", `secret store ${storeName} does not support rotation`);
+  if (store === undefined) throw apiError("secretStoreNotFound", { store: storeName });
+  if (!isRotatableSecretStore(store.inner)) throw apiError("rotationNotSupported", { store: storeName });
   const report = await port.rotate(store.inner.rotationTarget(secretName), caller);
   const status = STATUS[report.outcome] ?? 500;
   if (status >= 400) {
-    const code = report.outcome === "no-policy" ? "ERR_ROTATION_NOT_SUPPORTED" : "ERR_SECRET_ROTATION";
-    throw new ApiError(code, `rotation of ${secretName} in secret store ${storeName}: ${report.outcome}${report.error !== undefined ? `: ${report.error}` : ""}`, { status });
+    const outcome = `${report.outcome}${report.error !== undefined ? `: ${report.error}` : ""}`;
+    throw apiError(report.outcome === "no-policy" ? "rotationNoPolicy" : "secretRotation", { secret: secretName, store: storeName, outcome }, { status });
   }
   return json(200, report, { shape: "struct", headers: NO_STORE });
 }

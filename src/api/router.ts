@@ -7,7 +7,7 @@ import { describeError, type Logger } from "../observability/logger";
 import { noTelemetry, type Telemetry } from "../observability/telemetry";
 import { authenticate, authorize, type AuthPolicy, type Caller, type CallerRole } from "./auth";
 import { createRateLimiter, type RateLimitOptions } from "./rateLimit";
-import { ApiError, type ApiResponse, toHttpResponse } from "./errors";
+import { apiError, type ApiError, type ApiResponse, toHttpResponse } from "./errors";
 import { healthz, healthzOutbound, metadata, type ExtendedProvider } from "./healthApi";
 import type { AppMetadataStore } from "../azure/appMetadataTable";
 import { createInMemoryAppMetadataStore, putMetadata } from "./metadataApi";
@@ -49,11 +49,9 @@ export interface Route {
   handle(ctx: RouteContext): Promise<ApiResponse> | ApiResponse;
 }
 
-const DIRECT_INVOKE_NO_APP_ID = "failed getting app id either from the URL path or the header dapr-app-id";
-
 /** The fallback daprd answers for any unmatched path or method (its service-invocation route). */
 export function directInvokeNotFound(): ApiError {
-  return new ApiError("ERR_DIRECT_INVOKE", DIRECT_INVOKE_NO_APP_ID);
+  return apiError("directInvokeNoAppId", {});
 }
 
 /**
@@ -62,7 +60,7 @@ export function directInvokeNotFound(): ApiError {
  * the body keep working and the status says what is wrong.
  */
 function methodNotAllowed(): ApiError {
-  return new ApiError("ERR_DIRECT_INVOKE", DIRECT_INVOKE_NO_APP_ID, { status: 405 });
+  return apiError("directInvokeNoAppId", {}, { status: 405 });
 }
 
 /** What the API needs. */
@@ -310,7 +308,7 @@ export function createApi(options: ApiOptions): ApiHandler {
         const failure = limiter?.take(`unauthenticated:${clientAddress(request)}`);
         if (failure !== undefined && !failure.allowed) {
           routeHeaders = { "retry-after": String(failure.retryAfterSeconds) };
-          throw new ApiError("ERR_TOO_MANY_REQUESTS", `too many failed authentication attempts; retry after ${failure.retryAfterSeconds} s`);
+          throw apiError("tooManyFailedSignIns", { seconds: failure.retryAfterSeconds });
         }
         throw e;
       }
@@ -318,7 +316,7 @@ export function createApi(options: ApiOptions): ApiHandler {
       const decision = limiter?.take(caller.appId);
       if (decision !== undefined && !decision.allowed) {
         routeHeaders = { "retry-after": String(decision.retryAfterSeconds) };
-        throw new ApiError("ERR_TOO_MANY_REQUESTS", `rate limit exceeded for caller ${caller.appId}; retry after ${decision.retryAfterSeconds} s`);
+        throw apiError("rateLimited", { caller: caller.appId, seconds: decision.retryAfterSeconds });
       }
 
       const pathSegments = path.split("/");
@@ -399,13 +397,13 @@ function clientAddress(request: ApiRequest): string {
  * @throws {@link ApiError}
  */
 function checkLimits(request: ApiRequest, urlLength: number, maxUrlLength: number, maxHeaderBytes: number): void {
-  if (urlLength > maxUrlLength) throw new ApiError("ERR_URL_TOO_LONG", `the request URL is longer than ${maxUrlLength} characters`);
+  if (urlLength > maxUrlLength) throw apiError("urlTooLong", { max: maxUrlLength });
   if (request.headers.forEach !== undefined) {
     let bytes = 0;
     request.headers.forEach((value, key) => {
       bytes += Buffer.byteLength(key) + Buffer.byteLength(value) + 4;
     });
-    if (bytes > maxHeaderBytes) throw new ApiError("ERR_HEADERS_TOO_LARGE", `the request headers are larger than ${maxHeaderBytes} bytes`);
+    if (bytes > maxHeaderBytes) throw apiError("headersTooLarge", { max: maxHeaderBytes });
   }
 }
 
@@ -426,7 +424,7 @@ function checkComponentReady(runtime: Runtime, caller: Caller, segments: readonl
   const kind = segments[2] === "state" ? "state" : segments[2] === "secrets" ? "secretstores" : undefined;
   const failed = kind === undefined ? undefined : runtime.failedComponent(caller.appId, name);
   if (failed === undefined || failed.kind !== kind) return;
-  throw new ApiError("ERR_COMPONENT_NOT_READY", `${kind === "state" ? "state store" : "secret store"} ${name} is not ready: it failed to initialise and is being retried`);
+  throw apiError("componentNotReady", { kind: kind === "state" ? "state store" : "secret store", name });
 }
 
 async function acquireRuntime(source: RuntimeSource): Promise<RuntimeLease> {
@@ -435,7 +433,7 @@ async function acquireRuntime(source: RuntimeSource): Promise<RuntimeLease> {
     return { runtime: await source.ready(), release: () => {} };
   } catch {
     // The reason (file and field names) goes to the logs, not to callers who are not authenticated yet.
-    throw new ApiError("ERR_HEALTH_NOT_READY", "dapr is not ready: [components]");
+    throw apiError("healthNotReady", { targets: "components" });
   }
 }
 

@@ -22,7 +22,7 @@ import type { Runtime } from "../runtime/runtime";
 import { isSecretReadBudgetError } from "../runtime/secretCache";
 import { isSecretAllowed, secretScopeFor } from "../runtime/secretScopes";
 import type { Caller } from "./auth";
-import { ApiError, type ApiResponse, toHttpResponse } from "./errors";
+import { apiError, type ApiResponse, toHttpResponse } from "./errors";
 import { json } from "./responses";
 
 /** Secret responses must never be stored by a cache or proxy. */
@@ -30,9 +30,9 @@ export const NO_STORE = { "cache-control": "no-store" } as const;
 
 function lookupStore(runtime: Runtime, caller: Caller, storeName: string): SecretStore {
   const stores = runtime.secretStores(caller.appId);
-  if (stores.size === 0) throw new ApiError("ERR_SECRET_STORES_NOT_CONFIGURED", "secret store is not configured");
+  if (stores.size === 0) throw apiError("secretStoresNotConfigured", {});
   const store = stores.get(storeName);
-  if (store === undefined) throw new ApiError("ERR_SECRET_STORE_NOT_FOUND", `failed finding secret store with key ${storeName}`);
+  if (store === undefined) throw apiError("secretStoreNotFound", { store: storeName });
   return store;
 }
 
@@ -48,7 +48,7 @@ function storeErrorStatus(e: unknown): number | undefined {
 /** 429 with `Retry-After` for a caller whose budget of uncached reads is spent, else `undefined`. */
 function budgetResponse(e: unknown): ApiResponse | undefined {
   if (!isSecretReadBudgetError(e)) return undefined;
-  const response = toHttpResponse(new ApiError("ERR_TOO_MANY_REQUESTS", e.message), () => undefined);
+  const response = toHttpResponse(apiError("secretReadBudgetSpent", { seconds: e.retryAfterSeconds }), () => undefined);
   return { ...response, headers: { ...response.headers, ...NO_STORE, "retry-after": String(e.retryAfterSeconds) } };
 }
 
@@ -91,7 +91,7 @@ export async function getSecret(runtime: Runtime, caller: Caller, input: GetSecr
   const store = lookupStore(runtime, caller, input.storeName);
   const scope = secretScopeFor(runtime.configuration(caller.appId), input.storeName);
   if (!isSecretAllowedAnyCase(scope, input.key)) {
-    throw new ApiError("ERR_PERMISSION_DENIED", `access denied by policy to get ${JSON.stringify(input.key)} from ${JSON.stringify(input.storeName)}`);
+    throw apiError("secretPermissionDenied", { key: JSON.stringify(input.key), store: JSON.stringify(input.storeName) });
   }
   let data: Record<string, string>;
   try {
@@ -99,7 +99,7 @@ export async function getSecret(runtime: Runtime, caller: Caller, input: GetSecr
   } catch (e) {
     const refused = budgetResponse(e);
     if (refused !== undefined) return refused;
-    throw new ApiError("ERR_SECRET_GET", `failed getting secret with key ${input.key} from secret store ${input.storeName}: ${errorText(e)}`, { status: storeErrorStatus(e), cause: e });
+    throw apiError("secretGet", { key: input.key, store: input.storeName, error: errorText(e) }, { status: storeErrorStatus(e), cause: e });
   }
   return json(200, data, { shape: "map", headers: NO_STORE });
 }
@@ -119,7 +119,7 @@ export async function bulkGetSecret(runtime: Runtime, caller: Caller, input: Bul
   } catch (e) {
     const refused = budgetResponse(e);
     if (refused !== undefined) return refused;
-    throw new ApiError("ERR_SECRET_GET", `failed getting secrets from secret store ${input.storeName}: ${errorText(e)}`, { status: storeErrorStatus(e), cause: e });
+    throw apiError("bulkSecretGet", { store: input.storeName, error: errorText(e) }, { status: storeErrorStatus(e), cause: e });
   }
   const scope = secretScopeFor(runtime.configuration(caller.appId), input.storeName);
   const filtered: Record<string, Record<string, string>> = {};

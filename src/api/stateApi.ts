@@ -14,7 +14,7 @@
 import { isETagError, isTransactionalStateStore, type StateOptions, type TransactionOperation } from "../components/state/stateStore";
 import { parseTtlInSeconds } from "../components/state/ttl";
 import type { Caller } from "./auth";
-import { ApiError, type ApiResponse, type ErrorDetail } from "./errors";
+import { apiError, type ApiError, type ApiErrorOptions, formatMessage, type ApiResponse, type ErrorDetail } from "./errors";
 import { empty } from "./responses";
 import { sanitizeMessage } from "./sanitize";
 import { isIllegalKey, prefixKey } from "../components/state/stateKeys";
@@ -62,10 +62,9 @@ function resourceInfo(storeName: string): ErrorDetail {
 }
 
 function illegalKey(key: string, storeName: string): ApiError {
-  const message = `input key/keyPrefix '${key}' can't contain '||'`;
-  return new ApiError("ERR_MALFORMED_REQUEST", message, {
+  return apiError("illegalStateKey", { key }, {
     details: [
-      { "@type": "type.googleapis.com/google.rpc.BadRequest", field_violations: [{ field: key, description: message }] },
+      { "@type": "type.googleapis.com/google.rpc.BadRequest", field_violations: [{ field: key, description: formatMessage("illegalStateKey", { key }) }] },
       resourceInfo(storeName),
       errorInfo("DAPR_STATE_ILLEGAL_KEY", null),
     ],
@@ -79,13 +78,13 @@ function illegalKey(key: string, storeName: string): ApiError {
 export function lookupStateStore(ctx: StateContext, storeName: string, appIdInDetails = true): StateComponent {
   const appIdMetadata = appIdInDetails ? { appID: ctx.caller.appId } : null;
   if (ctx.stores.size === 0) {
-    throw new ApiError("ERR_STATE_STORE_NOT_CONFIGURED", `state store ${storeName} is not configured`, {
+    throw apiError("stateStoreNotConfigured", { store: storeName }, {
       details: [errorInfo("DAPR_STATE_NOT_CONFIGURED", appIdMetadata)],
     });
   }
   const component = ctx.stores.get(storeName);
   if (component === undefined) {
-    throw new ApiError("ERR_STATE_STORE_NOT_FOUND", `state store ${storeName} is not found`, { details: [errorInfo("DAPR_STATE_NOT_FOUND", appIdMetadata)] });
+    throw apiError("stateStoreNotFound", { store: storeName }, { details: [errorInfo("DAPR_STATE_NOT_FOUND", appIdMetadata)] });
   }
   return component;
 }
@@ -103,13 +102,18 @@ function field(obj: Json, name: string): unknown {
   return key === undefined ? undefined : obj[key];
 }
 
-function parseJsonBody(body: Uint8Array, prefix: string): unknown {
+/** A request body's decoder failure, with or without daprd's "failed deserializing HTTP body" prefix. */
+type Malformed = (detail: string) => ApiError;
+const withPrefix: Malformed = (detail) => apiError("malformedRequest", { detail });
+const asDecoded: Malformed = (detail) => apiError("decodeError", { detail });
+
+function parseJsonBody(body: Uint8Array, malformed: Malformed): unknown {
   const text = Buffer.from(body).toString("utf8");
-  if (text.trim() === "") throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}EOF`);
+  if (text.trim() === "") throw malformed("EOF");
   try {
     return decodeJson(text);
   } catch (e) {
-    if (e instanceof JsonDecodeError) throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}${e.message}`);
+    if (e instanceof JsonDecodeError) throw malformed(e.message);
     throw e;
   }
 }
@@ -120,8 +124,21 @@ function jsonType(v: unknown): string {
   return typeof v === "object" ? "object" : typeof v;
 }
 
+function unmarshalError(v: unknown, target: string): string {
+  return `json: cannot unmarshal ${jsonType(v)} into Go value of type ${target}`;
+}
+
 function typeError(v: unknown, target: string): ApiError {
-  return new ApiError("ERR_MALFORMED_REQUEST", `json: cannot unmarshal ${jsonType(v)} into Go value of type ${target}`);
+  return asDecoded(unmarshalError(v, target));
+}
+
+/** How a save, delete or transaction reports an invalid option or a store failure. */
+type Failure = (error: string, options?: ApiErrorOptions) => ApiError;
+
+const transactionOptionFailure: Failure = (error, options) => apiError("transactionOptions", { error }, options);
+
+function saveFailure(storeName: string): Failure {
+  return (error, options) => apiError("stateSave", { store: storeName, error }, options);
 }
 
 function stringMap(v: unknown, target: string): Record<string, string> {
@@ -146,26 +163,26 @@ const CONSISTENCY = new Set(["strong", "eventual"]);
 
 /**
  * Validates Dapr state options; empty strings mean unset.
- * @param errorCode - the operation's error code (save or delete)
+ * @param fail - the operation's error (save, delete or transaction)
  */
-function parseOptions(concurrency: string | undefined, consistency: string | undefined, errorCode: "ERR_STATE_SAVE" | "ERR_STATE_DELETE", describe: string): StateOptions {
+function parseOptions(concurrency: string | undefined, consistency: string | undefined, fail: Failure): StateOptions {
   const options: StateOptions = {};
   if (concurrency !== undefined && concurrency !== "") {
-    if (!CONCURRENCY.has(concurrency)) throw new ApiError(errorCode, `${describe}: unrecognized concurrency model '${concurrency}'`, { status: 400 });
+    if (!CONCURRENCY.has(concurrency)) throw fail(`unrecognized concurrency model '${concurrency}'`, { status: 400 });
     options.concurrency = concurrency as StateOptions["concurrency"];
   }
   if (consistency !== undefined && consistency !== "") {
-    if (!CONSISTENCY.has(consistency)) throw new ApiError(errorCode, `${describe}: unrecognized consistency model '${consistency}'`, { status: 400 });
+    if (!CONSISTENCY.has(consistency)) throw fail(`unrecognized consistency model '${consistency}'`, { status: 400 });
     options.consistency = consistency as StateOptions["consistency"];
   }
   return options;
 }
 
-function checkTtl(metadata: Record<string, string>, errorCode: "ERR_STATE_SAVE", describe: string): void {
+function checkTtl(metadata: Record<string, string>, fail: Failure): void {
   try {
     parseTtlInSeconds(metadata);
   } catch (e) {
-    throw new ApiError(errorCode, `${describe}: ${e instanceof Error ? e.message : "invalid ttlInSeconds"}`, { status: 400 });
+    throw fail(e instanceof Error ? e.message : "invalid ttlInSeconds", { status: 400 });
   }
 }
 
@@ -187,21 +204,20 @@ function parseSaveItem(raw: unknown, storeName: string, queryMetadata: Record<st
   if (!isRecord(raw)) throw typeError(raw, "state.SetRequest");
   const key = field(raw, "key");
   if (key !== undefined && key !== null && typeof key !== "string") throw typeError(key, "string (field key)");
-  if (key === undefined || key === null || key === "") throw new ApiError("ERR_MALFORMED_REQUEST", '"key" is a required field');
+  if (key === undefined || key === null || key === "") throw apiError("keyRequired", {});
   if (isIllegalKey(key)) throw illegalKey(key, storeName);
   const etag = optionalString(field(raw, "etag"), "string (field etag)");
   const metadata = { ...stringMap(field(raw, "metadata"), "map[string]string"), ...queryMetadata };
   const rawOptions = field(raw, "options");
   if (rawOptions !== undefined && rawOptions !== null && !isRecord(rawOptions)) throw typeError(rawOptions, "state.SetStateOption");
   const optionsObj = isRecord(rawOptions) ? rawOptions : {};
-  const describe = `failed saving state in state store ${storeName}`;
+  const fail = saveFailure(storeName);
   const options = parseOptions(
     optionalString(field(optionsObj, "concurrency"), "string (field concurrency)"),
     optionalString(field(optionsObj, "consistency"), "string (field consistency)"),
-    "ERR_STATE_SAVE",
-    describe,
+    fail,
   );
-  checkTtl(metadata, "ERR_STATE_SAVE", describe);
+  checkTtl(metadata, fail);
   return { key, value: encodeValue(field(raw, "value")), etag: etag === "" ? undefined : etag, metadata, options };
 }
 
@@ -210,23 +226,23 @@ function parseSaveItem(raw: unknown, storeName: string, queryMetadata: Record<st
  * 400, input the store cannot represent 400 (when every failure is one), anything else 500. The
  * message lists distinct errors, at most {@link MAX_LISTED_ERRORS} of them.
  */
-function storeError(errorCode: "ERR_STATE_SAVE" | "ERR_STATE_DELETE", prefix: string, errors: readonly unknown[]): ApiError {
+function storeError(fail: Failure, errors: readonly unknown[]): ApiError {
   const etagErrors = errors.filter(isETagError);
   const mismatch = etagErrors.find((e) => e.kind === "mismatch");
   const invalid = etagErrors.find((e) => e.kind === "invalid");
   const chosen = mismatch ?? invalid;
-  if (chosen !== undefined) return new ApiError(errorCode, `${prefix}: ${chosen.message}`, { status: chosen.kind === "mismatch" ? 409 : 400, cause: chosen });
+  if (chosen !== undefined) return fail(chosen.message, { status: chosen.kind === "mismatch" ? 409 : 400, cause: chosen });
   const messages = [...new Set(errors.map((e) => (e instanceof Error ? e.message : "unknown error")))];
   const listed = messages.slice(0, MAX_LISTED_ERRORS);
   if (messages.length > listed.length) listed.push(`(and ${messages.length - listed.length} more distinct errors)`);
   const status = errors.every(isInvalidInputError) ? 400 : undefined;
-  return new ApiError(errorCode, `${prefix}: ${listed.join("\n")}`, { status, cause: errors[0] });
+  return fail(listed.join("\n"), { status, cause: errors[0] });
 }
 
 /** Handles `POST|PUT /v1.0/state/{store}`. */
 export async function saveState(ctx: StateContext, storeName: string, body: Uint8Array, queryMetadata: Record<string, string>): Promise<ApiResponse> {
   const component = lookupStateStore(ctx, storeName);
-  const parsed = parseJsonBody(body, "");
+  const parsed = parseJsonBody(body, asDecoded);
   if (!Array.isArray(parsed)) throw typeError(parsed, "[]state.SetRequest");
   const items = parsed.map((raw) => parseSaveItem(raw, storeName, queryMetadata));
   const keyCtx = { appId: ctx.caller.appId, storeName, namespace: ctx.namespace };
@@ -240,7 +256,7 @@ export async function saveState(ctx: StateContext, storeName: string, body: Uint
     ),
   );
   const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
-  if (failures.length > 0) throw storeError("ERR_STATE_SAVE", `failed saving state in state store ${storeName}`, failures);
+  if (failures.length > 0) throw storeError(saveFailure(storeName), failures);
   return empty();
 }
 
@@ -267,7 +283,7 @@ export async function getState(ctx: StateContext, storeName: string, key: string
     );
   } catch (e) {
     const status = isInvalidInputError(e) ? 400 : undefined;
-    throw new ApiError("ERR_STATE_GET", `fail to get ${key} from state store ${storeName}: ${e instanceof Error ? e.message : "unknown error"}`, { status, cause: e });
+    throw apiError("stateGet", { key, store: storeName, error: e instanceof Error ? e.message : "unknown error" }, { status, cause: e });
   }
   if (item === undefined) return empty();
   const headers: Record<string, string> = { "content-type": "application/json" };
@@ -302,16 +318,16 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 /** Handles `POST|PUT /v1.0/state/{store}/bulk`. */
 export async function bulkGetState(ctx: StateContext, storeName: string, body: Uint8Array, queryMetadata: Record<string, string>): Promise<ApiResponse> {
   const component = lookupStateStore(ctx, storeName);
-  const parsed = parseJsonBody(body, "failed deserializing HTTP body: ");
-  if (!isRecord(parsed)) throw new ApiError("ERR_MALFORMED_REQUEST", `failed deserializing HTTP body: ${typeError(parsed, "BulkGetRequest").message}`);
+  const parsed = parseJsonBody(body, withPrefix);
+  if (!isRecord(parsed)) throw withPrefix(unmarshalError(parsed, "BulkGetRequest"));
   const rawKeys = field(parsed, "keys");
   if (rawKeys !== undefined && rawKeys !== null && (!Array.isArray(rawKeys) || !rawKeys.every((k): k is string => typeof k === "string"))) {
-    throw new ApiError("ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: keys must be an array of strings");
+    throw withPrefix("keys must be an array of strings");
   }
   const keys: string[] = Array.isArray(rawKeys) ? rawKeys : [];
   const rawParallelism = field(parsed, "parallelism");
   if (rawParallelism !== undefined && rawParallelism !== null && (typeof rawParallelism !== "number" || !Number.isInteger(rawParallelism))) {
-    throw new ApiError("ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: parallelism must be an integer");
+    throw withPrefix("parallelism must be an integer");
   }
   const parallelism = typeof rawParallelism === "number" ? rawParallelism : 0;
   const metadata = { ...stringMap(field(parsed, "metadata"), "map[string]string"), ...queryMetadata };
@@ -343,8 +359,8 @@ export async function deleteState(
 ): Promise<ApiResponse> {
   const component = lookupStateStore(ctx, storeName);
   if (isIllegalKey(key)) throw illegalKey(key, storeName);
-  const describe = `failed deleting state with key ${key}`;
-  const options = parseOptions(query.concurrency, query.consistency, "ERR_STATE_DELETE", describe);
+  const fail: Failure = (error, options) => apiError("stateDelete", { key, error }, options);
+  const options = parseOptions(query.concurrency, query.consistency, fail);
   try {
     await component.store.delete(
       {
@@ -356,7 +372,7 @@ export async function deleteState(
       { abortSignal: ctx.abortSignal },
     );
   } catch (e) {
-    throw storeError("ERR_STATE_DELETE", describe, [e]);
+    throw storeError(fail, [e]);
   }
   return empty();
 }
@@ -366,7 +382,7 @@ export async function transactState(ctx: StateContext, storeName: string, body: 
   const component = lookupStateStore(ctx, storeName);
   const store = component.store;
   if (!isTransactionalStateStore(store)) {
-    throw new ApiError("ERR_STATE_STORE_NOT_SUPPORTED", `state store ${storeName} doesn't support transactions`, {
+    throw apiError("transactionsNotSupported", { store: storeName }, {
       details: [
         {
           "@type": "type.googleapis.com/google.rpc.Help",
@@ -377,54 +393,51 @@ export async function transactState(ctx: StateContext, storeName: string, body: 
       ],
     });
   }
-  const prefix = "failed deserializing HTTP body: ";
-  const parsed = parseJsonBody(body, prefix);
-  if (!isRecord(parsed)) throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}${typeError(parsed, "state.TransactionalStateRequest").message}`);
+  const parsed = parseJsonBody(body, withPrefix);
+  if (!isRecord(parsed)) throw withPrefix(unmarshalError(parsed, "state.TransactionalStateRequest"));
   const rawOperations = field(parsed, "operations");
   if (rawOperations !== undefined && rawOperations !== null && !Array.isArray(rawOperations)) {
-    throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}${typeError(rawOperations, "[]state.TransactionalStateOperation").message}`);
+    throw withPrefix(unmarshalError(rawOperations, "[]state.TransactionalStateOperation"));
   }
   const operationsIn: unknown[] = Array.isArray(rawOperations) ? rawOperations : [];
   const metadata = { ...stringMap(field(parsed, "metadata"), "map[string]string"), ...queryMetadata };
   if (operationsIn.length === 0) return empty();
   const keyCtx = { appId: ctx.caller.appId, storeName, namespace: ctx.namespace };
   const operations: TransactionOperation[] = operationsIn.map((raw) => {
-    if (!isRecord(raw)) throw new ApiError("ERR_MALFORMED_REQUEST", `${prefix}${typeError(raw, "state.TransactionalStateOperation").message}`);
+    if (!isRecord(raw)) throw withPrefix(unmarshalError(raw, "state.TransactionalStateOperation"));
     const operation = field(raw, "operation");
     const request = field(raw, "request");
-    if (request !== undefined && request !== null && !isRecord(request)) throw new ApiError("ERR_MALFORMED_REQUEST", typeError(request, "map[string]interface{}").message);
+    if (request !== undefined && request !== null && !isRecord(request)) throw typeError(request, "map[string]interface{}");
     const req = isRecord(request) ? request : {};
     if (operation !== "upsert" && operation !== "delete") {
-      throw new ApiError("ERR_NOT_SUPPORTED_STATE_OPERATION", `operation type ${typeof operation === "string" ? operation : JSON.stringify(operation)} not supported`);
+      throw apiError("stateOperationNotSupported", { operation: typeof operation === "string" ? operation : JSON.stringify(operation) });
     }
     const key = optionalString(field(req, "key"), "string (field key)") ?? "";
     // daprd stores an empty key as "<appid>||"; saves refuse it, and so do transactions here.
-    if (key === "") throw new ApiError("ERR_MALFORMED_REQUEST", '"key" is a required field');
+    if (key === "") throw apiError("keyRequired", {});
     if (isIllegalKey(key)) throw illegalKey(key, storeName);
     const etag = optionalString(field(req, "etag"), "string (field etag)");
     // Only the query-string metadata is copied into each operation (daprd), and it wins.
     const opMetadata = { ...stringMap(field(req, "metadata"), "map[string]string"), ...queryMetadata };
     const rawOptions = field(req, "options");
-    if (rawOptions !== undefined && rawOptions !== null && !isRecord(rawOptions)) throw new ApiError("ERR_MALFORMED_REQUEST", typeError(rawOptions, "state.SetStateOption").message);
+    if (rawOptions !== undefined && rawOptions !== null && !isRecord(rawOptions)) throw typeError(rawOptions, "state.SetStateOption");
     const optionsObj = isRecord(rawOptions) ? rawOptions : {};
-    const describe = "error while executing state transaction";
     const options = parseOptions(
       optionalString(field(optionsObj, "concurrency"), "string (field concurrency)"),
       optionalString(field(optionsObj, "consistency"), "string (field consistency)"),
-      "ERR_STATE_SAVE",
-      describe,
+      transactionOptionFailure,
     );
     const fullKey = prefixKey(component.keyPrefix, keyCtx, key);
     const common = { key: fullKey, etag: etag === "" ? undefined : etag, metadata: opMetadata, options };
     if (operation === "delete") return { operation, request: common };
-    checkTtl(opMetadata, "ERR_STATE_SAVE", describe);
+    checkTtl(opMetadata, transactionOptionFailure);
     return { operation, request: { ...common, value: encodeValue(field(req, "value")) } };
   });
   const max = store.maxOperationsPerTransaction();
   if (max !== undefined && operations.length > max) {
-    throw new ApiError(
-      "ERR_STATE_STORE_TOO_MANY_TRANSACTIONS",
-      `the transaction contains ${operations.length} operations, which is more than what the state store supports: ${max}`,
+    throw apiError(
+      "tooManyTransactionOperations",
+      { count: operations.length, max },
       {
         details: [
           resourceInfo(storeName),
@@ -438,7 +451,7 @@ export async function transactState(ctx: StateContext, storeName: string, body: 
   } catch (e) {
     // Every store failure is a 500, etag conflicts included, as daprd; input the store cannot represent is a 400.
     const status = isInvalidInputError(e) ? 400 : undefined;
-    throw new ApiError("ERR_STATE_TRANSACTION", `error while executing state transaction: ${e instanceof Error ? e.message : "unknown error"}`, { status, cause: e });
+    throw apiError("stateTransaction", { error: e instanceof Error ? e.message : "unknown error" }, { status, cause: e });
   }
   return empty();
 }

@@ -8,7 +8,7 @@ import { TableClient } from "@azure/data-tables";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { startKeyVaultEmulator, type KeyVaultEmulator } from "@vaultstate/keyvault-emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiError, toHttpResponse } from "../../src/api/errors";
+import { apiError, toHttpResponse } from "../../src/api/errors";
 import { sanitizeMessage } from "../../src/api/sanitize";
 import { createAzureClients } from "../../src/azure/clients";
 import { createKeyVaultSecretStore } from "../../src/components/secretstores/azure/keyvault/keyVaultSecretStore";
@@ -86,7 +86,7 @@ describe("sanitizeMessage with real upstream errors", () => {
 describe("at the error boundary", () => {
   it("toHttpResponse sanitises every ApiError message", () => {
     const raw = `failed saving state in state store tablestore: {"odata.error":{"code":"EntityTooLarge","message":{"lang":"en-US","value":"The entity is larger than the maximum allowed size (1MB).\\nRequestId:${randomUUID()}\\nTime:2026-12-03T18:07:27.799Z"}}} at http://127.0.0.1:10002/devstoreaccount1/state`;
-    const response = toHttpResponse(new ApiError("ERR_STATE_SAVE", raw), () => {});
+    const response = toHttpResponse(apiError("stateSave", { store: "tablestore", error: raw.slice("failed saving state in state store tablestore: ".length) }), () => {});
     expect(JSON.parse(String(response.body))).toEqual({ errorCode: "ERR_STATE_SAVE", message: "failed saving state in state store tablestore: EntityTooLarge: The entity is larger than the maximum allowed size (1MB)." });
   });
   it("keeps ordinary messages unchanged, keys with UUIDs included", () => {
