@@ -17,7 +17,7 @@ import { empty } from "./responses";
 export const MAX_METADATA_KEY_LENGTH = 128;
 /** The largest metadata value, in UTF-8 bytes. */
 export const MAX_METADATA_VALUE_BYTES = 4096;
-/** The most metadata entries one caller may hold. */
+/** The most metadata entries one caller may hold (the table store keeps their names in one index property: 64 × 128 characters fit). */
 export const MAX_METADATA_ENTRIES = 64;
 
 /**

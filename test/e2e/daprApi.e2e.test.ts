@@ -37,6 +37,40 @@ describe("@dapr/dapr metadata", () => {
     const denied = await fetch(`${env.url}/v1.0/metadata/x`, { method: "PUT", body: "v", headers: { "dapr-api-token": "reader-token" } });
     expect(denied.status).toBe(403);
   });
+  it("100 concurrent PUTs of distinct keys on two instances store exactly up to the 64-key limit; the rest are 400s naming it", async () => {
+    if (env.azurite === undefined) throw new Error("Azurite missing");
+    const table = TableClient.fromConnectionString(env.azurite.connectionString, "vaultstateappmetadata", { allowInsecureConnection: true });
+    const rowsOfDemo = async (): Promise<string[]> => {
+      const keys: string[] = [];
+      for await (const row of table.listEntities<{ Value?: unknown }>({ queryOptions: { filter: "PartitionKey eq 'demo'" } })) if (typeof row.Value === "string" && typeof row.rowKey === "string") keys.push(row.rowKey);
+      return keys;
+    };
+    const before = (await rowsOfDemo()).length;
+    const second = await env.startAnotherHost({}, () => {});
+    try {
+      const urls = [env.url, second.url];
+      const responses = await Promise.all(
+        Array.from({ length: 100 }, async (_, i) => {
+          const r = await fetch(`${urls[i % 2]}/v1.0/metadata/burst-${i}`, { method: "PUT", body: `v${i}`, headers: { "dapr-api-token": TOKEN } });
+          return { i, status: r.status, body: await r.text() };
+        }),
+      );
+      const stored = responses.filter((r) => r.status === 204);
+      const refused = responses.filter((r) => r.status === 400);
+      console.log(`metadata burst: ${before} keys before, ${stored.length} stored, ${refused.length} refused (limit 64)`);
+      expect(stored.length).toBe(64 - before);
+      expect(refused.length).toBe(100 - stored.length);
+      for (const r of refused) expect(JSON.parse(r.body)).toEqual({ errorCode: "ERR_MALFORMED_REQUEST", message: `cannot add metadata key 'burst-${r.i}': at most 64 entries per app` });
+      expect(await rowsOfDemo()).toHaveLength(64);
+      // Both instances show the same 64 values.
+      for (const url of urls) {
+        const extended = ((await (await fetch(`${url}/v1.0/metadata`, { headers: { "dapr-api-token": TOKEN } })).json()) as { extended: Record<string, unknown> }).extended;
+        expect(Object.keys(extended).filter((k) => k.startsWith("burst-")).sort()).toEqual(stored.map((r) => `burst-${r.i}`).sort());
+      }
+    } finally {
+      await second.stop();
+    }
+  });
   it("a value over the limit is a 400 ERR_MALFORMED_REQUEST", async () => {
     const r = await fetch(`${env.url}/v1.0/metadata/big`, { method: "PUT", body: "x".repeat(5000), headers: { "dapr-api-token": TOKEN } });
     expect(r.status).toBe(400);
