@@ -6,6 +6,7 @@ import { createRuntimeManager, isStartupConfigurationError, retryDelay } from ".
 import { type ComponentDefinition, parseResourceDocuments } from "../../src/runtime/componentFiles";
 import { buildRuntime, ComponentInitError, type FailedComponent, type RebuildResult, type Runtime, type RuntimeStatus } from "../../src/runtime/runtime";
 import { createAzureClients } from "../../src/azure/clients";
+import { buildOver, fakeVault, memoryVersionTable, VAULT } from "./support/fakeKeyVault";
 
 const lines: string[] = [];
 const logger: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
@@ -223,5 +224,61 @@ describe("runtime manager background retry", () => {
     expect(vi.getTimerCount()).toBe(0);
     await vi.advanceTimersByTimeAsync(60_000);
     expect(rebuilds.count).toBe(0);
+  });
+});
+
+describe("runtime manager refresh paths (planner + holder, over an in-memory vault)", () => {
+  const component = (runtime: Runtime, name: string) => runtime.components.find((c) => c.definition.name === name);
+
+  it("refresh: a new version rebuilds its dependent once; the next runs find nothing to do", async () => {
+    const vault = fakeVault({ "db-password": "pw-1" });
+    const table = memoryVersionTable();
+    const manager = createRuntimeManager({ logger, tokenGraceInMs: 0, coherenceIntervalInMs: 60_000, versionTable: table, build: buildOver(vault) });
+    const first = await manager.start();
+    expect(await manager.refresh("timer")).toMatchObject({ checked: 1, changed: [], rebuilt: [], errors: [] });
+    vault.update("db-password", "pw-2", "v2", 2_000);
+    expect(await manager.refresh("timer")).toMatchObject({ checked: 1, changed: ["db-password"], rebuilt: ["db"], errors: [] });
+    const current = (await manager.acquire?.())?.runtime as Runtime;
+    expect(component(current, "db")).not.toBe(component(first, "db"));
+    // memstore is shared: its data survives the rebuild of another component.
+    expect(component(current, "memstore")).toBe(component(first, "memstore"));
+    expect(table.rows).toEqual([{ vaultUrl: VAULT, secretName: "db-password", version: "v2", updatedOn: 2_000 }]);
+    expect(await manager.refresh("timer")).toMatchObject({ changed: [], rebuilt: [] });
+    await manager.close();
+  });
+
+  it("coherence: a newer version another instance recorded rebuilds the dependent here without an event", async () => {
+    const vault = fakeVault({ "db-password": "pw-1" });
+    const table = memoryVersionTable();
+    const manager = createRuntimeManager({ logger, tokenGraceInMs: 0, coherenceIntervalInMs: 60_000, versionTable: table, build: buildOver(vault) });
+    const first = await manager.start();
+    vault.update("db-password", "pw-2", "v2", 2_000);
+    await table.publish({ vaultUrl: VAULT, secretName: "DB-PASSWORD", version: "v2", updatedOn: 2_000 });
+    await manager.checkCoherence(true);
+    const lease = await manager.acquire?.();
+    expect(component(lease?.runtime as Runtime, "db")).not.toBe(component(first, "db"));
+    expect(component(lease?.runtime as Runtime, "db")?.dependencies[0]?.version?.version).toBe("v2");
+    lease?.release();
+    // A stale row (older than what this instance holds) changes nothing.
+    const before = (await manager.acquire?.())?.runtime;
+    await table.publish({ vaultUrl: VAULT, secretName: "db-password", version: "v0", updatedOn: 500 });
+    await manager.checkCoherence(true);
+    expect((await manager.acquire?.())?.runtime).toBe(before);
+    await manager.close();
+  });
+
+  it("a new-version event naming an unknown version costs at most one Key Vault read and no rebuild when the current version is unchanged", async () => {
+    const vault = fakeVault({ "db-password": "pw-1" });
+    const manager = createRuntimeManager({ logger, tokenGraceInMs: 0, coherenceIntervalInMs: 60_000, build: buildOver(vault) });
+    const runtime = await manager.start();
+    const readsBefore = vault.reads.length;
+    const summary = await manager.secretChanged(VAULT, "db-password", { trigger: "event", hint: { version: "f0rged0000000000000000000000000", updatedOn: 9_999 } });
+    expect(vault.reads.length - readsBefore).toBeLessThanOrEqual(1);
+    expect(summary).toMatchObject({ changed: [], rebuilt: [], failed: [] });
+    expect((await manager.acquire?.())?.runtime).toBe(runtime);
+    // A real new version still rebuilds.
+    vault.update("db-password", "pw-2", "v2", 2_000);
+    expect(await manager.secretChanged(VAULT, "db-password", { trigger: "event", hint: { version: "v2" } })).toMatchObject({ changed: ["db-password"], rebuilt: ["db"] });
+    await manager.close();
   });
 });
