@@ -336,10 +336,11 @@ describe("@Microsoft.KeyVault(...) references against the emulator", () => {
     }
   });
 
-  it("an unresolvable reference fails start-up naming the component and field, not the value", async () => {
+  it("an unresolvable reference fails that component, naming the component and field, not the value", async () => {
     const yaml = `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: envs}\nspec:\n  type: secretstores.local.env\n  version: v1\n  metadata:\n    - name: prefix\n      value: "@Microsoft.KeyVault(SecretUri=${vaultUri}/secrets/missing-secret)"\n`;
-    await expect(
-      buildRuntime({ appId: "demo", resources: parseResourceDocuments("refs.yaml", yaml), apiTokens: [], providerContext: { azure: createAzureClients(emulator.identityEnvironment()), appRoot: "/", environment: {} }, logger }),
-    ).rejects.toThrow(/refs\.yaml: component envs: spec\.metadata prefix: cannot resolve the Key Vault reference: SecretNotFoundError: secret missing-secret not found/);
+    const runtime = await buildRuntime({ appId: "demo", resources: parseResourceDocuments("refs.yaml", yaml), apiTokens: [], providerContext: { azure: createAzureClients(emulator.identityEnvironment()), appRoot: "/", environment: {} }, logger });
+    expect(runtime.failed.map((f) => f.definition.name)).toEqual(["envs"]);
+    expect(runtime.failed[0]?.reason).toMatch(/refs\.yaml: component envs: spec\.metadata prefix: cannot resolve the Key Vault reference: SecretNotFoundError: secret missing-secret not found/);
+    await runtime.close();
   });
 });
