@@ -3,6 +3,7 @@
  * `Authorization: Bearer`), Microsoft Entra ID access tokens, roles, and anonymous local access.
  */
 import { hash, timingSafeEqual } from "node:crypto";
+import { isIPv4, isIPv6 } from "node:net";
 import type { EntraIdValidator } from "./entraId";
 import { looksLikeJwt } from "./entraId";
 import { apiError, invalidApiToken } from "./errors";
@@ -50,8 +51,12 @@ export interface AuthPolicy {
 /** The parts of a request authentication reads. */
 export interface AuthRequest {
   headers: { get(name: string): string | null };
-  /** The request URL (absolute), to tell loopback requests apart. */
   url: string;
+  /**
+   * The peer address of the connection, as the platform vouches for it (see `ApiRequest.clientAddress`);
+   * the only thing that tells a loopback caller apart.
+   */
+  clientAddress?: string;
 }
 
 function digest(value: string): Buffer {
@@ -59,15 +64,21 @@ function digest(value: string): Buffer {
   return hash("sha256", value, "buffer");
 }
 
-/** Whether a request was addressed to a loopback host (the local host only listens there). */
-export function isLoopbackRequest(request: AuthRequest): boolean {
-  if (request.headers.get("x-forwarded-for") !== null || request.headers.get("x-forwarded-host") !== null) return false;
-  try {
-    const host = new URL(request.url).hostname;
-    return host === "127.0.0.1" || host === "localhost" || host === "[::1]" || host === "::1";
-  } catch {
-    return false;
-  }
+/** Whether an IP address is a loopback address (127.0.0.0/8, ::1, or 127.x mapped into IPv6). */
+export function isLoopbackAddress(address: string): boolean {
+  const lower = address.toLowerCase();
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower)?.[1] ?? lower;
+  if (isIPv4(v4)) return v4.startsWith("127.");
+  return isIPv6(lower) && /^(?:0{0,4}:){2,7}0{0,3}1$|^::1$/.test(lower);
+}
+
+/**
+ * Whether a request came over a loopback connection: decided by the connection's peer address alone.
+ * The `Host` header, the URL and `X-Forwarded-*` are whatever the client wrote, so they never count; a
+ * request whose address the platform does not vouch for is not loopback.
+ */
+export function isLoopbackRequest(request: Pick<AuthRequest, "clientAddress">): boolean {
+  return request.clientAddress !== undefined && isLoopbackAddress(request.clientAddress);
 }
 
 /** The credential presented: `dapr-api-token` wins (what the Dapr SDKs send), then a bearer token. */
@@ -109,7 +120,8 @@ function matchToken(callers: readonly CallerCredential[], presented: string, now
 
 /**
  * Authenticates a request.
- * @throws PlainTextError 401 `invalid api token` (as daprd) for a missing, wrong, expired or forged credential
+ * @throws PlainTextError 401 `invalid api token` (as daprd) for a missing, wrong, expired or forged credential,
+ *   and for a caller without credentials that is not on a loopback connection in anonymous mode
  * @throws {@link ApiError} 403 `ERR_PERMISSION_DENIED` for a valid Entra ID token of an unknown principal
  * @throws {@link ApiError} 503 `ERR_NO_CALLERS_CONFIGURED` when no caller is configured at all
  */
@@ -117,7 +129,11 @@ export async function authenticate(policy: AuthPolicy, request: AuthRequest, now
   const entraCallers = policy.entraCallers ?? [];
   const presented = presentedCredential(request.headers);
   if (policy.callers.length === 0 && entraCallers.length === 0) {
-    if (policy.allowAnonymous && presented === null && isLoopbackRequest(request)) return { appId: policy.anonymousAppId, role: "writer", via: "anonymous" };
+    if (policy.allowAnonymous && presented === null) {
+      if (isLoopbackRequest(request)) return { appId: policy.anonymousAppId, role: "writer", via: "anonymous" };
+      // Anonymous mode serves loopback connections only: anyone else is an unauthenticated caller.
+      throw invalidApiToken();
+    }
     throw apiError("noCallersConfigured", {});
   }
   if (presented === null || presented === "") throw invalidApiToken();

@@ -1,18 +1,36 @@
 /**
  * @module Shared HTTP adapter: Azure Functions request → API request, API response → Functions response.
  */
-import type { HttpRequest, HttpResponseInit } from "@azure/functions";
+import { isIP } from "node:net";
+import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import type { ApiResponse } from "../api/errors";
 import { type ApiRequest, bodyTooLarge, clientIpFromHeader } from "../api/request";
 import { currentApp } from "./appHost";
 
 /**
- * Converts a Functions request; the body is read lazily, once, and never past the limit. In Azure the
- * client address is the front end's `client-ip` (clients cannot set it); elsewhere the Functions
- * programming model does not expose the socket, so it stays unknown (one shared throttling bucket).
+ * Where the project's local Functions host publishes, in its own process, the peer address of the
+ * connection behind a running invocation (`@vaultstate/functions-host`, `CLIENT_ADDRESS_LOOKUP`). Only that
+ * host sets it; no request content can.
  */
-export function toApiRequest(request: HttpRequest, inAzure: boolean): ApiRequest {
-  const clientAddress = inAzure ? clientIpFromHeader(request.headers.get("client-ip")) : undefined;
+const LOCAL_HOST_CLIENT_ADDRESS = Symbol.for("@vaultstate/functions-host/clientAddress");
+
+/** The socket's peer address the local host vouches for, if the app runs under it. */
+export function localHostClientAddress(invocationId: string | undefined): string | undefined {
+  const lookup: unknown = (globalThis as Record<symbol, unknown>)[LOCAL_HOST_CLIENT_ADDRESS];
+  if (typeof lookup !== "function" || invocationId === undefined) return undefined;
+  const address: unknown = lookup(invocationId);
+  return typeof address === "string" && isIP(address) !== 0 ? address.toLowerCase() : undefined;
+}
+
+/**
+ * Converts a Functions request; the body is read lazily, once, and never past the limit. The client
+ * address is what the platform vouches for, never a header a client can write: in Azure the front end's
+ * `client-ip` (clients cannot set it); under the local host the socket's peer address it publishes for
+ * the invocation; anywhere else (Core Tools, the worker outside Azure) it stays unknown, so no request
+ * counts as loopback there and rate limiting shares one bucket.
+ */
+export function toApiRequest(request: HttpRequest, inAzure: boolean, invocationId?: string): ApiRequest {
+  const clientAddress = inAzure ? clientIpFromHeader(request.headers.get("client-ip")) : localHostClientAddress(invocationId);
   return {
     method: request.method,
     url: request.url,
@@ -71,7 +89,7 @@ export function toResponseInit(response: ApiResponse): HttpResponseInit {
 }
 
 /** The handler every Dapr route function registers. */
-export async function serveDaprRequest(request: HttpRequest): Promise<HttpResponseInit> {
+export async function serveDaprRequest(request: HttpRequest, context?: InvocationContext): Promise<HttpResponseInit> {
   const app = await currentApp();
-  return toResponseInit(await app.api(toApiRequest(request, app.settings.azurePlan !== undefined)));
+  return toResponseInit(await app.api(toApiRequest(request, app.settings.azurePlan !== undefined, context?.invocationId)));
 }

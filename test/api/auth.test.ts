@@ -3,7 +3,11 @@ import { authenticate, authorize, isLoopbackRequest, presentedCredential } from 
 import { allowedAlgorithms, looksLikeJwt } from "../../src/api/entraId";
 import { createRateLimiter } from "../../src/api/rateLimit";
 
-const req = (headers: Record<string, string>, url = "http://127.0.0.1:7071/v1.0/metadata") => ({ headers: new Headers(headers), url });
+const req = (headers: Record<string, string>, url = "http://127.0.0.1:7071/v1.0/metadata", clientAddress?: string) => ({
+  headers: new Headers(headers),
+  url,
+  ...(clientAddress !== undefined ? { clientAddress } : {}),
+});
 
 describe("authenticate", () => {
   const policy = {
@@ -29,12 +33,18 @@ describe("authenticate", () => {
       await expect(authenticate(policy, req(headers), 0)).rejects.toThrow("invalid api token");
     }
   });
-  it("anonymous access is for loopback requests without credentials, and only when no caller exists", async () => {
+  it("anonymous access is for loopback connections without credentials, and only when no caller exists", async () => {
     const open = { callers: [], allowAnonymous: true, anonymousAppId: "dev" };
-    expect(await authenticate(open, req({}))).toEqual({ appId: "dev", role: "writer", via: "anonymous" });
-    await expect(authenticate(open, req({}, "http://vaultstate.example.com/v1.0/metadata"))).rejects.toThrow(/no caller is configured/);
-    await expect(authenticate(open, req({ "x-forwarded-for": "203.0.113.9" }))).rejects.toThrow(/no caller is configured/);
-    await expect(authenticate({ ...open, allowAnonymous: false }, req({}))).rejects.toThrow(/no caller is configured/);
+    const anonymous = { appId: "dev", role: "writer", via: "anonymous" };
+    expect(await authenticate(open, req({}, "http://127.0.0.1:7071/v1.0/metadata", "127.0.0.1"))).toEqual(anonymous);
+    expect(await authenticate(open, req({}, "http://vaultstate.example.com/v1.0/metadata", "::1"))).toEqual(anonymous);
+    expect(await authenticate(open, req({}, "http://localhost/v1.0/metadata", "::ffff:127.0.0.1"))).toEqual(anonymous);
+    // The connection decides, never what the client wrote: Host, the URL or X-Forwarded-For.
+    await expect(authenticate(open, req({ host: "127.0.0.1" }, "http://127.0.0.1:7071/v1.0/metadata", "192.0.2.2"))).rejects.toMatchObject({ status: 401 });
+    await expect(authenticate(open, req({ "x-forwarded-for": "127.0.0.1" }, "http://localhost/v1.0/metadata", "203.0.113.9"))).rejects.toMatchObject({ status: 401 });
+    // No address vouched for (Core Tools, the worker outside Azure): never loopback.
+    await expect(authenticate(open, req({}, "http://127.0.0.1:7071/v1.0/metadata"))).rejects.toMatchObject({ status: 401 });
+    await expect(authenticate({ ...open, allowAnonymous: false }, req({}, undefined, "127.0.0.1"))).rejects.toThrow(/no caller is configured/);
   });
 });
 
@@ -50,9 +60,10 @@ describe("helpers", () => {
     expect(presentedCredential(new Headers({ "dapr-api-token": "a", authorization: "Bearer b" }))).toBe("a");
     expect(presentedCredential(new Headers({ authorization: "bearer  b " }))).toBe("b");
   });
-  it("isLoopbackRequest", () => {
-    expect(isLoopbackRequest(req({}, "http://localhost:7071/"))).toBe(true);
-    expect(isLoopbackRequest(req({}, "https://app.azurewebsites.net/"))).toBe(false);
+  it("isLoopbackRequest judges the connection's address only", () => {
+    for (const address of ["127.0.0.1", "127.10.0.3", "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"]) expect(isLoopbackRequest({ clientAddress: address })).toBe(true);
+    for (const address of ["192.0.2.2", "10.0.0.1", "::", "::2", "fe80::1", "::ffff:10.0.0.1", "localhost", "128.0.0.1", ""]) expect(isLoopbackRequest({ clientAddress: address })).toBe(false);
+    expect(isLoopbackRequest(req({ host: "127.0.0.1" }, "http://localhost:7071/"))).toBe(false);
   });
   it("only asymmetric algorithms are ever allowed; JWT shape detection", () => {
     expect(allowedAlgorithms(["RS256", "HS256", "none", "ES384", "PS512"])).toEqual(["RS256", "ES384", "PS512"]);

@@ -215,8 +215,11 @@ describe("API token", () => {
     expect(closed.status).toBe(503);
     expect(JSON.parse(closed.text).errorCode).toBe("ERR_NO_CALLERS_CONFIGURED");
     expect((await call("GET", "/v1.0/healthz", {}, undefined, open(false))).status).toBe(204);
-    const anonymous = await call("GET", "http://127.0.0.1:7071/v1.0/secrets/envsecretstore/greeting", {}, undefined, open(true));
-    expect(JSON.parse(anonymous.text)).toEqual({ greeting: "hi" });
+    const anonymous = await open(true)({ ...request("GET", "http://127.0.0.1:7071/v1.0/secrets/envsecretstore/greeting", {}), clientAddress: "127.0.0.1" });
+    expect(JSON.parse(String(anonymous.body))).toEqual({ greeting: "hi" });
+    // The same request from a connection that is not loopback: 401, whatever the URL says.
+    const remote = await open(true)({ ...request("GET", "http://127.0.0.1:7071/v1.0/secrets/envsecretstore/greeting", {}), clientAddress: "192.0.2.2" });
+    expect(remote.status).toBe(401);
   });
 });
 

@@ -68,4 +68,23 @@ describe("client address", () => {
     const spoofed = new HttpRequest({ method: "GET", url: "http://127.0.0.1/v1.0/metadata", headers: { "x-forwarded-for": "198.51.100.1" } });
     expect(toApiRequest(spoofed, true).clientAddress).toBeUndefined();
   });
+
+  it("outside Azure comes from the local host's per-invocation record of the socket, never from headers", () => {
+    const key = Symbol.for("@vaultstate/functions-host/clientAddress");
+    const request = new HttpRequest({ method: "GET", url: "http://127.0.0.1/v1.0/metadata", headers: { "client-ip": "127.0.0.1:1", "x-forwarded-for": "127.0.0.1", host: "127.0.0.1" } });
+    expect(toApiRequest(request, false, "inv-1").clientAddress).toBeUndefined();
+    const globals = globalThis as Record<symbol, unknown>;
+    globals[key] = (id: string) => (id === "inv-1" ? "192.0.2.2" : id === "inv-2" ? "::1" : id === "inv-3" ? "not an address" : undefined);
+    try {
+      expect(toApiRequest(request, false, "inv-1").clientAddress).toBe("192.0.2.2");
+      expect(toApiRequest(request, false, "inv-2").clientAddress).toBe("::1");
+      expect(toApiRequest(request, false, "inv-3").clientAddress).toBeUndefined();
+      expect(toApiRequest(request, false, "other").clientAddress).toBeUndefined();
+      expect(toApiRequest(request, false).clientAddress).toBeUndefined();
+      // In Azure the front end's client-ip wins, whatever is in the process.
+      expect(toApiRequest(request, true, "inv-1").clientAddress).toBe("127.0.0.1");
+    } finally {
+      delete globals[key];
+    }
+  });
 });

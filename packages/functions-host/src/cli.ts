@@ -3,7 +3,7 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { describeFunctions, parseCliArgs, resolvePort, USAGE, type CliArgs } from "./cliArgs";
+import { describeFunctions, MASTER_KEY_SETTING, parseCliArgs, resolvePort, USAGE, type CliArgs } from "./cliArgs";
 import { startHost, type LocalHost } from "./host";
 import { applyLocalSettingsValues, parseLocalSettings, type LocalSettings } from "./localSettings";
 
@@ -52,7 +52,15 @@ async function main(): Promise<void> {
     const port = resolvePort(args.port, envPort, settings);
     // Test aid: every response is appended to <dir>/host-<pid>.jsonl (one file per host process).
     const recordDir = process.env[RECORD_RESPONSES_DIR_SETTING];
-    host = await startHost({ appDir, port, ...(recordDir ? { recordResponsesTo: path.join(recordDir, `host-${process.pid}.jsonl`) } : {}) });
+    // The host's own setting, not the app's: taken out of the environment before the app could read or log it.
+    const masterKey = process.env[MASTER_KEY_SETTING];
+    delete process.env[MASTER_KEY_SETTING];
+    host = await startHost({
+      appDir,
+      port,
+      ...(recordDir ? { recordResponsesTo: path.join(recordDir, `host-${process.pid}.jsonl`) } : {}),
+      ...(masterKey !== undefined && masterKey !== "" ? { masterKey } : {}),
+    });
   } catch (err) {
     fail(`Host failed to start: ${describeError(err)}`, 1);
   }

@@ -13,6 +13,8 @@ export interface CliArgs {
 /** One-line usage text. */
 export const USAGE = "Usage: vaultstate-host [--port N] [--cwd DIR]";
 const DEFAULT_PORT = 7071;
+/** The environment variable (or local.settings.json value) holding the host's master key; see StartHostOptions.masterKey. */
+export const MASTER_KEY_SETTING = "FUNCTIONS_HOST_MASTER_KEY";
 
 /** Parses `--port N`, `--port=N`, `--cwd DIR`, `--cwd=DIR` and `--help`; throws on anything else. */
 export function parseCliArgs(argv: readonly string[]): CliArgs {

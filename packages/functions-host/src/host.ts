@@ -39,8 +39,9 @@ import {
   streamingTriggerMetadata,
   toRpcHttpRequest,
 } from "./httpMapping";
-import { BodyTooLargeError, readRequestBody, sendSimple, settleWithin } from "./httpServer";
+import { BodyTooLargeError, closeAfterAnswer, readRequestBody, sendSimple, settleWithin } from "./httpServer";
 import { describeError, runInvocation } from "./invocation";
+import { keyGateAllows, parseAuthLevel, type AuthLevel } from "./keys";
 import { createBufferedLineWriter, formatLogRecord, shouldEmit, type LogRecord } from "./logging";
 import { parseNCrontab, resolveAppSettingReferences, type NCrontabSchedule } from "./ncrontab";
 import { checkRequestLine, isClientAbortError } from "./requestChecks";
@@ -67,7 +68,20 @@ export interface StartHostOptions {
    * once at startup, false runs none at startup (schedules still apply).
    */
   runTimersOnStartup?: boolean;
+  /**
+   * When set, HTTP functions of `authLevel` `function` or `admin` and the Event Grid webhook (system level)
+   * need this key in `x-functions-key` or `?code=`; requests without it get 401 before their body is read.
+   * Unset, no key is checked, as under Core Tools.
+   */
+  masterKey?: string;
 }
+
+/**
+ * Where the host publishes, for code running in its process, the peer address of the connection behind an
+ * HTTP invocation: `globalThis[CLIENT_ADDRESS_LOOKUP](invocationId)` answers the socket's remote address
+ * while that invocation runs. No request content reaches it, so a client cannot claim another address.
+ */
+export const CLIENT_ADDRESS_LOOKUP = Symbol.for("@vaultstate/functions-host/clientAddress");
 
 /** A function as the host indexed it. */
 export interface FunctionInfo {
@@ -125,6 +139,8 @@ const WORKER_CAPABILITIES: Readonly<Record<string, string>> = {
 interface TriggerTarget {
   readonly fn: RegisteredFunction;
   readonly triggerName: string;
+  /** HTTP triggers: the binding's authLevel; the Event Grid webhook is always system level. */
+  readonly authLevel: AuthLevel;
 }
 
 interface TimerTarget {
@@ -281,7 +297,7 @@ function indexFunctions(functions: Iterable<RegisteredFunction>, routePrefix: st
       } catch (err) {
         throw new Error(`Function "${name}": ${errorMessage(err)}`, { cause: err });
       }
-      routes.push({ functionName: name, route: template, methods, value: { fn, triggerName } });
+      routes.push({ functionName: name, route: template, methods, value: { fn, triggerName, authLevel: parseAuthLevel(trigger.authLevel) } });
       infos.push({ name, trigger: "http", route: templateText, methods });
     } else if (type === "timertrigger") {
       if (typeof trigger.schedule !== "string") throw new Error(`Function "${name}": the timer trigger has no schedule.`);
@@ -294,7 +310,7 @@ function indexFunctions(functions: Iterable<RegisteredFunction>, routePrefix: st
       timers.push({ fn, triggerName, schedule, runOnStartup: trigger.runOnStartup === true });
       infos.push({ name, trigger: "timer", schedule: schedule.expression });
     } else if (type === "eventgridtrigger") {
-      eventGrid.set(name, { fn, triggerName });
+      eventGrid.set(name, { fn, triggerName, authLevel: "system" });
       infos.push({ name, trigger: "eventGrid" });
     } else {
       warnings.push(`Function "${name}": trigger type "${String(trigger.type)}" is not run by the local host.`);
@@ -349,7 +365,15 @@ export async function startHost(options: StartHostOptions): Promise<LocalHost> {
     logger({ level: "warning", category: "system", message: "No functions were registered by the app." });
   }
 
-  const server = new LocalServer(runtime, app, logger, hostname, httpUri, options.recordResponsesTo === undefined ? undefined : createResponseRecorder(options.recordResponsesTo));
+  const server = new LocalServer(
+    runtime,
+    app,
+    logger,
+    hostname,
+    httpUri,
+    options.recordResponsesTo === undefined ? undefined : createResponseRecorder(options.recordResponsesTo),
+    options.masterKey === "" ? undefined : options.masterKey,
+  );
   const boundPort = await server.listen(port);
   server.startTimers(options.runTimersOnStartup);
 
@@ -363,6 +387,15 @@ export async function startHost(options: StartHostOptions): Promise<LocalHost> {
     functions: app.infos,
     close: () => server.close().finally(() => stdoutLines?.flush()),
   };
+}
+
+/**
+ * Answers and closes the connection without reading (more of) the request body: whatever the client is
+ * still sending is dropped with the socket instead of being read, so a refused upload costs nothing.
+ */
+function answerAndClose(req: http.IncomingMessage, res: http.ServerResponse, status: number, body = "", contentType?: string): void {
+  closeAfterAnswer(req, res);
+  sendSimple(res, status, body, contentType);
 }
 
 /**
@@ -395,6 +428,8 @@ class LocalServer {
    * always wins whatever the load. (The real host's pool checks a connection is still open before reusing it.)
    */
   readonly #proxyAgent = new http.Agent({ keepAlive: true, timeout: 1_000 });
+  /** Peer addresses of the connections behind running HTTP invocations, by invocation id. */
+  readonly #clientAddresses = new Map<string, string>();
   #port = 0;
   #closing: Promise<void> | undefined;
 
@@ -405,7 +440,10 @@ class LocalServer {
     private readonly hostname: string,
     private readonly httpUri: string | undefined,
     record?: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+    private readonly masterKey?: string,
   ) {
+    const addresses = this.#clientAddresses;
+    Object.defineProperty(globalThis, CLIENT_ADDRESS_LOOKUP, { value: (invocationId: string) => addresses.get(invocationId), configurable: true });
     this.#server = http.createServer((req, res) => {
       record?.(req, res);
       const work = this.#handle(req, res).catch((err: unknown) => {
@@ -523,7 +561,11 @@ class LocalServer {
       sendSimple(res, 404);
       return;
     }
-    const { fn, triggerName } = match.entry.value;
+    const { fn, triggerName, authLevel } = match.entry.value;
+    if (!keyGateAllows(authLevel, this.masterKey, rawTarget, req.rawHeaders)) {
+      answerAndClose(req, res, 401);
+      return;
+    }
     const headers = collectRequestHeaders(req.rawHeaders);
     const authority = requestAuthority(firstRawHeader(req.rawHeaders, "host"), formatAuthority(this.hostname, this.#port));
     const url = `http://${authority}${rawTarget}`;
@@ -544,7 +586,10 @@ class LocalServer {
     const { fn, triggerName, method, url, headers, params } = call;
     let body: Buffer | undefined;
     try {
-      body = hasContentLengthBody(req) ? await readRequestBody(req, MAX_REQUEST_BODY_BYTES) : (req.resume(), undefined);
+      // A body the real host would not forward (chunked) is not read at all: if it is still arriving when the
+      // answer is written, the connection closes instead.
+      if (hasContentLengthBody(req)) body = await readRequestBody(req, MAX_REQUEST_BODY_BYTES);
+      else if (!req.complete) closeAfterAnswer(req, res);
     } catch (err) {
       if (isClientAbortError(err)) {
         // The body never arrived (client gone, or a framing error Node already answered with 400).
@@ -552,13 +597,12 @@ class LocalServer {
         return;
       }
       if (!(err instanceof BodyTooLargeError)) throw err;
-      res.shouldKeepAlive = false;
-      req.resume();
-      sendSimple(res, 413);
+      answerAndClose(req, res, 413);
       return;
     }
     const data: RpcTypedData = { http: toRpcHttpRequest(method, url, headers, params, body) };
-    const outcome = await this.#execute(fn, this.#request(fn, triggerName, data), "This function was programmatically called via the host APIs.");
+    const request = this.#request(fn, triggerName, data);
+    const outcome = await this.#withClientAddress(req, request.invocationId, () => this.#execute(fn, request, "This function was programmatically called via the host APIs."));
     if (!outcome.ok) {
       sendSimple(res, 500);
       return;
@@ -618,7 +662,7 @@ class LocalServer {
       rawTarget,
       onError: (message) => this.logger({ level: "error", category: "system", functionName: fn.metadata.name, invocationId, message }),
     });
-    const execution = this.#execute(fn, request, "This function was programmatically called via the host APIs.");
+    const execution = this.#withClientAddress(req, invocationId, () => this.#execute(fn, request, "This function was programmatically called via the host APIs."));
     // If the proxied request never reaches the library, the invocation waits for it forever: answer the client
     // (the proxy error handler already did) and leave the orphaned invocation behind.
     const first = await Promise.race([execution, proxy.failed.then(() => undefined)]);
@@ -655,6 +699,10 @@ class LocalServer {
       sendSimple(res, 404, `cannot find function: '${functionName}'`, "text/plain; charset=utf-8");
       return;
     }
+    if (!keyGateAllows(target.authLevel, this.masterKey, rawTarget, req.rawHeaders)) {
+      answerAndClose(req, res, 401);
+      return;
+    }
     const action = classifyEventGridRequest(method, firstRawHeader(req.rawHeaders, "aeg-event-type"));
     if (action === "abuseProtection") {
       req.resume();
@@ -677,8 +725,16 @@ class LocalServer {
       }
       body = JSON.parse(text);
     } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        answerAndClose(req, res, 413, "The request content should be parseable into a JSON object or array.", "text/plain; charset=utf-8");
+        return;
+      }
+      if (isClientAbortError(err)) {
+        res.destroy();
+        return;
+      }
       req.resume();
-      sendSimple(res, err instanceof BodyTooLargeError ? 413 : 400, "The request content should be parseable into a JSON object or array.", "text/plain; charset=utf-8");
+      sendSimple(res, 400, "The request content should be parseable into a JSON object or array.", "text/plain; charset=utf-8");
       return;
     }
 
@@ -708,6 +764,17 @@ class LocalServer {
     const status = notificationStatus(outcomes.map((o) => o.ok));
     if (status === 202) sendSimple(res, 202);
     else sendSimple(res, 500, `Exception while executing function: Functions.${functionName}`, "text/plain; charset=utf-8");
+  }
+
+  /** Publishes the connection's peer address (see {@link CLIENT_ADDRESS_LOOKUP}) while `run` runs. */
+  async #withClientAddress<T>(req: http.IncomingMessage, invocationId: string, run: () => Promise<T>): Promise<T> {
+    const address = req.socket.remoteAddress;
+    if (address !== undefined) this.#clientAddresses.set(invocationId, address);
+    try {
+      return await run();
+    } finally {
+      this.#clientAddresses.delete(invocationId);
+    }
   }
 
   #eventGridRequest(target: TriggerTarget, event: unknown): RpcInvocationRequest {

@@ -2,7 +2,7 @@
 
 import * as http from "node:http";
 import { forwardableRawHeaders } from "./httpMapping";
-import { sendSimple } from "./httpServer";
+import { closeAfterAnswer, sendSimple } from "./httpServer";
 import { describeError } from "./invocation";
 
 /** Where and how to forward one request. */
@@ -71,6 +71,9 @@ export function proxyToLibrary(req: http.IncomingMessage, res: http.ServerRespon
   }
   proxyReq.on("response", (proxyRes) => {
     markStarted();
+    // Answered before the body fully arrived (a refusal such as 401 or 413): the connection closes after the
+    // answer, so the rest of the upload is dropped with the socket rather than read and thrown away.
+    if (!req.complete) closeAfterAnswer(req, res);
     const outHeaders = forwardableRawHeaders(proxyRes.rawHeaders, new Set(["x-ms-invocation-id"]));
     try {
       res.writeHead(proxyRes.statusCode ?? 500, outHeaders);
@@ -98,6 +101,11 @@ export function proxyToLibrary(req: http.IncomingMessage, res: http.ServerRespon
   });
   res.on("close", () => {
     if (!res.writableFinished) proxyReq.destroy();
+    else if (!req.complete) {
+      // Answered and closed; the library's side of the dropped upload goes too, without an error to report.
+      aborted = true;
+      proxyReq.destroy();
+    }
   });
   req.pipe(proxyReq);
   return {
