@@ -1,8 +1,9 @@
 /**
  * Partial availability and self-driven recovery, against the Key Vault emulator over HTTPS with the
- * real SDK and managed identity: Key Vault refusing at cold start fails only the component that reads
- * its credentials from Key Vault; memstore and the env store serve; the background retry brings the
- * failed component up, and the health probes turn 204, with no API request in between.
+ * real SDK and managed identity, and Azurite: Key Vault refusing at cold start fails only the component
+ * that reads its credentials from Key Vault; memstore, the env store and a Table store with its own
+ * credentials serve; the background retry brings the failed component up, and the health probes turn
+ * 204, with no API request in between.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +16,7 @@ import { createApp, type App } from "../../src/app";
 import { createAzureClients } from "../../src/azure/clients";
 import { parseSettings } from "../../src/config/settings";
 import type { Logger } from "../../src/observability/logger";
+import { useAzurite } from "../setup/azurite";
 
 const VAULT = "partial";
 const TOKEN = "partial-t0ken";
@@ -22,6 +24,7 @@ const TOKEN = "partial-t0ken";
 const MAX_RETRY_DELAY_IN_MS = 1_000;
 
 let emulator: KeyVaultEmulator;
+const azurite = useAzurite();
 
 beforeAll(async () => {
   emulator = await startKeyVaultEmulator({ seed: { vaults: { [VAULT]: { secrets: { "store-password": "pa55word-from-kv" } } } } });
@@ -34,7 +37,16 @@ afterAll(async () => {
 });
 
 function components(vaultUri: string): string {
+  const { accountName, accountKey, tableEndpoint } = azurite();
   return `apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: tablestore}
+spec:
+  type: state.azure.tablestorage
+  version: v1
+  metadata: [{name: accountName, value: "${accountName}"}, {name: accountKey, value: "${accountKey}"}, {name: tableName, value: partial}, {name: serviceURL, value: "${tableEndpoint}"}]
+---
+apiVersion: dapr.io/v1alpha1
 kind: Component
 metadata: {name: memstore}
 spec: {type: state.in-memory, version: v1, metadata: []}
@@ -101,6 +113,8 @@ describe("partial availability after a cold start with Key Vault down", () => {
       expect((await call(app, "POST", "/v1.0/state/memstore", TOKEN, '[{"key":"k","value":"v1"}]')).status).toBe(204);
       expect(await call(app, "GET", "/v1.0/state/memstore/k", TOKEN)).toEqual({ status: 200, body: '"v1"' });
       expect(await call(app, "GET", "/v1.0/secrets/env/greeting", TOKEN)).toEqual({ status: 200, body: '{"greeting":"hello"}\n' });
+      expect((await call(app, "POST", "/v1.0/state/tablestore", TOKEN, '[{"key":"t","value":"table"}]')).status).toBe(204);
+      expect(await call(app, "GET", "/v1.0/state/tablestore/t", TOKEN)).toEqual({ status: 200, body: '"table"' });
       // The failed one answers its own error: no upstream body, no address.
       const failed = await call(app, "GET", "/v1.0/state/kvbacked/k", TOKEN);
       expect(failed).toEqual({ status: 503, body: '{"errorCode":"ERR_COMPONENT_NOT_READY","message":"state store kvbacked is not ready: it failed to initialise and is being retried"}' });

@@ -214,6 +214,37 @@ describe("runtime manager background retry", () => {
     await manager.close();
   });
 
+  it("a caller token whose secret could not be read at cold start signs in after a background retry; health turns 204", async () => {
+    vi.useFakeTimers();
+    const vault = fakeVault({ "db-password": "pw-1", "api-token": "ops-t0ken" });
+    vault.setFailing("api-token", true);
+    const manager = createRuntimeManager({
+      logger,
+      tokenGraceInMs: 0,
+      coherenceIntervalInMs: 60_000,
+      startRetry: { initialDelayInMs: 1_000, maxDelayInMs: 1_000, random: () => 1 },
+      build: buildOver(vault, undefined, ["t0ken-value", "ops:admin=secretstore:kv/api-token"]),
+    });
+    const started = await manager.start();
+    expect(started.failedCallers.map((f) => f.entry)).toEqual(["ops:admin=secretstore:kv/api-token"]);
+    expect(started.callers.map((c) => c.appId)).toEqual(["demo"]);
+    expect(probe(manager.status())).toBe(500);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(probe(manager.status())).toBe(500);
+    vault.setFailing("api-token", false);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(probe(manager.status())).toBe(204);
+    const lease = await manager.acquire?.();
+    expect(lease?.runtime.callers.map((c) => [c.appId, c.role])).toEqual([
+      ["demo", "writer"],
+      ["ops", "admin"],
+    ]);
+    expect(lease?.runtime.failedCallers).toEqual([]);
+    lease?.release();
+    expect(vi.getTimerCount()).toBe(0);
+    await manager.close();
+  });
+
   it("close cancels a pending retry", async () => {
     vi.useFakeTimers();
     const rebuilds = { count: 0, recoversOn: 100, names: [] as string[][] };
