@@ -129,6 +129,8 @@ describe("405 for a wrong method on a known route", () => {
     ["GET", "/v1.0/state/memstore", "POST, PUT"],
     ["PUT", "/v1.0/state/memstore/somekey", "DELETE, GET"],
     ["POST", "/v1.0/state/memstore/somekey", "DELETE, GET"],
+    // The issue's own example: on v1.0 "query" is a key, so POST is a wrong method on the key route, as in daprd.
+    ["POST", "/v1.0/state/memstore/query", "DELETE, GET"],
     ["PATCH", "/v1.0/state/memstore/bulk", "DELETE, GET, POST, PUT"],
     ["DELETE", "/v1.0/state/memstore/transaction", undefined],
     ["GET", "/v1.0-alpha1/state/memstore/query", "POST, PUT"],

@@ -119,6 +119,9 @@ describe("openapi.yaml", () => {
       const response = await call(method, url, body, headers);
       statuses.add(response.status);
       found.push(...problems(method, url, response).map((p) => `${method} ${url}: ${p}`));
+      const text = response.body === undefined ? "" : typeof response.body === "string" ? response.body : Buffer.from(response.body).toString();
+      const responseHeaders = Object.fromEntries(Object.entries(response.headers).filter((e): e is [string, string] => typeof e[1] === "string"));
+      found.push(...leaksIn({ method, url, status: response.status, headers: responseHeaders, body: text }, []).map((p) => `${method} ${url}: ${p}`));
     }
     expect(found).toEqual([]);
     // The set above really covers successes and the error families.
