@@ -17,8 +17,9 @@ export const DAPR_API_VERSION = "1.16.0";
  * deadline instead); a component that failed to initialise keeps both probes at 500 until the
  * background retry brings it up.
  */
-function complete(status: RuntimeStatus): status is Extract<RuntimeStatus, { state: "ready" }> {
-  return status.state === "ready" && status.runtime.failed.length === 0 && status.runtime.failedCallers.length === 0;
+function completeRuntime(status: RuntimeStatus): Runtime | undefined {
+  if (status.state !== "ready" || status.runtime.failed.length > 0 || status.runtime.failedCallers.length > 0) return undefined;
+  return status.runtime;
 }
 
 /**
@@ -27,10 +28,9 @@ function complete(status: RuntimeStatus): status is Extract<RuntimeStatus, { sta
  * @throws {@link ApiError} 500 `ERR_HEALTH_NOT_READY` / `ERR_HEALTH_APPID_NOT_MATCH`
  */
 export function healthz(status: RuntimeStatus, appIdQuery: string | undefined): ApiResponse {
-  if (!complete(status)) {
-    throw apiError("healthNotReady", { targets: status.state === "starting" ? "startup" : "components" });
-  }
-  if (appIdQuery !== undefined && appIdQuery !== status.runtime.appId) {
+  const runtime = completeRuntime(status);
+  if (runtime === undefined) throw apiError("healthNotReady", { targets: status.state === "starting" ? "startup" : "components" });
+  if (appIdQuery !== undefined && appIdQuery !== runtime.appId) {
     throw apiError("healthAppIdNotMatch", {});
   }
   return empty();
@@ -42,7 +42,7 @@ export function healthz(status: RuntimeStatus, appIdQuery: string | undefined): 
  * @throws {@link ApiError} 500 `ERR_OUTBOUND_HEALTH_NOT_READY`
  */
 export function healthzOutbound(status: RuntimeStatus): ApiResponse {
-  if (!complete(status)) throw apiError("outboundHealthNotReady", {});
+  if (completeRuntime(status) === undefined) throw apiError("outboundHealthNotReady", {});
   return empty();
 }
 

@@ -7,6 +7,7 @@ import { type ComponentDefinition, parseResourceDocuments } from "../../src/runt
 import { buildRuntime, ComponentInitError, type FailedComponent, type RebuildResult, type Runtime, type RuntimeStatus } from "../../src/runtime/runtime";
 import { createAzureClients } from "../../src/azure/clients";
 import { buildOver, fakeVault, memoryVersionTable, VAULT } from "./support/fakeKeyVault";
+import { createEventCounters, createKeyVaultEventHandler } from "../../src/runtime/keyVaultEvents";
 
 const lines: string[] = [];
 const logger: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
@@ -306,6 +307,23 @@ describe("runtime manager refresh paths (planner + holder, over an in-memory vau
     const summary = await manager.secretChanged(VAULT, "db-password", { trigger: "event", hint: { version: "f0rged0000000000000000000000000", updatedOn: 9_999 } });
     expect(vault.reads.length - readsBefore).toBeLessThanOrEqual(1);
     expect(summary).toMatchObject({ changed: [], rebuilt: [], failed: [] });
+    expect((await manager.acquire?.())?.runtime).toBe(runtime);
+    // The same through the Event Grid handler: a forged SecretNewVersionCreated with a version Key
+    // Vault never issued.
+    const handler = createKeyVaultEventHandler({ manager, logger, counters: createEventCounters() });
+    const readsBeforeEvent = vault.reads.length;
+    const forged = {
+      id: "forged-1",
+      topic: "/subscriptions/x/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/unitvault",
+      subject: "db-password",
+      eventType: "Microsoft.KeyVault.SecretNewVersionCreated",
+      eventTime: new Date().toISOString(),
+      data: { Id: `${VAULT}/secrets/db-password/0123456789abcdef0123456789abcdef`, VaultName: "unitvault", ObjectType: "Secret", ObjectName: "db-password", Version: "0123456789abcdef0123456789abcdef", NBF: null, EXP: null },
+      dataVersion: "1",
+      metadataVersion: "1",
+    };
+    expect(await handler.handle(forged)).toContain("0 component(s) rebuilt");
+    expect(vault.reads.length - readsBeforeEvent).toBeLessThanOrEqual(1);
     expect((await manager.acquire?.())?.runtime).toBe(runtime);
     // A real new version still rebuilds.
     vault.update("db-password", "pw-2", "v2", 2_000);

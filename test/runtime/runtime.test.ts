@@ -143,6 +143,11 @@ auth: {secretStore: a}
     expect(partial.secretStores("demo").has("derived")).toBe(false);
     expect(lines.some((l) => l.startsWith("component derived (secretstores.local.file/v1) failed to initialise; the others serve"))).toBe(true);
     await partial.close();
+    // A failed component is reported only to the app-ids it is scoped to; others see no such store.
+    const scoped = await build(yaml.replace("{name: file-name}", "{name: nope}").replace("auth: {secretStore: files}", "auth: {secretStore: files}\nscopes: [other]"));
+    expect(scoped.failedComponent("demo", "derived")).toBeUndefined();
+    expect(scoped.failedComponent("other", "derived")?.kind).toBe("secretstores");
+    await scoped.close();
     const ignoring = yaml.replace("{name: file-name}", "{name: nope}").replace("  type: secretstores.local.file\n  version: v1\n  metadata:\n    - name: secretsFile\n      secretKeyRef", "  type: secretstores.local.file\n  version: v1\n  ignoreErrors: true\n  metadata:\n    - name: secretsFile\n      secretKeyRef");
     const runtime = await build(ignoring);
     expect(runtime.secretStores("demo").has("derived")).toBe(false);
