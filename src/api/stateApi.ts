@@ -21,6 +21,7 @@ import { isIllegalKey, prefixKey } from "../components/state/stateKeys";
 import type { StateComponent } from "../runtime/runtime";
 import { decodeJson, goMarshal, JsonDecodeError } from "./wire";
 import { isRecord } from "../shared/guards";
+import { mapWithConcurrency } from "../shared/concurrency";
 
 /**
  * The most store calls one request runs at once (save items, bulk-get keys). A 4 MiB body can carry
@@ -247,7 +248,7 @@ export async function saveState(ctx: StateContext, storeName: string, body: Uint
   const items = parsed.map((raw) => parseSaveItem(raw, storeName, queryMetadata));
   const keyCtx = { appId: ctx.caller.appId, storeName, namespace: ctx.namespace };
   // Items are written in parallel (bounded) and not atomically, as daprd's BulkSet.
-  const results = await mapLimited(items, STORE_CONCURRENCY, (item) =>
+  const results = await mapWithConcurrency(items, STORE_CONCURRENCY, (item) =>
     settle(
       component.store.set(
         { key: prefixKey(component.keyPrefix, keyCtx, item.key), value: item.value, etag: item.etag, metadata: item.metadata, options: item.options },
@@ -300,21 +301,6 @@ function settle<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
   );
 }
 
-/** Runs tasks with at most `limit` in flight, keeping result order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  if (limit >= items.length) return Promise.all(items.map(fn));
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-  return results;
-}
-
 /** Handles `POST|PUT /v1.0/state/{store}/bulk`. */
 export async function bulkGetState(ctx: StateContext, storeName: string, body: Uint8Array, queryMetadata: Record<string, string>): Promise<ApiResponse> {
   const component = lookupStateStore(ctx, storeName);
@@ -335,7 +321,7 @@ export async function bulkGetState(ctx: StateContext, storeName: string, body: U
   const keyCtx = { appId: ctx.caller.appId, storeName, namespace: ctx.namespace };
   // daprd's `parallelism <= 0` means unlimited; here it is bounded like every other multi-key call.
   const limit = parallelism <= 0 ? STORE_CONCURRENCY : Math.min(parallelism, STORE_CONCURRENCY);
-  const items = await mapLimited(keys, limit, async (key) => {
+  const items = await mapWithConcurrency(keys, limit, async (key) => {
     try {
       const item = await component.store.get({ key: prefixKey(component.keyPrefix, keyCtx, key), metadata, options: {} }, { abortSignal: ctx.abortSignal });
       if (item === undefined) return `{"key":${goMarshal(key)}}`;

@@ -3,6 +3,7 @@
  * account, so every instance serves the same values: one partition per caller app-id, one row per key.
  */
 import type { TableClient } from "@azure/data-tables";
+import { createTableOnFirstUse } from "./storage";
 import { decodeTableKey, encodeTableKey } from "./tableKeyCodec";
 
 /** Where callers' metadata lives. */
@@ -57,14 +58,7 @@ function isStatus(e: unknown, ...statuses: number[]): boolean {
  * built from their rows on the first add.
  */
 export function createTableAppMetadataStore(client: TableClient): AppMetadataStore {
-  let created: Promise<void> | undefined;
-  const ensureTable = (): Promise<void> => {
-    created ??= client.createTable().catch((e: unknown) => {
-      created = undefined;
-      throw e;
-    });
-    return created;
-  };
+  const ensureTable = createTableOnFirstUse(client);
   const list = async (appId: string): Promise<Map<string, string>> => {
     await ensureTable();
     const entries = new Map<string, string>();

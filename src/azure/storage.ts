@@ -8,6 +8,7 @@
 import { AzureNamedKeyCredential, TableClient, type TableServiceClientOptions } from "@azure/data-tables";
 import { BlobServiceClient, StorageSharedKeyCredential, type StoragePipelineOptions } from "@azure/storage-blob";
 import type { CredentialSource } from "./credential";
+import { hasStatus } from "./errors";
 import { observeBlobClient, upstreamPolicies } from "./upstreamTelemetry";
 
 /** How to reach and authenticate to a storage account. */
@@ -144,4 +145,24 @@ function requireAccountName(options: StorageAccountOptions): string {
     throw new TypeError("a storage account name is required unless a connection string is given");
   }
   return options.accountName;
+}
+
+/**
+ * Creates a client's table on first use, once: the first call creates it, later calls share that
+ * promise; a failure is forgotten so the next call tries again, and 409 (another instance created it
+ * first) counts as created.
+ */
+export function createTableOnFirstUse(client: Pick<TableClient, "createTable">): (abortSignal?: AbortSignal) => Promise<void> {
+  let created: Promise<void> | undefined;
+  return (abortSignal) => {
+    created ??= client.createTable({ abortSignal }).then(
+      () => undefined,
+      (e: unknown) => {
+        if (hasStatus(e, 409)) return;
+        created = undefined;
+        throw e;
+      },
+    );
+    return created;
+  };
 }

@@ -5,6 +5,7 @@
  */
 import type { TableClient } from "@azure/data-tables";
 import { hasStatus } from "./errors";
+import { createTableOnFirstUse } from "./storage";
 
 /** One row: the latest version of a secret in a vault, as some instance saw it. */
 export interface VersionRow {
@@ -56,14 +57,7 @@ function isVersionEntity(e: Record<string, unknown>): e is Record<string, unknow
  * first use.
  */
 export function createTableVersionTable(client: TableClient): VersionTable {
-  let created: Promise<void> | undefined;
-  const ensureTable = (): Promise<void> => {
-    created ??= client.createTable().catch((e: unknown) => {
-      created = undefined;
-      throw e;
-    });
-    return created;
-  };
+  const ensureTable = createTableOnFirstUse(client);
   return {
     async read() {
       await ensureTable();

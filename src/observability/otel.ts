@@ -133,20 +133,8 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
     async upstream<T>(call: UpstreamCall, run: () => Promise<T>, statusOf: (result: T) => number): Promise<T> {
       const started = now();
       const attributes: Attributes = { [ATTRIBUTES.service]: call.service, [ATTRIBUTES.operation]: call.operation, [ATTRIBUTES.host]: call.host };
-      if (!recordsSpans) {
-        let status = 0;
-        try {
-          const result = await run();
-          status = statusOf(result);
-          return result;
-        } catch (e) {
-          status = upstreamErrorStatus(e);
-          throw e;
-        } finally {
-          finishUpstream(undefined, status);
-        }
-      }
-      return tracer.startActiveSpan(`${call.service} ${call.operation}`, { kind: SpanKind.CLIENT, attributes: { ...attributes, [ATTRIBUTES.method]: call.operation.split(" ")[0] ?? "" } }, async (span) => {
+      // The call's status (0: no answer) is recorded whether or not a span is.
+      const measured = async (span: Span | undefined): Promise<T> => {
         let status = 0;
         try {
           const result = await run();
@@ -158,7 +146,9 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
         } finally {
           finishUpstream(span, status);
         }
-      });
+      };
+      if (!recordsSpans) return measured(undefined);
+      return tracer.startActiveSpan(`${call.service} ${call.operation}`, { kind: SpanKind.CLIENT, attributes: { ...attributes, [ATTRIBUTES.method]: call.operation.split(" ")[0] ?? "" } }, measured);
 
       function finishUpstream(span: Span | undefined, status: number): void {
         safely(() => {

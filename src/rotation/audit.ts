@@ -5,7 +5,7 @@
  */
 import { odata, type TableClient } from "@azure/data-tables";
 import type { RotationErrorCode, RotationOutcome, RotationResult, RotationTarget, RotationTrigger } from "./types";
-import { hasStatus } from "../azure/errors";
+import { createTableOnFirstUse } from "../azure/storage";
 
 /**
  * One attempt, as audited: the result's versions, outcome and reasons (never a value), with the full
@@ -140,19 +140,7 @@ function fromEntity(e: Record<string, unknown>): RotationAuditEntry {
  * const rows = await audit.history({ vaultUrl, secretName });
  */
 export function createTableRotationAudit(table: TableClient): TableRotationAudit {
-  let tableReady: Promise<void> | undefined;
-  const ensureTable = (abortSignal?: AbortSignal): Promise<void> => {
-    tableReady ??= table.createTable({ abortSignal }).then(
-      () => undefined,
-      (e: unknown) => {
-        // Another instance created it first.
-        if (hasStatus(e, 409)) return;
-        tableReady = undefined;
-        throw e;
-      },
-    );
-    return tableReady;
-  };
+  const ensureTable = createTableOnFirstUse(table);
   return {
     async record(entry, options) {
       await ensureTable(options?.abortSignal);

@@ -27,7 +27,6 @@ import {
   isSecretNotFoundError,
   isNameListingSecretStore,
   isSecretStoreUnavailableError,
-  mapWithConcurrency,
   type OperationOptions,
   type SecretStore,
   type SecretVersionInfo,
@@ -36,6 +35,7 @@ import {
 /** Values a bulk read fetches at once through the cache (Key Vault allows thousands of GETs per 10 s). */
 const BULK_VALUE_CONCURRENCY = 16;
 import type { Logger } from "../observability/logger";
+import { mapWithConcurrency } from "../shared/concurrency";
 
 /** Cache tuning; every duration in milliseconds. */
 export interface SecretCacheOptions {

@@ -100,20 +100,6 @@ export function isNameListingSecretStore(store: SecretStore): store is NameListi
   return typeof (store as Partial<NameListingSecretStore>).listSecretNames === "function";
 }
 
-/** Runs `fn` over items with at most `limit` in flight (a pool, not lockstep batches), keeping order. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  return results;
-}
-
 /**
  * Optional ability: list the current version of every secret without reading values, so refresh can
  * find changed secrets with one cheap call.

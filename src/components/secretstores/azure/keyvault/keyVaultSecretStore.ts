@@ -14,7 +14,6 @@ import {
   type GetSecretRequest,
   type GetSecretResponse,
   InvalidSecretNameError,
-  mapWithConcurrency,
   type NameListingSecretStore,
   type OperationOptions,
   type RotatableSecretStore,
@@ -23,6 +22,7 @@ import {
   type SecretVersionInfo,
   type VersionedSecretStore,
 } from "../../secretStore";
+import { mapWithConcurrency } from "../../../../shared/concurrency";
 
 /** Typed metadata of the Key Vault secret store. */
 export interface KeyVaultMetadata {

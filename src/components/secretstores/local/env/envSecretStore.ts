@@ -3,13 +3,7 @@
  */
 import type { SecretStoreFeature } from "../../../features";
 import { type ComponentProperties, getProperty } from "../../../metadata";
-import {
-  type BulkGetSecretResponse,
-  type GetSecretRequest,
-  type GetSecretResponse,
-  SecretNotFoundError,
-  type SecretStore,
-} from "../../secretStore";
+import { type BulkGetSecretResponse, type GetSecretRequest, type GetSecretResponse, SecretNotFoundError, type SecretStore } from "../../secretStore";
 
 /** Typed metadata of the env secret store. */
 export interface EnvSecretStoreMetadata {

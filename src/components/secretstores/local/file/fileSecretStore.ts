@@ -5,13 +5,7 @@ import { readFile as fsReadFile } from "node:fs/promises";
 import * as path from "node:path";
 import type { SecretStoreFeature } from "../../../features";
 import { type ComponentProperties, getProperty, MetadataError, parseBoolean, requireProperty } from "../../../metadata";
-import {
-  type BulkGetSecretResponse,
-  type GetSecretRequest,
-  type GetSecretResponse,
-  SecretNotFoundError,
-  type SecretStore,
-} from "../../secretStore";
+import { type BulkGetSecretResponse, type GetSecretRequest, type GetSecretResponse, SecretNotFoundError, type SecretStore } from "../../secretStore";
 import { isRecord } from "../../../../shared/guards";
 
 /** Typed metadata of the local file secret store. */

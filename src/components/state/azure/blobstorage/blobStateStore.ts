@@ -38,6 +38,7 @@ import {
   isBlobETag,
   parseBlobStateStoreMetadata,
 } from "./blobStateStoreMetadata";
+import { mapWithConcurrency } from "../../../../shared/concurrency";
 
 /** Dependencies of the blob state store. */
 export interface BlobStateStoreDeps {
@@ -269,7 +270,7 @@ export function createBlobStateStore(deps: BlobStateStoreDeps): StateStore & Que
         const wanted = names.slice(skip).map((n, i) => ({ ...n, index: skip + i })).filter((n) => !n.expired);
         const room = request.limit - page.items.length;
         const taken = wanted.slice(0, room);
-        const downloaded = await mapBounded(taken, SCAN_DOWNLOADS, async (n) => {
+        const downloaded = await mapWithConcurrency(taken, SCAN_DOWNLOADS, async (n) => {
           try {
             const response = await container?.getBlockBlobClient(n.name).download(0, undefined, { abortSignal });
             return { ...n, data: await readBody(response?.readableStreamBody), etag: response?.etag ?? "" };
@@ -322,16 +323,3 @@ async function readBody(stream: NodeJS.ReadableStream | undefined): Promise<stri
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** Runs `fn` over items with at most `limit` in flight, keeping order. */
-async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
