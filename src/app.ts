@@ -14,7 +14,7 @@ import { APP_METADATA_TABLE, type AppMetadataStore, createTableAppMetadataStore 
 import { createAzureClients, type AzureClients } from "./azure/clients";
 import { setUpstreamTelemetry } from "./azure/upstreamTelemetry";
 import { createRotationAuditTableClient, createRotationLockContainerClient, createStorageAccountKeysClient, getRotationSecretClient } from "./azure/rotationClients";
-import type { StorageAccountOptions } from "./azure/storage";
+import { DEFAULT_STORAGE_TIMEOUT_IN_MS, type StorageAccountOptions } from "./azure/storage";
 import { createTableVersionTable, type VersionTable } from "./azure/versionTable";
 import { isRotatableSecretStore } from "./components/secretstores/secretStore";
 import { appRoot, type Settings } from "./config/settings";
@@ -299,7 +299,14 @@ export function createApp(settings: Settings, clients: AppClients): App {
 function appStorageOptions(settings: Settings): StorageAccountOptions | undefined {
   const storage = settings.appStorage;
   if (storage === undefined) return undefined;
-  return { connectionString: storage.connectionString, accountName: storage.accountName, endpoint: storage.tableEndpoint, clientId: storage.clientId };
+  return {
+    connectionString: storage.connectionString,
+    accountName: storage.accountName,
+    endpoint: storage.tableEndpoint,
+    clientId: storage.clientId,
+    // Their callers pass no abort signal: the clients bound every operation themselves.
+    operationTimeoutInMs: settings.appStorageTimeoutInMs ?? DEFAULT_STORAGE_TIMEOUT_IN_MS,
+  };
 }
 
 function createVersionTable(settings: Settings, azure: AzureClients, storage: StorageAccountOptions | undefined, notices: string[]): VersionTable | undefined {

@@ -14,13 +14,13 @@
  * `Retry-After`) is answered at once as {@link KeyVaultThrottledError} instead of the SDK sleeping
  * through `Retry-After`: the secret cache decides whether the wait fits the reader's deadline.
  */
-import type { AbortSignalLike } from "@azure/abort-controller";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { ManagedIdentityCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { ManagedIdentityApplication } from "@azure/msal-node";
 import { allClouds } from "./clouds";
+import { asAbortSignal, operationDeadlinePolicy } from "./deadline";
 import type { CredentialOptions, CredentialSource } from "./credential";
 import { retryAfterOf, ThrottledError } from "./errors";
 import { upstreamPolicies } from "./upstreamTelemetry";
@@ -133,27 +133,6 @@ export function keyVaultOnlyCredential(credential: TokenCredential, tokenTimeout
   };
 }
 
-/** The SDKs type signals as `AbortSignalLike`; `AbortSignal.any` needs real ones. */
-function asAbortSignal(like: AbortSignalLike): AbortSignal {
-  if (like instanceof AbortSignal) return like;
-  const controller = new AbortController();
-  if (like.aborted) controller.abort();
-  else like.addEventListener("abort", () => controller.abort(), { once: true });
-  return controller.signal;
-}
-
-/** Gives every operation a deadline: the caller's signal combined with the request timeout. */
-function deadlinePolicy(requestTimeoutInMs: number): PipelinePolicy {
-  return {
-    name: "vaultstateDeadline",
-    sendRequest(request, next) {
-      const timeout = AbortSignal.timeout(requestTimeoutInMs);
-      request.abortSignal = request.abortSignal === undefined ? timeout : AbortSignal.any([asAbortSignal(request.abortSignal), timeout]);
-      return next(request);
-    },
-  };
-}
-
 /** Returns the shared client of a vault for an identity. */
 export type SecretClientSource = (vaultUrl: string, options?: SecretClientOptions) => SecretClient;
 
@@ -176,7 +155,7 @@ export function createSecretClientSource(credentials: CredentialSource, options:
         disableChallengeResourceVerification: skipsChallengeVerification(vaultUrl, options.inAzure),
         retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 },
         additionalPolicies: [
-          { policy: deadlinePolicy(timeouts.requestTimeoutInMs), position: "perCall" },
+          { policy: operationDeadlinePolicy(timeouts.requestTimeoutInMs), position: "perCall" },
           { policy: throttlingPolicy(), position: "perRetry" },
           { policy: tokenExpiryPolicy(cacheBypass(credential, identity.clientId, identityApps)), position: "perRetry" },
           // Last, so it sits next to the wire and sees every attempt's own status (429s included).

@@ -10,7 +10,8 @@ import type { TableClient } from "@azure/data-tables";
 import type { SecretClient } from "@azure/keyvault-secrets";
 import { BlobServiceClient, type ContainerClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import type { AzureClients } from "./clients";
-import type { StorageAccountOptions } from "./storage";
+import { operationDeadlinePolicy } from "./deadline";
+import { DEFAULT_STORAGE_TIMEOUT_IN_MS, type StorageAccountOptions } from "./storage";
 import { observeBlobClient, upstreamPolicies } from "./upstreamTelemetry";
 
 /** Default container of the rotation lease blobs. */
@@ -81,11 +82,16 @@ export interface StorageAccountKeysClient {
  * rotation identity (it needs "Storage Account Key Operator Service Role" on the accounts).
  * @param subscriptionId - the subscription of the storage accounts
  */
-export function createStorageAccountKeysClient(clients: AzureClients, subscriptionId: string, options: { clientId?: string } = {}): StorageAccountKeysClient {
+export function createStorageAccountKeysClient(clients: AzureClients, subscriptionId: string, options: { clientId?: string; operationTimeoutInMs?: number } = {}): StorageAccountKeysClient {
   // Loaded on first use: most deployments never rotate through ARM, and the ARM SDK is a large share
   // of the start-up module graph.
   const load = () =>
-    import("@azure/arm-storage").then(({ StorageManagementClient }) => new StorageManagementClient(clients.credential(options.clientId === undefined ? {} : { clientId: options.clientId }), subscriptionId, upstreamPolicies("arm")));
+    import("@azure/arm-storage").then(
+      ({ StorageManagementClient }) =>
+        new StorageManagementClient(clients.credential(options.clientId === undefined ? {} : { clientId: options.clientId }), subscriptionId, {
+          additionalPolicies: [{ policy: operationDeadlinePolicy(options.operationTimeoutInMs ?? DEFAULT_STORAGE_TIMEOUT_IN_MS), position: "perCall" }, ...upstreamPolicies("arm").additionalPolicies],
+        }),
+    );
   let client: ReturnType<typeof load> | undefined;
   const armClient = (): ReturnType<typeof load> => (client ??= load());
   return {

@@ -7,7 +7,9 @@
  */
 import { AzureNamedKeyCredential, TableClient, type TableServiceClientOptions } from "@azure/data-tables";
 import { BlobServiceClient, StorageSharedKeyCredential, type StoragePipelineOptions } from "@azure/storage-blob";
+import type { Pipeline } from "@azure/core-rest-pipeline";
 import type { CredentialSource } from "./credential";
+import { operationDeadlinePolicy } from "./deadline";
 import { hasStatus } from "./errors";
 import { observeBlobClient, upstreamPolicies } from "./upstreamTelemetry";
 
@@ -28,6 +30,12 @@ export interface StorageAccountOptions {
   clientId?: string;
   /** Retries after the first attempt (Dapr `retryCount`); the SDK default when omitted. */
   retryCount?: number;
+  /**
+   * A deadline for every operation of the client (tries and retry delays included), for clients whose
+   * callers pass no abort signal of their own (the app's version table, metadata table, rotation lock
+   * and audit); the earlier of it and the caller's signal wins.
+   */
+  operationTimeoutInMs?: number;
 }
 
 /** Which credential a set of options selects. */
@@ -89,22 +97,38 @@ export function connectionStringUsesHttp(connectionString: string): boolean {
 export function createBlobServiceClient(options: StorageAccountOptions, credentials: CredentialSource): BlobServiceClient {
   const pipeline: StoragePipelineOptions = options.retryCount === undefined ? {} : { retryOptions: { maxTries: options.retryCount + 1 } };
   const kind = storageAuthKind(options);
-  if (kind === "connectionString") return observeBlobClient(BlobServiceClient.fromConnectionString(options.connectionString ?? "", pipeline));
+  if (kind === "connectionString") return withBlobDeadline(observeBlobClient(BlobServiceClient.fromConnectionString(options.connectionString ?? "", pipeline)), options.operationTimeoutInMs);
   const accountName = requireAccountName(options);
   const url = resolveServiceUrl("blob", accountName, options.endpoint);
   const credential =
     kind === "accountKey" ? new StorageSharedKeyCredential(accountName, options.accountKey ?? "") : credentials({ clientId: options.clientId });
-  return observeBlobClient(new BlobServiceClient(url, credential, pipeline));
+  return withBlobDeadline(observeBlobClient(new BlobServiceClient(url, credential, pipeline)), options.operationTimeoutInMs);
 }
+
+/**
+ * Adds the operation deadline to a Blob client, which takes no `additionalPolicies` (see observeBlobClient):
+ * without a phase the policy runs once per operation, before the retry step.
+ */
+function withBlobDeadline<T extends object>(client: T, timeoutInMs: number | undefined): T {
+  if (timeoutInMs === undefined) return client;
+  const pipeline = (client as { storageClientContext?: { pipeline?: Pipeline } }).storageClientContext?.pipeline;
+  if (pipeline === undefined || typeof pipeline.addPolicy !== "function") throw new Error("the Blob client's pipeline is not reachable: cannot give it a deadline");
+  pipeline.addPolicy(operationDeadlinePolicy(timeoutInMs, STORAGE_DEADLINE_POLICY));
+  return client;
+}
+
+const STORAGE_DEADLINE_POLICY = "vaultstateStorageDeadline";
 
 /**
  * Builds the client of one table.
  * @throws {@link TypeError} when neither `connectionString` nor `accountName` is given, or the endpoint is invalid
  */
 export function createTableClient(options: StorageAccountOptions & { tableName: string; cosmosDb?: boolean }, credentials: CredentialSource): TableClient {
+  const telemetry = upstreamPolicies("table").additionalPolicies;
+  const deadline = options.operationTimeoutInMs === undefined ? [] : [{ policy: operationDeadlinePolicy(options.operationTimeoutInMs, STORAGE_DEADLINE_POLICY), position: "perCall" as const }];
   const clientOptions: TableServiceClientOptions = {
     ...(options.retryCount === undefined ? {} : { retryOptions: { maxRetries: options.retryCount } }),
-    ...upstreamPolicies("table"),
+    additionalPolicies: [...deadline, ...telemetry],
   };
   const kind = storageAuthKind(options);
   if (kind === "connectionString") {

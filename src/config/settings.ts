@@ -67,6 +67,8 @@ export interface Settings {
   requestTimeoutInMs: number | undefined;
   /** The same for saves, deletes and transactions (`WRITE_REQUEST_TIMEOUT_SECONDS`, default 30 s). */
   writeRequestTimeoutInMs: number | undefined;
+  /** Each operation on the app's own storage (version table, metadata table, rotation lock and audit; `STORAGE_TIMEOUT_SECONDS`, default 10 s). */
+  appStorageTimeoutInMs: number | undefined;
   /** Secret cache tuning, in milliseconds (settings are in seconds). */
   secretCache: {
     ttlInMs?: number;
@@ -177,6 +179,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     maxBodyBytes: positiveInteger(env, "MAX_REQUEST_BODY_BYTES"),
     requestTimeoutInMs: seconds(env, "REQUEST_TIMEOUT_SECONDS"),
     writeRequestTimeoutInMs: seconds(env, "WRITE_REQUEST_TIMEOUT_SECONDS"),
+    appStorageTimeoutInMs: seconds(env, "STORAGE_TIMEOUT_SECONDS"),
     maxUrlLength: positiveInteger(env, "MAX_URL_LENGTH"),
     maxHeaderBytes: positiveInteger(env, "MAX_HEADER_BYTES"),
     rotation: {
