@@ -40,14 +40,19 @@ export function toApiRequest(request: HttpRequest, inAzure: boolean, invocationI
   };
 }
 
-/** How much of an oversized body is read and thrown away before the stream is cancelled after all. */
-const DRAIN_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * How much of an oversized body is read and thrown away before the stream is cancelled after all: the
+ * Functions host's own request body limit (`DefaultMaxRequestBodySize`, 100 MiB), so any body the host
+ * lets through is read to its end.
+ */
+const DRAIN_BYTES_MAX = 100 * 1024 * 1024;
 
 /**
  * Reads a body stream chunk by chunk; past `limit` bytes it rejects, so a streamed (chunked) body
  * never costs more memory than the limit. The rest is drained and discarded in the background rather
- * than cancelled: cancelling destroys the proxied socket before the 413 is written, and the client
- * (or the host's proxy) then sees a reset instead of the answer. The drain itself is bounded.
+ * than cancelled: the host's proxy (YARP over HttpClient) reads the worker's answer only once it has
+ * sent the whole body, so a connection closed before that turns the 413 into a failed invocation (500).
+ * The drain costs no memory and is bounded.
  * @throws {@link ApiError} 413 `ERR_BODY_TOO_LARGE`
  */
 export async function readBounded(stream: ReadableStream<Uint8Array> | null, limit: number, drainBytesMax = DRAIN_BYTES_MAX): Promise<Uint8Array> {

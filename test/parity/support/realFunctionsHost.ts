@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import { createRequire } from "node:module";
 import * as path from "node:path";
-import { fullTemplate, firstMatch, foldHeaders, foldQuery, kestrelDecodePath, orderRoutes, pathToUriComponent } from "./hostRules";
+import { fullTemplate, firstMatch, foldHeaders, foldQuery, kestrelDecodePath, orderRoutes, pathToUriComponent, yarpEncodePath } from "./hostRules";
 
 // ---- The slice of the worker's RPC messages this host uses (proto-loader objects, camelCase). ----
 
@@ -245,6 +245,8 @@ export async function startRealFunctionsHost(options: RealFunctionsHostOptions):
   };
 
   let httpServer: http.Server | undefined;
+  // SocketsHttpHandler keeps its connections to the worker open (HTTP/1.1 persistent, no Connection: close).
+  const proxyAgent = new http.Agent({ keepAlive: true });
   const stop = async (): Promise<void> => {
     if (httpServer !== undefined) {
       const s = httpServer;
@@ -253,6 +255,7 @@ export async function startRealFunctionsHost(options: RealFunctionsHostOptions):
         s.closeAllConnections();
       });
     }
+    proxyAgent.destroy();
     if (worker.exitCode === null && worker.signalCode === null) {
       try {
         send({ workerTerminate: { gracePeriod: { seconds: 1 } } });
@@ -364,7 +367,8 @@ export async function startRealFunctionsHost(options: RealFunctionsHostOptions):
       }
       const headers = foldHeaders(req.rawHeaders);
       const hostHeader = headers.host ?? `127.0.0.1:${(front.address() as { port: number }).port}`;
-      const url = `http://${hostHeader}${pathToUriComponent(decodedPath)}${rawQuery}`;
+      // Buffered: the RpcHttp url is built with PathString.ToUriComponent; streaming: YARP's EncodePath.
+      const url = `http://${hostHeader}${streaming ? yarpEncodePath(decodedPath) : pathToUriComponent(decodedPath)}${rawQuery}`;
       const declaredLength = Number(headers["content-length"] ?? "0");
       if (declaredLength > MAX_BODY_BYTES) {
         req.resume();
@@ -431,36 +435,45 @@ export async function startRealFunctionsHost(options: RealFunctionsHostOptions):
       forwarded.push("x-ms-invocation-id", invocationId, "x-forwarded-host", urlInfo.host, "x-forwarded-proto", "http");
       const chunked = req.headers["content-length"] === undefined && req.headers["transfer-encoding"] !== undefined;
       if (chunked) forwarded.push("transfer-encoding", "chunked");
-      const proxied = new Promise<void>((resolve, reject) => {
-        let responded = false;
+      // YARP's HttpClient (SocketsHttpHandler) reads the worker's answer only once the whole request body is
+      // sent, and fails the forwarding when the upload fails, even if an answer had arrived (dotnet/runtime
+      // #119350); the host then fails the invocation ("Failed to proxy request with ForwarderError:
+      // RequestBodyDestination") and the client gets a 500. Its pooled connections are persistent.
+      const proxied = new Promise<boolean>((resolve) => {
+        let uploaded = false;
+        let answer: http.IncomingMessage | undefined;
+        const relay = (): void => {
+          if (answer === undefined || !uploaded || res.headersSent) return;
+          const proxyRes = answer;
+          const flat: string[] = [];
+          for (let i = 0; i + 1 < proxyRes.rawHeaders.length; i += 2) {
+            const name = proxyRes.rawHeaders[i] ?? "";
+            if (!["connection", "keep-alive", "transfer-encoding", "x-ms-invocation-id"].includes(name.toLowerCase())) flat.push(name, proxyRes.rawHeaders[i + 1] ?? "");
+          }
+          res.writeHead(proxyRes.statusCode ?? 502, flat);
+          proxyRes.pipe(res);
+          proxyRes.once("end", () => resolve(true));
+          proxyRes.once("error", () => (res.destroy(), resolve(true)));
+        };
         const upstream = http.request(
-          { host: base.hostname === "localhost" ? "127.0.0.1" : base.hostname, port: base.port, method: req.method, path: `${urlInfo.pathname}${urlInfo.search}`, headers: forwarded, agent: false },
+          { host: base.hostname === "localhost" ? "127.0.0.1" : base.hostname, port: base.port, method: req.method, path: `${urlInfo.pathname}${urlInfo.search}`, headers: forwarded, agent: proxyAgent },
           (proxyRes) => {
-            responded = true;
-            const flat: string[] = [];
-            for (let i = 0; i + 1 < proxyRes.rawHeaders.length; i += 2) {
-              const name = proxyRes.rawHeaders[i] ?? "";
-              if (!["connection", "keep-alive", "transfer-encoding", "x-ms-invocation-id"].includes(name.toLowerCase())) flat.push(name, proxyRes.rawHeaders[i + 1] ?? "");
-            }
-            res.writeHead(proxyRes.statusCode ?? 502, flat);
-            proxyRes.pipe(res);
-            proxyRes.once("end", () => resolve());
-            proxyRes.once("error", reject);
+            answer = proxyRes;
+            relay();
           },
         );
-        upstream.once("error", (e) => {
-          // The worker may answer (e.g. 413) and close before the whole body is sent: the answer stands,
-          // and the rest of the client's upload is drained so the client reads it too.
-          req.unpipe(upstream);
-          req.resume();
-          // A worker that resets the connection before answering leaves the proxy nothing to relay: 502.
-          if (!responded) {
-            append(`[host] proxying to the worker failed before a response: ${e.message}`);
-            if (!res.headersSent) res.writeHead(502, { "content-length": "0" }).end();
-            resolve();
-          }
+        upstream.once("finish", () => {
+          uploaded = true;
+          relay();
         });
-        req.pipe(upstream);
+        upstream.once("error", (e) => {
+          if (res.headersSent) return;
+          req.removeAllListeners("data");
+          req.resume();
+          append(`[host] Failed to proxy request with ForwarderError: ${uploaded ? "Request" : "RequestBodyDestination"} (${e.message})`);
+          resolve(false);
+        });
+        pump(req, upstream);
       });
       const outcome = await Promise.race([invocation, proxied.then(() => undefined)]);
       if (outcome !== undefined && !outcome.ok) {
@@ -468,7 +481,12 @@ export async function startRealFunctionsHost(options: RealFunctionsHostOptions):
         if (!res.headersSent) res.writeHead(500, { "content-length": "0" }).end();
         return;
       }
-      await proxied;
+      if (!(await proxied)) {
+        // EnsureSuccessfulForwardingAsync turns a forwarding error into a failed invocation: 500.
+        append(`[host] Executed 'Functions.${fn.name}' (Failed): the forwarding to the worker failed`);
+        if (!res.headersSent) res.writeHead(500, { "content-length": "0" }).end();
+        return;
+      }
       const finished = await invocation;
       if (!finished.ok) append(`[host] Executed 'Functions.${fn.name}' (Failed): ${finished.error ?? ""}`);
     };
@@ -571,6 +589,32 @@ function typedBytes(data: TypedData | undefined): Buffer {
   if (typeof data.string === "string" && data.string !== "") return Buffer.from(data.string, "utf8");
   if (typeof data.json === "string" && data.json !== "") return Buffer.from(data.json, "utf8");
   return Buffer.alloc(0);
+}
+
+/**
+ * Copies the client's body to the worker with backpressure taken from the socket: Node's ClientRequest
+ * stops emitting 'drain' once a response has arrived, so `pipe` would stall an upload the worker answered
+ * early, where HttpClient keeps sending until the body is complete.
+ */
+function pump(from: http.IncomingMessage, to: http.ClientRequest): void {
+  from.on("data", (chunk: Buffer) => {
+    if (to.write(chunk)) return;
+    from.pause();
+    let resumed = false;
+    const go = (): void => {
+      if (resumed) return;
+      resumed = true;
+      to.off("drain", go);
+      to.socket?.off("drain", go);
+      from.resume();
+    };
+    to.once("drain", go);
+    const socket = to.socket;
+    if (socket === null) return;
+    if (!socket.writableNeedDrain) go();
+    else socket.once("drain", go);
+  });
+  from.once("end", () => to.end());
 }
 
 function readAll(req: http.IncomingMessage): Promise<Buffer> {
