@@ -3,7 +3,7 @@
  */
 import { isIP } from "node:net";
 import { apiError, type ApiError, PlainTextError } from "./errors";
-import { EscapeError, queryUnescape } from "./wire";
+import { EscapeError, pathUnescape } from "./wire";
 
 /** An incoming HTTP request as the API sees it. */
 export interface ApiRequest {
@@ -51,12 +51,16 @@ export function splitUrl(url: string): { path: string; query: string } {
 }
 
 /**
- * Decodes a path parameter with Go `url.QueryUnescape` semantics, as daprd does.
- * @throws {@link PlainTextError} 400 with Go's error text for a malformed escape
+ * Decodes a path parameter with Go `url.PathUnescape` semantics: `%XX` decoded once, `+` kept. daprd
+ * reads `+` as a space (QueryUnescape), but behind azure-functions-host a `%2B` reaches the worker as a
+ * literal `+` (Kestrel decodes the path, YARP re-escapes it without touching `+`), so only this reading
+ * gives the same key through every host and keeps keys with `+` reachable (README, "HTTP API").
+ * @throws {@link PlainTextError} 400 with Go's error text for a malformed escape (unreachable through
+ *   the Functions host, which re-escapes every `%`)
  */
 export function decodeParam(raw: string): string {
   try {
-    return queryUnescape(raw);
+    return pathUnescape(raw);
   } catch (e) {
     if (e instanceof EscapeError) throw new PlainTextError(400, e.message);
     throw e;

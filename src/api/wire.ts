@@ -1,6 +1,6 @@
 /**
  * @module Go wire semantics daprd applies, reproduced so clients see byte-compatible behaviour:
- * `path.Clean`, `url.QueryUnescape`, `url.ParseQuery` and `encoding/json` output.
+ * `path.Clean`, `url.QueryUnescape` / `url.PathUnescape`, `url.ParseQuery` and `encoding/json` output.
  */
 
 /** Thrown by {@link queryUnescape} for a malformed escape; the message is Go's, which daprd returns. */
@@ -41,6 +41,18 @@ const NEEDS_DECODING = /[%+\uD800-\uDFFF]/;
  * @throws {@link EscapeError} with Go's text, e.g. `invalid URL escape "%zz"`
  */
 export function queryUnescape(s: string): string {
+  return unescape(s, true);
+}
+
+/**
+ * Go `url.PathUnescape`: `%XX` decoded, `+` stays a plus.
+ * @throws {@link EscapeError} with Go's text, e.g. `invalid URL escape "%zz"`
+ */
+export function pathUnescape(s: string): string {
+  return unescape(s, false);
+}
+
+function unescape(s: string, plusIsSpace: boolean): string {
   // Nothing to decode (the usual path segment): the byte round trip below would return `s` itself.
   // Surrogates take the slow path, where a lone one becomes U+FFFD as Go's decoder makes it.
   if (!NEEDS_DECODING.test(s)) return s;
@@ -54,7 +66,7 @@ export function queryUnescape(s: string): string {
       }
       bytes.push(parseInt(hex, 16));
       i += 3;
-    } else if (c === "+") {
+    } else if (c === "+" && plusIsSpace) {
       bytes.push(0x20);
       i += 1;
     } else {

@@ -92,9 +92,10 @@ describe("GET /v1.0/secrets/{store}/{key}", () => {
     expect(r.text).toBe('{"demo-secret":"v1\\u003c\\u0026\\u003e"}\n');
     expect(JSON.parse(r.text)).toEqual({ "demo-secret": "v1<&>" });
   });
-  it("decodes path parameters with QueryUnescape: + is a space, %2B is a plus", async () => {
-    expect(JSON.parse((await call("GET", "/v1.0/secrets/localsecretstore/a+b")).text)).toEqual({ "a b": "space" });
+  it("decodes path parameters once with PathUnescape: + and %2B are a plus, %20 a space (daprd: + is a space)", async () => {
+    expect(JSON.parse((await call("GET", "/v1.0/secrets/localsecretstore/a+b")).text)).toEqual({ "a+b": "plus" });
     expect(JSON.parse((await call("GET", "/v1.0/secrets/localsecretstore/a%2Bb")).text)).toEqual({ "a+b": "plus" });
+    expect(JSON.parse((await call("GET", "/v1.0/secrets/localsecretstore/a%20b")).text)).toEqual({ "a b": "space" });
     expect(JSON.parse((await call("GET", "/v1.0/secrets/localsecretstore/%62ulk")).text)).toEqual({ bulk: "named-bulk" });
   });
   it("400 text/plain with Go's message for a bad escape", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cleanPath, goMarshal, goMarshalMap, metadataFromQuery, parseQuery, queryUnescape } from "../../src/api/wire";
+import { cleanPath, goMarshal, goMarshalMap, metadataFromQuery, parseQuery, pathUnescape, queryUnescape } from "../../src/api/wire";
 
 describe("cleanPath (Go path.Clean)", () => {
   it.each([
@@ -33,6 +33,15 @@ describe("queryUnescape (Go url.QueryUnescape)", () => {
     ["abc%4", 'invalid URL escape "%4"'],
   ])("rejects %s with Go's message", (input, message) => {
     expect(() => queryUnescape(input)).toThrow(message);
+  });
+});
+
+describe("pathUnescape (Go url.PathUnescape)", () => {
+  it("decodes %XX once and keeps + as a plus", () => {
+    expect(pathUnescape("a+b%20c%2Bd%2520%e2%82%ac")).toBe("a+b c+d%20€");
+  });
+  it("rejects a malformed escape with Go's message", () => {
+    expect(() => pathUnescape("bad%zz")).toThrow('invalid URL escape "%zz"');
   });
 });
 

@@ -111,11 +111,13 @@ describe("raw HTTP through the Functions host", () => {
     expect(await r.json()).toEqual({ errorCode: "ERR_SECRET_GET", message: "failed getting secret with key nope from secret store secretstore: secret nope not found" });
   });
 
-  it("decodes path parameters like daprd and rejects bad escapes with a plain-text 400", async () => {
+  it("decodes path parameters once; a bad escape reaches the API as a literal key, as through the real host", async () => {
     expect((await get("/v1.0/secrets/localsecretstore/demo%2Dsecret")).status).toBe(200);
+    // The Functions host decodes the path and the streaming proxy re-escapes every "%" (YARP), so "%zz"
+    // arrives as "%25zz": daprd's 400 for a bad escape cannot be reached through it; the key "%zz" is not found.
     const bad = await get("/v1.0/secrets/localsecretstore/%zz");
-    expect(bad.status).toBe(400);
-    expect(await bad.text()).toBe('invalid URL escape "%zz"\n');
+    expect(bad.status).toBe(500);
+    expect(await bad.json()).toEqual({ errorCode: "ERR_SECRET_GET", message: "failed getting secret with key %zz from secret store localsecretstore: secret %zz not found" });
   });
 
   it("unmatched Dapr routes get 404 ERR_DIRECT_INVOKE, wrong methods 405 with Allow; other paths the host's own 404", async () => {

@@ -2,7 +2,7 @@
  * Unit tests of the parity host's model of azure-functions-host request handling (pure functions).
  */
 import { describe, expect, it } from "vitest";
-import { firstMatch, foldHeaders, foldQuery, fullTemplate, kestrelDecodePath, matchTemplate, orderRoutes, pathToUriComponent } from "./support/hostRules";
+import { firstMatch, foldHeaders, foldQuery, fullTemplate, kestrelDecodePath, matchTemplate, orderRoutes, pathToUriComponent, yarpEncodePath } from "./support/hostRules";
 
 describe("Kestrel path decoding + PathString.ToUriComponent", () => {
   it("decodes once but keeps %2F encoded", () => {
@@ -16,6 +16,16 @@ describe("Kestrel path decoding + PathString.ToUriComponent", () => {
     // A literal "%20" in a key (sent as %2520) reaches the worker as %20: decoded once more than sent.
     expect(pathToUriComponent(kestrelDecodePath("/k/pct%2520"))).toBe("/k/pct%20");
     expect(pathToUriComponent("/100%")).toBe("/100%25");
+  });
+});
+
+describe("Kestrel path decoding + YARP's EncodePath (the streaming proxy)", () => {
+  it("escapes % too, so escapes round-trip; + stays a plus", () => {
+    expect(yarpEncodePath(kestrelDecodePath("/k/pct%2520"))).toBe("/k/pct%2520");
+    expect(yarpEncodePath(kestrelDecodePath("/k/plus%2B/raw+"))).toBe("/k/plus+/raw+");
+    expect(yarpEncodePath(kestrelDecodePath("/k/bad%zz"))).toBe("/k/bad%25zz");
+    expect(yarpEncodePath(kestrelDecodePath("/k/a%2Fb"))).toBe("/k/a%252Fb");
+    expect(yarpEncodePath(kestrelDecodePath("/k/caf%C3%A9 x"))).toBe("/k/caf%C3%A9%20x");
   });
 });
 

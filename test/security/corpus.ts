@@ -85,7 +85,6 @@ const TEXT_CT = "text/plain; charset=utf-8";
 const noContent = { status: 204, contentType: null } as const;
 const okJson = { status: 200, contentType: JSON_CT } as const;
 const badToken = { status: 401, contentType: TEXT_CT, bodyIncludes: ["invalid api token"] } as const;
-const badEscape = { status: 400, contentType: TEXT_CT, bodyIncludes: ["invalid URL escape"] } as const;
 const notFound = { status: 404, errorCode: "ERR_DIRECT_INVOKE" } as const;
 /** A wrong method on a known route: daprd's fallback body with 405 (daprd: 404) and an Allow header. */
 const wrongMethod = { status: 405, errorCode: "ERR_DIRECT_INVOKE" } as const;
@@ -107,6 +106,7 @@ const REF_BULK = "§4.4 bulk get body";
 const REF_TX = "§4.6 transaction processing order";
 const REF_KEYS = "§4.1 `||` is illegal in keys";
 const REF_SECRETS = "§2.1/§2.3 secrets check order";
+const REF_REESCAPE = "the Functions host decodes the path (Kestrel) and re-escapes it for the worker (YARP): `%`, `\\` and `#` arrive escaped, `+` as a plus (README, API)";
 const REF_WWW = "@azure/functions builds the request URL with WHATWG URL (as in Azure): `\\` is `/`, `%2e` segments are dots";
 const REF_HTTP = "RFC 9112 message syntax, enforced by Node's parser (and Kestrel in Azure)";
 const REF_HARDENING = "test/security finding, fixed in src/api (see the report)";
@@ -302,25 +302,25 @@ export function buildCorpus(): CorpusCase[] {
     ["double slashes", "/v1.0//state///memstore/seed-a/", okJson, REF_ROUTING],
     ["trailing dot segment", "/v1.0/state/memstore/seed-a/.", okJson, REF_ROUTING],
     ["trailing dot-dot removes the key", "/v1.0/state/memstore/seed-a/..", wrongMethod, REF_ROUTING],
-    ["backslash traversal (WHATWG)", "/v1.0/state/memstore/..\\seed-a", wrongMethod, REF_WWW],
+    ["backslash is part of the key (re-escaped by the host)", "/v1.0/state/memstore/..\\seed-a", noContent, REF_REESCAPE],
     ["backslashes are not separators for the host's routes", "/v1.0\\state\\memstore\\seed-a", hostNotFound, REF_HOST_404],
     ["encoded backslashes stay in the key", "/v1.0/state/memstore/%5C..%5Cseed-a", noContent, REF_ROUTING],
     ["encoded slash stays in one segment", "/v1.0/state/memstore%2Fseed-a", wrongMethod, REF_ROUTING],
     ["key with an encoded trailing slash", "/v1.0/state/memstore/seed-a%2F", noContent, REF_ROUTING],
     ["encoded unreserved characters decode to the seed", "/v1.0/state/memstore/%73eed%2Da", okJson, REF_ROUTING],
     ["encoded store name decodes", "/v1.0/state/%6d%65%6d%73%74%6f%72%65/seed-a", okJson, REF_ROUTING],
-    ["bad escape %zz", "/v1.0/state/memstore/%zz", badEscape, REF_ROUTING],
-    ["lone %", "/v1.0/state/memstore/%", badEscape, REF_ROUTING],
-    ["truncated escape", "/v1.0/state/memstore/abc%4", badEscape, REF_ROUTING],
-    ["bad escape in the store name", "/v1.0/state/mem%gstore/seed-a", badEscape, REF_ROUTING],
-    ["bad escape in a secret name", "/v1.0/secrets/localsecretstore/%%30%30", badEscape, REF_ROUTING],
+    ["bad escape %zz is part of the key", "/v1.0/state/memstore/%zz", noContent, REF_REESCAPE],
+    ["lone % is part of the key", "/v1.0/state/memstore/%", noContent, REF_REESCAPE],
+    ["truncated escape is part of the key", "/v1.0/state/memstore/abc%4", noContent, REF_REESCAPE],
+    ["bad escape in the store name names no store", "/v1.0/state/mem%gstore/seed-a", { status: 400, errorCode: "ERR_STATE_STORE_NOT_FOUND" }, REF_REESCAPE],
+    ["bad escape in a secret name is part of the name", "/v1.0/secrets/localsecretstore/%%30%30", { status: 500, errorCode: "ERR_SECRET_GET" }, REF_REESCAPE],
     ["overlong UTF-8 dots", "/v1.0/state/memstore/%c0%ae%c0%ae", noContent, REF_ROUTING],
     ["overlong UTF-8 traversal", "/v1.0/state/memstore/%c0%ae%c0%ae%c0%afseed-a", noContent, REF_ROUTING],
     ["fullwidth dots", "/v1.0/state/memstore/%ef%bc%8e%ef%bc%8e", noContent, REF_ROUTING],
     ["encoded NUL in a key", "/v1.0/state/memstore/seed-a%00", noContent, REF_ROUTING],
     ["encoded CRLF header injection in a key", "/v1.0/state/memstore/x%0d%0aSet-Cookie:%20pwned=1", { ...noContent, headersAbsent: ["set-cookie"] }, REF_ROUTING],
-    ["raw + is a space: 'space+key' reads 'space key'", "/v1.0/state/memstore/space+key", { ...okJson, bodyIncludes: ["space"] }, "§1.1 QueryUnescape quirk"],
-    ["raw + in 'plus+key' does not read 'plus+key'", "/v1.0/state/memstore/plus+key", noContent, "§1.1 QueryUnescape quirk"],
+    ["raw + is a plus: 'space+key' does not read 'space key'", "/v1.0/state/memstore/space+key", noContent, REF_REESCAPE],
+    ["raw + is a plus: 'plus+key' reads 'plus+key'", "/v1.0/state/memstore/plus+key", { ...okJson, bodyIncludes: ["plus"] }, REF_REESCAPE],
     ["%2B reads 'plus+key'", "/v1.0/state/memstore/plus%2Bkey", { ...okJson, bodyIncludes: ["plus"] }, "§1.1"],
     ["%20 reads 'space key'", "/v1.0/state/memstore/space%20key", okJson, "§1.1"],
     ["NFC é reads the seed", "/v1.0/state/memstore/%C3%A9", { ...okJson, bodyIncludes: ["nfc"] }, "keys are bytes: no Unicode normalisation"],
@@ -344,7 +344,7 @@ export function buildCorpus(): CorpusCase[] {
     ["semicolon in a key", "/v1.0/state/memstore/seed-a;x=1", noContent, "keys are opaque"],
     ["encoded ? in a key", "/v1.0/state/memstore/%3Fseed-a", noContent, "keys are opaque"],
     ["encoded # in a key", "/v1.0/state/memstore/%23seed-a", noContent, "keys are opaque"],
-    ["a fragment is not part of the key", "/v1.0/state/memstore/seed-a#fragment", okJson, REF_WWW],
+    ["a raw # and what follows are part of the key", "/v1.0/state/memstore/seed-a#fragment", noContent, REF_REESCAPE],
     ["empty query string", "/v1.0/state/memstore/seed-a?", okJson, REF_ROUTING],
     ["quotes and brackets in a key (percent-encoded by WHATWG, decoded back)", '/v1.0/state/memstore/a"<>{}`^b', noContent, REF_WWW],
     ["a 2000-character key", `/v1.0/state/memstore/${"k".repeat(2000)}`, noContent, "keys are opaque"],
@@ -526,7 +526,7 @@ export function buildCorpus(): CorpusCase[] {
   add({ name: "delete: two If-Match headers (joined) on the seed", method: "DELETE", path: seedPath, headers: [["if-match", "a"], ["if-match", "b"]], expect: { status: 409, errorCode: "ERR_STATE_DELETE" }, ref: "§4.5" });
   add({ name: "delete: latin-1 If-Match on the blob seed", method: "DELETE", path: "/v1.0/state/statestore/seed-a", headers: [["if-match", "\u00e9tag"]], expect: { status: 409, errorCode: "ERR_STATE_DELETE" }, ref: "§4.5" });
   add({ name: "delete: || in the key", method: "DELETE", path: "/v1.0/state/memstore/a%7C%7Cb", expect: malformed, ref: REF_KEYS });
-  add({ name: "delete: bad escape", method: "DELETE", path: "/v1.0/state/memstore/%zz", expect: badEscape, ref: REF_ROUTING });
+  add({ name: "delete: bad escape is part of the key", method: "DELETE", path: "/v1.0/state/memstore/%zz", expect: noContent, ref: REF_REESCAPE });
   add({ name: "delete: a key with # on the table (stored encoded)", method: "DELETE", path: "/v1.0/state/tablestore/a%23b", expect: noContent, ref: "tablestore encodes / \\ # ? and control characters in keys" });
   add({ name: "delete: traversal in a table key is just a key", method: "DELETE", path: "/v1.0/state/tablestore/..%2Fseed-a", expect: noContent, ref: "tablestore encodes / \\ # ? and control characters in keys" });
 

@@ -37,7 +37,9 @@ import {
   requestAuthority,
   rpcHttpToWireResponse,
   streamingTriggerMetadata,
+  proxiedRequestTarget,
   toRpcHttpRequest,
+  workerRequestUrl,
 } from "./httpMapping";
 import { BodyTooLargeError, closeAfterAnswer, readRequestBody, sendSimple, settleWithin } from "./httpServer";
 import { describeError, runInvocation } from "./invocation";
@@ -568,13 +570,13 @@ class LocalServer {
     }
     const headers = collectRequestHeaders(req.rawHeaders);
     const authority = requestAuthority(firstRawHeader(req.rawHeaders, "host"), formatAuthority(this.hostname, this.#port));
-    const url = `http://${authority}${rawTarget}`;
     if (this.httpUri) {
-      await this.#handleStreaming(req, res, { fn, triggerName, method, url, authority, rawTarget, headers, params: match.params });
+      const target = proxiedRequestTarget(rawTarget);
+      await this.#handleStreaming(req, res, { fn, triggerName, method, url: `http://${authority}${target}`, authority, rawTarget: target, headers, params: match.params });
       return;
     }
 
-    await this.#handleBuffered(req, res, { fn, triggerName, method, url, headers, params: match.params });
+    await this.#handleBuffered(req, res, { fn, triggerName, method, url: workerRequestUrl(authority, rawTarget), headers, params: match.params });
   }
 
   /** Non-streaming mode: the whole body goes in the RPC input and `returnValue.http` becomes the response. */

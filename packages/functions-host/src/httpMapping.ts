@@ -193,3 +193,70 @@ export function forwardableRawHeaders(rawHeaders: readonly string[], exclude: Re
   }
   return out;
 }
+
+/**
+ * The request URL the real host hands the worker in buffered mode: Kestrel decodes the path once (except
+ * `%2F`, and leaving malformed escapes as sent), then `PathString.ToUriComponent` re-encodes what is not
+ * valid in a path but keeps a `%` followed by two hex digits as already encoded. So a literal `%2520`
+ * reaches the function as `%20`, one decoding more than the raw path suggests. The query goes as sent.
+ */
+export function workerRequestUrl(authority: string, rawTarget: string): string {
+  const { path, query } = splitTarget(rawTarget);
+  return `http://${authority}${toUriComponent(kestrelDecode(path))}${query}`;
+}
+
+/**
+ * The request target the real host proxies to the worker's HttpUri in streaming mode: YARP's
+ * `RequestUtilities.MakeDestinationAddress` escapes every character of Kestrel's decoded path that is not
+ * valid in a path, `%` included, so escapes round-trip (`%2520` stays `%2520`, `%zz` becomes `%25zz`, a
+ * kept `%2F` becomes `%252F`) and `%2B` arrives as a literal `+`. The query goes as sent.
+ */
+export function proxiedRequestTarget(rawTarget: string): string {
+  const { path, query } = splitTarget(rawTarget);
+  let out = "";
+  for (const c of kestrelDecode(path)) out += PATH_CHAR.test(c) ? c : escapeChar(c);
+  return `${out}${query}`;
+}
+
+function splitTarget(rawTarget: string): { path: string; query: string } {
+  const queryIndex = rawTarget.indexOf("?");
+  return queryIndex >= 0 ? { path: rawTarget.slice(0, queryIndex), query: rawTarget.slice(queryIndex) } : { path: rawTarget, query: "" };
+}
+
+function escapeChar(c: string): string {
+  try {
+    return encodeURIComponent(c);
+  } catch {
+    // A lone surrogate: Uri.EscapeDataString writes the replacement character.
+    return "%EF%BF%BD";
+  }
+}
+
+function kestrelDecode(rawPath: string): string {
+  return rawPath
+    .split(/(%2F)/i)
+    .map((piece) => (/^%2F$/i.test(piece) ? piece : piece.replace(/(?:%[0-9A-Fa-f]{2})+/g, decodeRun)))
+    .join("");
+}
+
+// Decodes a run of escapes as UTF-8; a run that is not valid UTF-8 stays as sent.
+function decodeRun(run: string): string {
+  try {
+    return decodeURIComponent(run);
+  } catch {
+    return run;
+  }
+}
+
+const PATH_CHAR = /[A-Za-z0-9\-._~!$&'()*+,;=:@/]/;
+
+function toUriComponent(path: string): string {
+  let out = "";
+  const chars = [...path];
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i] ?? "";
+    if (PATH_CHAR.test(c) || (c === "%" && /^[0-9A-Fa-f]{2}$/.test(`${chars[i + 1] ?? ""}${chars[i + 2] ?? ""}`))) out += c;
+    else out += escapeChar(c);
+  }
+  return out;
+}

@@ -104,19 +104,25 @@ export function splitRequestPath(rawPath: string): string[] {
   return path.split("/").map(decodePathSegment);
 }
 
-/** Percent-decodes one path segment, keeping `%2F` encoded and leaving malformed escapes as sent. */
+/**
+ * Percent-decodes one path segment as Kestrel does: `%2F` stays encoded, every run of well-formed escapes
+ * is decoded as UTF-8, and malformed escapes (or runs that are not UTF-8) stay as sent.
+ */
 export function decodePathSegment(segment: string): string {
   if (!segment.includes("%")) return segment;
   return segment
     .split(/(%2F)/i)
-    .map((piece) => {
-      if (/^%2F$/i.test(piece)) return piece;
-      try {
-        return decodeURIComponent(piece);
-      } catch {
-        return piece;
-      }
-    })
+    .map((piece) =>
+      /^%2F$/i.test(piece)
+        ? piece
+        : piece.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+            try {
+              return decodeURIComponent(run);
+            } catch {
+              return run;
+            }
+          }),
+    )
     .join("");
 }
 

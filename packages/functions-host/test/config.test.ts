@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { describeFunctions, parseCliArgs, resolvePort } from "../src/cliArgs";
 import { parseHostJson, stripJsonComments } from "../src/hostConfig";
-import { collectRequestHeaders, requestAuthority, rpcHttpToWireResponse, serializeRpcCookie } from "../src/httpMapping";
+import { collectRequestHeaders, requestAuthority, rpcHttpToWireResponse, proxiedRequestTarget, serializeRpcCookie, workerRequestUrl } from "../src/httpMapping";
 import { formatLogRecord, shouldEmit } from "../src/logging";
 import { applyLocalSettingsValues, parseLocalSettings } from "../src/localSettings";
 
@@ -123,6 +123,27 @@ describe("CLI arguments", () => {
 });
 
 describe("HTTP mapping", () => {
+  it.each([
+    ["/v1.0/state/s/pct%2520x", "/v1.0/state/s/pct%20x"],
+    ["/a%2Fb/%7e%41", "/a%2Fb/~A"],
+    ["/caf%C3%A9/%zz/%E2%82", "/caf%C3%A9/%25zz/%E2%82"],
+    ["/sp%20ace?q=%41%20b", "/sp%20ace?q=%41%20b"],
+    ["/raw space<>", "/raw%20space%3C%3E"],
+  ])("shapes the worker URL of %s like Kestrel + PathString.ToUriComponent", (target, path) => {
+    expect(workerRequestUrl("h:1", target)).toBe(`http://h:1${path}`);
+  });
+
+  it.each([
+    ["/v1.0/state/s/pct%2520x", "/v1.0/state/s/pct%2520x"],
+    ["/k/plus%2Bx/raw+y", "/k/plus+x/raw+y"],
+    ["/a%2Fb/%7e%41", "/a%252Fb/~A"],
+    ["/bad%zz/%zz%41", "/bad%25zz/%25zzA"],
+    ["/caf%C3%A9/sp%20ace?q=%41%20b+c", "/caf%C3%A9/sp%20ace?q=%41%20b+c"],
+    ["/raw space<>", "/raw%20space%3C%3E"],
+  ])("shapes the proxied target of %s like Kestrel + YARP's EncodePath (streaming)", (target, expected) => {
+    expect(proxiedRequestTarget(target)).toBe(expected);
+  });
+
   it("joins repeated request headers with ',' (StringValues) under lower-case names", () => {
     expect(collectRequestHeaders(["Accept", "a/b", "X-Multi", "1", "x-multi", "2", "Cookie", "a=1", "Cookie", "b=2"])).toEqual({
       accept: "a/b",

@@ -86,6 +86,11 @@ describe("http-app (default route prefix)", () => {
     }
   });
 
+  it("hands the function a literal %2520 as %20, one decoding more than the raw path, as the real host does", async () => {
+    const res = await rawRequest(host, "POST", "/api/echo/pct%2520x", [["Content-Length", "0"]]);
+    expect(JSON.parse(res.body.toString("utf8"))).toMatchObject({ url: `http://127.0.0.1:${host.port}/api/echo/pct%20x`, params: { path: "pct%20x" } });
+  });
+
   it("passes the URL, joined repeated headers and the body bytes to the function", async () => {
     const path = "/api/echo/A%2fb/%7e%20x?q=%41&q=b+c&empty=";
     const body = Buffer.from([0, 1, 2, 254, 255]);
@@ -93,7 +98,8 @@ describe("http-app (default route prefix)", () => {
     expect(res.status).toBe(200);
     const echoed: unknown = JSON.parse(res.body.toString("utf8"));
     expect(echoed).toMatchObject({
-      url: `http://127.0.0.1:${host.port}${path}`,
+      // Kestrel's decoding and PathString.ToUriComponent: "%7e" becomes "~", "%2f" stays, the query as sent.
+      url: `http://127.0.0.1:${host.port}/api/echo/A%2fb/~%20x?q=%41&q=b+c&empty=`,
       method: "POST",
       params: { path: "A%2fb/~ x" },
       bodyHex: "000102feff",

@@ -2,7 +2,22 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as http from "node:http";
 import { killAllChildren, startFixtureHost, type RunningHost } from "./helpers";
+
+/** Sends a request with the target exactly as given (fetch would normalise it). */
+function rawPost(base: string, target: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ hostname, port, method: "POST", path: target, headers: { "content-length": "0" }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 describe("stream-app", () => {
   let host: RunningHost;
@@ -38,6 +53,12 @@ describe("stream-app", () => {
       query: "a b",
       contentType: "application/x-test",
     });
+  });
+
+  it("proxies the path as the real host does: Kestrel's decoding re-escaped by YARP (% included, + kept)", async () => {
+    const res = await rawPost(host.url, "/api/upload/p%2520%2Bq%zz%2F%C3%A9?tag=a%20b");
+    expect(res.status).toBe(201);
+    expect(JSON.parse(res.body)).toMatchObject({ id: "p%20+q%zz%2Fé", url: `${host.url}/api/upload/p%2520+q%25zz%252F%C3%A9?tag=a%20b` });
   });
 
   it("streams a chunked request body too: the raw request is proxied, whatever its framing", async () => {

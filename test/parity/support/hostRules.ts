@@ -67,6 +67,17 @@ export function pathToUriComponent(decodedPath: string): string {
   return out;
 }
 
+/**
+ * YARP's `RequestUtilities.EncodePath`, which builds the path the host proxies to the worker's HttpUri in
+ * streaming mode: unlike `PathString.ToUriComponent` it escapes `%` too (`Uri.EscapeDataString` on every
+ * run of characters that are not valid in a path), so escapes round-trip and nothing is decoded twice.
+ */
+export function yarpEncodePath(decodedPath: string): string {
+  let out = "";
+  for (const c of decodedPath) out += PATH_SAFE.test(c) ? c : encodeURIComponent(c);
+  return out;
+}
+
 /** Request headers as `HttpRequest.Headers` holds them: names lower-cased, repeated values joined with ",". */
 export function foldHeaders(rawHeaders: readonly string[]): Record<string, string> {
   const headers: Record<string, string> = {};
