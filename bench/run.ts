@@ -11,8 +11,8 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { REPO_ROOT, spawnHost, startDevEnvironment, type DevEnvironment, type RunningHost } from "../tools/devEnvironment";
-import { coldStart, prepareBaselineApp, spawnBareHost, startBareHttp } from "./lib/hosts";
-import { runLoad, type LoadOptions, type LoadResult } from "./lib/loadgen";
+import { type BenchProcess, coldStart, prepareBaselineApp, spawnBareHost, startBareHttp } from "./lib/hosts";
+import { runLoad, stopLoadGenerator, type LoadOptions, type LoadResult } from "./lib/loadgen";
 import { ownCpuMs, processCpuMs } from "./lib/proc";
 import { markdownTable, svgChart, verdict, type Row } from "./lib/report";
 import { pairedRatio, percentile, spread, type Spread } from "./lib/stats";
@@ -49,9 +49,9 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     outDir: path.resolve(value("--out") ?? path.join(REPO_ROOT, quick ? path.join(".vaultstate", "bench-quick") : path.join("bench", "results"))),
     only: only === undefined ? undefined : new Set(only.split(",").map((s) => s.trim().toUpperCase())),
     p5: {
-      names: Number(value("--p5-names") ?? (quick ? 500 : 50_000)),
-      requests: Number(value("--p5-requests") ?? (quick ? 3_000 : 200_000)),
-      first: Number(value("--p5-first") ?? (quick ? 500 : 10_000)),
+      names: Number(value("--p5-names") ?? (quick ? 100 : 50_000)),
+      requests: Number(value("--p5-requests") ?? (quick ? 400 : 200_000)),
+      first: Number(value("--p5-first") ?? (quick ? 100 : 10_000)),
       cacheEntries: value("--p5-cache-entries") === undefined ? undefined : Number(value("--p5-cache-entries")),
     },
   };
@@ -109,6 +109,11 @@ interface Bench {
   rows: Row[];
   overhead: { loadgen: number[]; bench: number[] };
   withoutEvents<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Hosts a quick run starts at the outset, side by side with P1's, because host start-up is most of
+   * a quick run; a full run starts each when its scenario begins, so nothing idles beside a measurement.
+   */
+  prestarted: { p5?: Promise<HeapProbedHost>; bareApp?: Promise<BenchProcess> };
 }
 
 /** P1, P1b and the harness check: the cached secret GET against a trivial function, bare node:http, and the same app spawned bare. */
@@ -119,13 +124,22 @@ async function p1(b: Bench): Promise<void> {
   if (first.status !== 200) throw new Error(`P1: the app answered ${first.status} for ${SECRET_PATH}`);
   const headers = answerHeaders(first);
   const baselineEnv = { BENCH_BODY: body, BENCH_HEADERS: JSON.stringify(headers), BENCH_HTTP_STREAM: b.httpStream };
-  const trivial = await spawnHost({ port: 0, env: baselineEnv, appDir: prepareBaselineApp("trivial"), onOutput: () => {} });
-  const bare = await startBareHttp(body, headers);
-  const bareSpawn = await spawnBareHost({ appDir: REPO_ROOT, env: { ...env.hostEnv, ...b.hostEnv } });
+  // Started side by side (nothing is measured until all three are up): start-up is most of a quick run.
+  const started = await Promise.allSettled([
+    spawnHost({ port: 0, env: baselineEnv, appDir: prepareBaselineApp("trivial"), onOutput: () => {} }).then((h) => ({ url: h.url, pid: h.process.pid, stop: h.stop })),
+    startBareHttp(body, headers),
+    b.prestarted.bareApp ?? spawnBareHost({ appDir: REPO_ROOT, env: { ...env.hostEnv, ...b.hostEnv } }),
+  ]);
+  const up = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  const [trivial, bare, bareSpawn] = up;
+  if (trivial === undefined || bare === undefined || bareSpawn === undefined || up.length !== 3) {
+    await Promise.allSettled(up.filter((p) => p !== bareSpawn || b.prestarted.bareApp === undefined).map((p) => p.stop()));
+    throw started.find((s): s is PromiseRejectedResult => s.status === "rejected")?.reason ?? new Error("P1: a baseline did not start");
+  }
   try {
     const targets: Array<{ name: string; url: string; pid: number | undefined }> = [
       { name: "app", url: env.url, pid: env.host.pid },
-      { name: "trivial", url: trivial.url, pid: trivial.process.pid },
+      { name: "trivial", url: trivial.url, pid: trivial.pid },
       { name: "bare", url: bare.url, pid: bare.pid },
       { name: "appBareSpawn", url: bareSpawn.url, pid: bareSpawn.pid },
     ];
@@ -160,7 +174,8 @@ async function p1(b: Bench): Promise<void> {
       { id: "H", scenario: "same app, dev environment harness", baseline: "same app, bare spawn (output discarded)", metric: "server CPU per request", ratio: pairedRatio(cpu("app"), cpu("appBareSpawn")), unit: "ratio", context: "" },
     );
   } finally {
-    await Promise.allSettled([trivial.stop(), bare.stop(), bareSpawn.stop()]);
+    // A prestarted bare-spawned app is P7's peer too; the run stops it.
+    await Promise.allSettled([trivial.stop(), bare.stop(), ...(b.prestarted.bareApp === undefined ? [bareSpawn.stop()] : [])]);
   }
 }
 
@@ -194,7 +209,7 @@ async function p3(b: Bench): Promise<void> {
   if (env.azurite === undefined || env.emulator === undefined) throw new Error("P3 needs Azurite and the emulator");
   const vault = env.emulator.store("vaultstate-dev");
   const sdk = await sdkBaselines({ azurite: env.azurite, containerName: vault.get("storage-container").version.value, tableName: "vaultstate" });
-  const ops = options.quick ? 10 : 100;
+  const ops = options.quick ? 5 : 100;
   const value = JSON.stringify({ n: 1, text: "x".repeat(200) });
   const viaApp =
     (store: string): PairTimer =>
@@ -258,7 +273,8 @@ async function p4(b: Bench): Promise<void> {
   const hostEnv = { ...env.hostEnv, ...b.hostEnv, BENCH_HTTP_STREAM: b.httpStream };
   const ms: { app: number[]; direct: number[] } = { app: [], direct: [] };
   const cpu: { app: number[]; direct: number[] } = { app: [], direct: [] };
-  const pairs = options.quick ? options.pairs : Math.max(options.pairs, 3);
+  // Two process starts per pair: the quick smoke run does one pair.
+  const pairs = options.quick ? 1 : Math.max(options.pairs, 3);
   for (let pair = 0; pair < pairs; pair++) {
     const a = await coldStart({ appDir: app.dir, env: hostEnv, secretPath: SECRET_PATH, headers: AUTH });
     const d = await coldStart({ appDir: direct, env: hostEnv, secretPath: SECRET_PATH, headers: {} });
@@ -281,7 +297,7 @@ async function p6(b: Bench): Promise<void> {
   const { env, options } = b;
   const emulator = env.emulator;
   if (emulator === undefined) throw new Error("P6 needs the emulator");
-  const reps = options.quick ? options.pairs : Math.max(3, options.pairs);
+  const reps = options.quick ? 1 : Math.max(3, options.pairs);
   const post = async (url: string, body: string): Promise<number> => {
     const t0 = performance.now();
     const r = await fetch(url, { method: "POST", headers: { ...AUTH, "content-type": "application/json" }, body });
@@ -356,7 +372,7 @@ async function p7(b: Bench): Promise<void> {
   const { env, options } = b;
   const emulator = env.emulator;
   if (emulator === undefined) throw new Error("P7 needs the emulator");
-  const peer: RunningHost = await env.startAnotherHost({}, () => {});
+  const peer: { url: string; stop(): Promise<void> } = await (b.prestarted.bareApp ?? env.startAnotherHost({}, () => {}));
   const served = async (url: string, value: string): Promise<boolean> => {
     const r = await fetch(`${url}${SECRET_PATH}`, { headers: AUTH });
     const body = (await r.json()) as Record<string, string>;
@@ -394,24 +410,20 @@ async function p7(b: Bench): Promise<void> {
   );
 }
 
-/** P5: live heap after many requests over many secret names and state keys vs after the first ones. */
-async function p5(b: Bench): Promise<void> {
+/** P5's host: the app with a heap probe (SIGUSR2 → a forced GC, then the live heap on stdout). */
+interface HeapProbedHost {
+  host: RunningHost;
+  heap(): Promise<number>;
+}
+
+async function startP5Host(b: Bench): Promise<HeapProbedHost> {
   const { env, options } = b;
-  const emulator = env.emulator;
-  if (emulator === undefined) throw new Error("P5 needs the emulator");
-  const names = options.p5.names;
-  const total = options.p5.requests;
-  const firstBatch = options.p5.first;
   // One caller cycling through thousands of uncached names is exactly what the per-caller miss budget
   // refuses (429); P5 measures memory, so the budget is off for its host.
   const cacheEnv: Record<string, string> = {
     SECRET_MISSES_PER_SECOND_PER_CALLER: "0",
     ...(options.p5.cacheEntries === undefined ? {} : { SECRET_CACHE_MAX_ENTRIES: String(options.p5.cacheEntries) }),
   };
-  await b.withoutEvents(async () => {
-    const vault = emulator.store("vaultstate-dev");
-    for (let i = 0; i < names; i++) vault.set(`bench-p5-${i}`, { value: `value-${i}` });
-  });
   let carry = "";
   let onHeap: ((bytes: number) => void) | undefined;
   const host = await spawnHost({
@@ -435,6 +447,22 @@ async function p5(b: Bench): Promise<void> {
       };
       host.process.kill("SIGUSR2");
     });
+  return { host, heap };
+}
+
+/** P5: live heap after many requests over many secret names and state keys vs after the first ones. */
+async function p5(b: Bench): Promise<void> {
+  const { env, options } = b;
+  const emulator = env.emulator;
+  if (emulator === undefined) throw new Error("P5 needs the emulator");
+  const names = options.p5.names;
+  const total = options.p5.requests;
+  const firstBatch = options.p5.first;
+  await b.withoutEvents(async () => {
+    const vault = emulator.store("vaultstate-dev");
+    for (let i = 0; i < names; i++) vault.set(`bench-p5-${i}`, { value: `value-${i}` });
+  });
+  const { host, heap } = await (b.prestarted.p5 ?? startP5Host(b));
   try {
     const load = (amount: number, startAt: number): LoadOptions => ({
       origin: host.url,
@@ -510,6 +538,7 @@ async function main(): Promise<void> {
     httpStream: String(startOutput.includes("HTTP streaming enabled")),
     rows: [],
     overhead: { loadgen: [], bench: [] },
+    prestarted: {},
     async withoutEvents(work) {
       await env.emulator?.setWebhooks([]);
       try {
@@ -520,9 +549,17 @@ async function main(): Promise<void> {
     },
   };
   const loadBefore = os.loadavg();
+  const selected = (id: string): boolean => options.only === undefined || options.only.has(id);
+  if (options.quick) {
+    if (selected("P5")) bench.prestarted.p5 = startP5Host(bench);
+    // One bare-spawned copy of the app serves as P1's harness baseline (H) and as P7's other instance.
+    if (selected("P1") || selected("P7")) bench.prestarted.bareApp = spawnBareHost({ appDir: REPO_ROOT, env: { ...env.hostEnv, ...hostEnv } });
+    // A failed start is reported by the scenario that awaits it; never as an unhandled rejection.
+    for (const started of Object.values(bench.prestarted)) started.catch(() => undefined);
+  }
   try {
     for (const s of SCENARIOS) {
-      if (options.only !== undefined && !options.only.has(s.id)) continue;
+      if (!selected(s.id)) continue;
       const t0 = performance.now();
       try {
         await s.run(bench);
@@ -535,6 +572,9 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    stopLoadGenerator();
+    await bench.prestarted.p5?.then(({ host }) => host.stop()).catch(() => undefined);
+    await bench.prestarted.bareApp?.then((host) => host.stop()).catch(() => undefined);
     await env.stop();
   }
   const cpus = os.cpus();
@@ -551,7 +591,7 @@ async function main(): Promise<void> {
   const m = result.machine;
   const header = [
     `Run ${result.generatedAt}${options.quick ? " (quick smoke run)" : ""}: ${m.cpus} × ${m.model}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}; load average ${m.loadAverage.before.map((l) => l.toFixed(1)).join("/")} before, ${m.loadAverage.after.map((l) => l.toFixed(1)).join("/")} after.`,
-    `${options.pairs} interleaved pairs per scenario (P4: ≥ 3), ${options.seconds} s per load run, ${options.connections} connections; HTTP streaming ${result.settings.httpStreaming ? "on" : "off"} (app and baselines alike).`,
+    `${options.pairs} interleaved pairs per scenario (${options.quick ? "P4 and P6: 1" : "P4 and P6: ≥ 3"}), ${options.seconds} s per load run, ${options.connections} connections; HTTP streaming ${result.settings.httpStreaming ? "on" : "off"} (app and baselines alike).`,
     `Load generator (autocannon, own process) CPU: ${range(spread(bench.overhead.loadgen.map((v) => v * 100)), 0, " %")} of one core; measuring process: ${range(spread(bench.overhead.bench.map((v) => v * 100)), 0, " %")} of one core.`,
   ];
   writeFileSync(path.join(options.outDir, "latest.md"), `${header.join("\n")}\n\n${markdownTable(bench.rows)}\n`);

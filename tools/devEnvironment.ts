@@ -217,27 +217,33 @@ export async function startDevEnvironment(options: DevEnvironmentOptions = {}): 
   };
   try {
     const hostEnv: Record<string, string> = { NODE_EXTRA_CA_CERTS: caCertPath };
-    let azurite: AzuriteInstance | undefined;
-    if (options.azurite !== false) {
-      const accounts = `${DEV_ACCOUNT_NAME}:${DEV_ACCOUNT_KEY}:${DEV_ACCOUNT_SECOND_KEY}`;
-      azurite = await startAzurite({ accounts, ...(options.azuriteDataDir === undefined ? {} : { dataDir: options.azuriteDataDir }) });
-      const started = azurite;
-      stack.push(() => started.stop());
+    // Azurite and the emulator do not depend on each other: started side by side.
+    const accounts = `${DEV_ACCOUNT_NAME}:${DEV_ACCOUNT_KEY}:${DEV_ACCOUNT_SECOND_KEY}`;
+    const [azuriteStart, emulatorStart] = await Promise.allSettled([
+      options.azurite === false ? Promise.resolve(undefined) : startAzurite({ accounts, ...(options.azuriteDataDir === undefined ? {} : { dataDir: options.azuriteDataDir }) }),
+      options.keyVault === false
+        ? Promise.resolve(undefined)
+        : mkdir(path.join(REPO_ROOT, ".vaultstate"), { recursive: true }).then(() =>
+            startKeyVaultEmulator({
+              seedFile: options.seedFile ?? path.join(REPO_ROOT, "dev", "keyvault-seed.yaml"),
+              stateFile: path.join(REPO_ROOT, ".vaultstate", `keyvault-emulator-${process.pid}.json`),
+            }),
+          ),
+    ]);
+    const azurite: AzuriteInstance | undefined = azuriteStart.status === "fulfilled" ? azuriteStart.value : undefined;
+    const emulator: KeyVaultEmulator | undefined = emulatorStart.status === "fulfilled" ? emulatorStart.value : undefined;
+    if (azurite !== undefined) stack.push(() => azurite.stop());
+    if (emulator !== undefined) stack.push(() => emulator.close());
+    if (azuriteStart.status === "rejected") throw azuriteStart.reason;
+    if (emulatorStart.status === "rejected") throw emulatorStart.reason;
+    if (azurite !== undefined) {
       hostEnv.ROTATION_AZURITE_ACCOUNTS = accounts;
       hostEnv.ROTATION_AZURITE_BLOB_ENDPOINT = new URL(azurite.blobEndpoint).origin;
       hostEnv.STORAGE_BLOB_ENDPOINT = new URL(azurite.blobEndpoint).origin;
       hostEnv.STORAGE_TABLE_ENDPOINT = new URL(azurite.tableEndpoint).origin;
       hostEnv.AzureWebJobsStorage = azurite.connectionString;
     }
-    let emulator: KeyVaultEmulator | undefined;
-    if (options.keyVault !== false) {
-      await mkdir(path.join(REPO_ROOT, ".vaultstate"), { recursive: true });
-      emulator = await startKeyVaultEmulator({
-        seedFile: options.seedFile ?? path.join(REPO_ROOT, "dev", "keyvault-seed.yaml"),
-        stateFile: path.join(REPO_ROOT, ".vaultstate", `keyvault-emulator-${process.pid}.json`),
-      });
-      const started = emulator;
-      stack.push(() => started.close());
+    if (emulator !== undefined) {
       Object.assign(hostEnv, emulator.identityEnvironment(), { KEYVAULT_URI: emulator.vaultUri(DEV_VAULT), ROTATION_CLIENT_ID: DEV_ROTATOR_CLIENT_ID });
     }
     Object.assign(hostEnv, typeof options.env === "function" ? options.env({ emulator, azurite }) : options.env);

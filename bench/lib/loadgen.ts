@@ -1,8 +1,8 @@
 /**
- * @module bench/lib/loadgen: the load generator (autocannon) in its own process, so the server's CPU,
- * the load generator's CPU and the measuring process's CPU can be told apart.
+ * @module bench/lib/loadgen: the load generator (autocannon) in its own long-lived process, so the
+ * server's CPU, the load generator's CPU and the measuring process's CPU can be told apart.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import autocannon from "autocannon";
 
 /** One load run. */
@@ -41,26 +41,65 @@ export interface LoadResult {
   cpuMs: number;
 }
 
+const WORKER_FLAG = "--bench-load-worker";
+
+/** The load generator's process, started once and reused: a fresh Node process per run costs more than a short run. */
+let worker: ChildProcess | undefined;
+let queue: Promise<unknown> = Promise.resolve();
+/** The tail of what the load generator's process wrote to stderr. */
+let workerErrors = "";
+
+function loadWorker(): ChildProcess {
+  if (worker !== undefined && worker.exitCode === null && worker.signalCode === null) return worker;
+  const child = fork(__filename, [WORKER_FLAG], { stdio: ["ignore", "ignore", "pipe", "ipc"] });
+  child.stderr?.on("data", (c: Buffer) => {
+    workerErrors = (workerErrors + c.toString("utf8")).slice(-2000);
+  });
+  // Only the bench's own exit should wait for it: an idle load generator keeps nothing alive.
+  child.unref();
+  child.channel?.unref();
+  worker = child;
+  return child;
+}
+
+/** Stops the load generator's process (the bench calls it at the end; safe to call twice). */
+export function stopLoadGenerator(): void {
+  worker?.kill();
+  worker = undefined;
+}
+
 /**
- * Runs one load in a child process.
+ * Runs one load in the load generator's own process (one run at a time, in call order).
  * @throws Error when the load generator fails
  */
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const run = queue.then(() => runInWorker(options));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+function runInWorker(options: LoadOptions): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [__filename, JSON.stringify(options)], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      if (code !== 0) return reject(new Error(`the load generator failed (exit ${code}): ${err.slice(-2000)}`));
-      try {
-        resolve(JSON.parse(out) as LoadResult);
-      } catch {
-        reject(new Error(`the load generator printed no result: ${out.slice(-500)} ${err.slice(-500)}`));
-      }
-    });
+    const child = loadWorker();
+    const cleanup = (): void => {
+      child.off("message", onMessage);
+      child.off("exit", onExit);
+      child.channel?.unref();
+    };
+    const onMessage = (message: unknown): void => {
+      cleanup();
+      const m = message as { result?: LoadResult; error?: string };
+      if (m.result !== undefined) resolve(m.result);
+      else reject(new Error(`the load generator failed: ${m.error ?? "no result"}`));
+    };
+    const onExit = (code: number | null): void => {
+      cleanup();
+      reject(new Error(`the load generator exited (code ${code ?? "signal"}): ${workerErrors}`));
+    };
+    child.on("message", onMessage);
+    child.once("exit", onExit);
+    child.channel?.ref();
+    child.send(options);
   });
 }
 
@@ -113,12 +152,13 @@ async function generate(options: LoadOptions): Promise<LoadResult> {
   };
 }
 
-if (require.main === module) {
-  generate(JSON.parse(process.argv[2] ?? "{}") as LoadOptions).then(
-    (r) => process.stdout.write(JSON.stringify(r)),
-    (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exit(1);
-    },
-  );
+if (require.main === module && process.argv.includes(WORKER_FLAG)) {
+  // The bench went away: nothing more to run.
+  process.on("disconnect", () => process.exit(0));
+  process.on("message", (options: LoadOptions) => {
+    generate(options).then(
+      (result) => process.send?.({ result }),
+      (e: unknown) => process.send?.({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
+    );
+  });
 }
