@@ -6,29 +6,19 @@ import { hash, timingSafeEqual } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
 import type { EntraIdValidator } from "./entraId";
 import { looksLikeJwt } from "./entraId";
+import type { CallerRole, CallerToken, EntraCaller } from "../runtime/runtime";
 import { apiError, invalidApiToken } from "./errors";
 
-/** What a caller may do; each role includes the ones before it. */
-export type CallerRole = "reader" | "writer" | "admin";
+/** What a caller may do; each role includes the ones before it (defined once, with the Caller documents). */
+export type { CallerRole };
 
 const ROLE_RANK: Readonly<Record<CallerRole, number>> = { reader: 0, writer: 1, admin: 2 };
 
-/** A configured caller token and the app-id and role it acts as. */
-export interface CallerCredential {
-  appId: string;
-  role?: CallerRole;
-  token: string;
-  /** A rotated-out token is accepted until this time (ms since the epoch). */
-  notAfter?: number;
-}
-
-/** A caller identified by an Entra ID token's `oid` or client id (`azp`/`appid`). */
-export interface EntraCallerCredential {
-  appId: string;
-  role: CallerRole;
-  objectIds: readonly string[];
-  clientIds: readonly string[];
-}
+/**
+ * What authentication reads of a configured caller token (the runtime's {@link CallerToken}); the
+ * role defaults to `writer`.
+ */
+export type CallerCredential = Pick<CallerToken, "appId" | "token" | "notAfter"> & Partial<Pick<CallerToken, "role">>;
 
 /** Who is calling: the app-id every scope and key prefix derives from, and its role. */
 export interface Caller {
@@ -41,7 +31,7 @@ export interface Caller {
 /** Everything authentication needs. */
 export interface AuthPolicy {
   callers: readonly CallerCredential[];
-  entraCallers?: readonly EntraCallerCredential[];
+  entraCallers?: readonly EntraCaller[];
   entraId?: EntraIdValidator;
   /** Serve unauthenticated loopback callers as `anonymousAppId` (only when no caller is configured). */
   allowAnonymous: boolean;

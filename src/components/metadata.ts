@@ -28,6 +28,20 @@ export function isMetadataError(e: unknown): e is MetadataError {
 }
 
 /**
+ * Dapr's aliases of the Azure metadata fields every Azure component reads (components-contrib
+ * `common/authentication/azure/metadata-properties.go` and the storage components), first name
+ * preferred. The one table: providers spread these into their own key lists.
+ */
+export const AZURE_METADATA_ALIASES = {
+  clientId: ["azureClientId", "spnClientId", "clientId"],
+  tenantId: ["azureTenantId", "spnTenantId", "tenantId"],
+  clientSecret: ["azureClientSecret", "spnClientSecret", "clientSecret"],
+  environment: ["azureEnvironment", "azureCloud"],
+  storageAccountName: ["accountName", "storageAccount", "storageAccountName"],
+  storageAccountKey: ["accountKey", "accessKey", "storageAccessKey", "storageAccountKey"],
+} as const satisfies Record<string, readonly string[]>;
+
+/**
  * Returns the value of the first of `names` present in `properties`, matching names case-insensitively
  * like Dapr's `metadata.GetMetadataProperty`; empty strings count as absent.
  * @param properties - resolved component metadata

@@ -216,7 +216,8 @@ function parseConfiguration(file: string, doc: Json): ConfigurationDefinition {
 }
 
 const CALLER_API_VERSION = "vaultstate.io/v1alpha1";
-const ROLES: readonly CallerRole[] = ["reader", "writer", "admin"];
+/** Every caller role, lowest first. */
+export const CALLER_ROLES: readonly CallerRole[] = ["reader", "writer", "admin"];
 
 function parseCaller(file: string, doc: Json): CallerDefinition {
   const meta = isRecord(doc.metadata) ? doc.metadata : undefined;
@@ -226,8 +227,8 @@ function parseCaller(file: string, doc: Json): CallerDefinition {
   const where = `caller ${appId}`;
   const spec = isRecord(doc.spec) ? doc.spec : undefined;
   if (spec === undefined) throw new ResourceFileError(file, `${where}: spec`, "is required");
-  const role = ROLES.find((r) => r === spec.role);
-  if (role === undefined) throw new ResourceFileError(file, `${where}: spec.role`, `must be one of ${ROLES.join(", ")}`);
+  const role = CALLER_ROLES.find((r) => r === spec.role);
+  if (role === undefined) throw new ResourceFileError(file, `${where}: spec.role`, `must be one of ${CALLER_ROLES.join(", ")}`);
   const rawTokens = spec.tokens ?? [];
   if (!Array.isArray(rawTokens)) throw new ResourceFileError(file, `${where}: spec.tokens`, "must be a list");
   const tokens = rawTokens.map((item, i): CallerTokenSource => {

@@ -12,7 +12,7 @@ import { isExposable } from "../components/secretstores/local/env/envSecretStore
 import { getProperty, isMetadataError } from "../components/metadata";
 import { type KeyPrefixStrategy, parseKeyPrefix } from "../components/state/stateKeys";
 import { describeError, type Logger } from "../observability/logger";
-import { type CallerDefinition, type CallerRole, type ComponentDefinition, type ConfigurationDefinition, type Resources, ResourceFileError } from "./componentFiles";
+import { CALLER_ROLES, type CallerDefinition, type CallerRole, type ComponentDefinition, type ConfigurationDefinition, type Resources, ResourceFileError } from "./componentFiles";
 import { type CachedSecretStore, createCachingSecretStore, createCounters, type SecretCacheCounters, type SecretCacheOptions } from "./secretCache";
 import { createKeyVaultReferenceResolver, isKeyVaultReference, type KeyVaultReferenceResolver } from "./keyVaultReferences";
 import { configurationFor } from "./secretScopes";
@@ -659,7 +659,6 @@ async function resolveCallerDocumentToken(
 }
 
 const SECRET_REFERENCE = /^secretstore:([^/]+)\/([^/]+)(?:\/(.+))?$/;
-const ROLES: readonly CallerRole[] = ["reader", "writer", "admin"];
 
 /**
  * Turns `API_TOKEN` entries into caller tokens, reading referenced ones from secret stores.
@@ -721,7 +720,7 @@ export async function resolveCallerTokens(
 export function splitCallerEntry(entry: string, defaultAppId: string): { appId: string; role: CallerRole; value: string } {
   const match = /^([A-Za-z0-9][A-Za-z0-9_.-]*)(?::(reader|writer|admin))?=(.+)$/.exec(entry);
   if (match !== null && !match[3]?.startsWith("=")) {
-    const role = ROLES.find((r) => r === match[2]) ?? "writer";
+    const role = CALLER_ROLES.find((r) => r === match[2]) ?? "writer";
     return { appId: match[1] ?? defaultAppId, role, value: match[3] ?? "" };
   }
   return { appId: defaultAppId, role: "writer", value: entry };

@@ -7,7 +7,7 @@ import { cloudByName, cloudByVaultHost } from "../../../../azure/clouds";
 import { azureErrorFacts, failureKind, isAbortError, isTransientAzureError, throttling } from "../../../../azure/errors";
 import type { SecretClientSource } from "../../../../azure/keyvault";
 import type { SecretStoreFeature } from "../../../features";
-import { type ComponentProperties, getProperty, MetadataError, parseInteger } from "../../../metadata";
+import { AZURE_METADATA_ALIASES, type ComponentProperties, getProperty, MetadataError, parseInteger } from "../../../metadata";
 import {
   type BulkGetSecretRequest,
   type BulkGetSecretResponse,
@@ -40,13 +40,13 @@ export interface KeyVaultMetadata {
  * @throws {@link MetadataError} naming the field
  */
 export function parseKeyVaultMetadata(properties: ComponentProperties): KeyVaultMetadata {
-  const environmentName = getProperty(properties, "azureEnvironment", "azureCloud");
+  const environmentName = getProperty(properties, ...AZURE_METADATA_ALIASES.environment);
   let cloud = cloudByName(environmentName ?? "AzurePublicCloud");
   if (cloud === undefined) throw new MetadataError("azureEnvironment", `unknown azureEnvironment "${environmentName}"`);
   const identity = {
-    clientId: getProperty(properties, "azureClientId", "spnClientId", "clientId"),
-    tenantId: getProperty(properties, "azureTenantId", "spnTenantId", "tenantId"),
-    clientSecret: getProperty(properties, "azureClientSecret", "spnClientSecret", "clientSecret"),
+    clientId: getProperty(properties, ...AZURE_METADATA_ALIASES.clientId),
+    tenantId: getProperty(properties, ...AZURE_METADATA_ALIASES.tenantId),
+    clientSecret: getProperty(properties, ...AZURE_METADATA_ALIASES.clientSecret),
   };
   const override = getProperty(properties, "vaultUri", "vaultUrl");
   if (override !== undefined) {

@@ -3,13 +3,13 @@
  * v1/v2 `metadata.yaml`), key → blob name for v1 and v2, and per-request blob HTTP headers.
  */
 import { escapeWith, unescapeKey } from "../../../../azure/tableKeyCodec";
-import { type ComponentProperties, MetadataError, getProperty, parseBoolean, parseInteger } from "../../../metadata";
+import { AZURE_METADATA_ALIASES, type ComponentProperties, MetadataError, getProperty, parseBoolean, parseInteger } from "../../../metadata";
 import { parseStorageTimeout } from "../deadline";
 
-/** Dapr's alias lists (components-contrib `common/authentication/azure/metadata-properties.go`). */
+/** Dapr's alias lists; the Azure ones come from the one table in src/components/metadata.ts. */
 export const BLOB_METADATA_KEYS = {
-  accountName: ["accountName", "storageAccount", "storageAccountName"],
-  accountKey: ["accountKey", "accessKey", "storageAccessKey", "storageAccountKey"],
+  accountName: AZURE_METADATA_ALIASES.storageAccountName,
+  accountKey: AZURE_METADATA_ALIASES.storageAccountKey,
   containerName: ["containerName", "container", "storageAccountContainer"],
   connectionString: ["connectionString"],
   endpoint: ["endpoint", "storageEndpoint", "storageAccountEndpoint"],
@@ -17,7 +17,7 @@ export const BLOB_METADATA_KEYS = {
   retryCount: ["getBlobRetryCount", "retryCount"],
   publicAccessLevel: ["publicAccessLevel"],
   disableEntityManagement: ["disableEntityManagement"],
-  azureClientId: ["azureClientId", "spnClientId", "clientId"],
+  azureClientId: AZURE_METADATA_ALIASES.clientId,
   timeoutInSeconds: ["timeoutInSeconds"],
 } as const satisfies Record<string, readonly string[]>;
 

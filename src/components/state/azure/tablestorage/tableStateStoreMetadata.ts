@@ -2,22 +2,22 @@
  * @module Pure parts of `state.azure.tablestorage`: component metadata (fields and aliases as Dapr's
  * `metadata.yaml`), key → PartitionKey/RowKey, the entity shape, and etag form.
  */
-import { type ComponentProperties, MetadataError, getProperty, parseBoolean } from "../../../metadata";
+import { AZURE_METADATA_ALIASES, type ComponentProperties, MetadataError, getProperty, parseBoolean } from "../../../metadata";
 import { decodeTableKey, encodeTableKey, MAX_TABLE_KEY_BYTES, tableKeyBytes } from "../../../../azure/tableKeyCodec";
 import { ValueTooLargeError } from "../../stateStore";
 import { parseStoredExpiry } from "../../ttl";
 import { parseStorageTimeout } from "../deadline";
 
-/** Dapr's alias lists (components-contrib `common/authentication/azure/metadata-properties.go`). */
+/** Dapr's alias lists; the Azure ones come from the one table in src/components/metadata.ts. */
 export const TABLE_METADATA_KEYS = {
-  accountName: ["accountName", "storageAccount", "storageAccountName"],
-  accountKey: ["accountKey", "accessKey", "storageAccessKey", "storageAccountKey"],
+  accountName: AZURE_METADATA_ALIASES.storageAccountName,
+  accountKey: AZURE_METADATA_ALIASES.storageAccountKey,
   tableName: ["tableName", "table", "storageAccountTable"],
   connectionString: ["connectionString"],
   serviceURL: ["serviceURL"],
   cosmosDbMode: ["cosmosDbMode"],
   skipCreateTable: ["skipCreateTable"],
-  azureClientId: ["azureClientId", "spnClientId", "clientId"],
+  azureClientId: AZURE_METADATA_ALIASES.clientId,
   timeoutInSeconds: ["timeoutInSeconds"],
 } as const satisfies Record<string, readonly string[]>;
 
