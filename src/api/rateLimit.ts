@@ -1,5 +1,6 @@
 /**
- * @module Per-caller rate limiting: a token bucket per app-id, per instance.
+ * @module Rate limiting, per instance: a token bucket per caller app-id, and one per client address for
+ * failed sign-ins (the address the platform vouches for; see ApiRequest.clientAddress).
  */
 
 /** Rate limit settings; a rate of 0 turns limiting off. */

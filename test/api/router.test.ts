@@ -224,6 +224,34 @@ describe("API token", () => {
   });
 });
 
+describe("failed sign-in throttling", () => {
+  it("keeps one bucket per client address; X-Forwarded-For never picks the bucket; good tokens are unaffected", async () => {
+    const limited = createApi({
+      runtime: source(() => ({ state: "ready", runtime }), async () => runtime),
+      authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
+      logger,
+      rateLimit: { ratePerSecond: 1, burst: 3, now: () => 0 },
+    });
+    const attempt = (clientAddress: string | undefined, headers: Record<string, string>) =>
+      limited({ ...request("GET", "http://127.0.0.1:7071/v1.0/metadata", headers), ...(clientAddress !== undefined ? { clientAddress } : {}) });
+    const statuses = async (clientAddress: string | undefined, n: number, headers: Record<string, string>) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) out.push((await attempt(clientAddress, headers)).status);
+      return out;
+    };
+    // A guesser rotating X-Forwarded-For still spends its own socket's bucket.
+    const guesses: number[] = [];
+    for (let i = 0; i < 5; i++) guesses.push((await attempt("192.0.2.10", { "dapr-api-token": "guess", "x-forwarded-for": `198.51.100.${i}` })).status);
+    expect(guesses).toEqual([401, 401, 401, 429, 429]);
+    // Another client has a bucket of its own, and so does a caller with a valid token from the guesser's address.
+    expect(await statuses("192.0.2.11", 4, { "dapr-api-token": "guess" })).toEqual([401, 401, 401, 429]);
+    expect(await statuses("192.0.2.10", 2, { "dapr-api-token": "dev-token" })).toEqual([200, 200]);
+    // Requests whose address the platform does not vouch for share one bucket.
+    expect(await statuses(undefined, 4, { "dapr-api-token": "guess", "x-forwarded-for": "203.0.113.9" })).toEqual([401, 401, 401, 429]);
+    expect((await attempt(undefined, { "dapr-api-token": "guess", "x-forwarded-for": "203.0.113.10" })).status).toBe(429);
+  });
+});
+
 describe("fallback", () => {
   it.each([
     ["GET", "/foo"],
