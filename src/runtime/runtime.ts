@@ -501,7 +501,7 @@ async function resolveMetadata(
   const environment = ctx.options.providerContext.environment;
   const values: Record<string, string> = {};
   const dependencies: SecretDependency[] = [];
-  const fetched = new Map<string, Record<string, string>>();
+  const depended = new Set<string>();
   // Every secret the component names is requested at once (awaited below, in order).
   const reads = new Map<string, Promise<GetSecretResponse>>();
   const secretStore = loaded.get(def.secretStore ?? "");
@@ -513,14 +513,11 @@ async function resolveMetadata(
     reads.set(item.secretKeyRef.name, read);
   }
   for (const item of def.metadata) {
+    const where = `${def.file}: component ${def.name}: spec.metadata ${item.name}`;
     if (item.kind === "value" && isKeyVaultReference(item.value)) {
-      try {
-        const { value, reference, version } = await ctx.references.resolve(item.value);
-        values[item.name] = value;
-        dependencies.push({ kind: "reference", vaultUrl: reference.vaultUrl, secret: reference.secretName, pinned: reference.version !== undefined, version });
-      } catch (e) {
-        throw new ComponentInitError(`${def.file}: component ${def.name}: spec.metadata ${item.name}: cannot resolve the Key Vault reference: ${describeError(e)}`, { cause: e });
-      }
+      const resolved = await resolveSecret(ctx.references, loaded, { kind: "reference", value: item.value }, where);
+      values[item.name] = resolved.value;
+      dependencies.push(resolved.dependency);
     } else if (item.kind === "value") {
       values[item.name] = item.value;
     } else if (item.kind === "envRef") {
@@ -539,23 +536,13 @@ async function resolveMetadata(
       }
       const ref = item.secretKeyRef;
       // One read per secret while a component is processed, as daprd caches them.
-      let data = fetched.get(ref.name);
-      if (data === undefined) {
-        let version: SecretVersionInfo | undefined;
-        try {
-          ({ data, version } = await (reads.get(ref.name) ?? store.store.getSecret({ name: ref.name, metadata: def.namespace !== undefined ? { namespace: def.namespace } : {} })));
-        } catch (e) {
-          throw new ComponentInitError(`${def.file}: component ${def.name}: spec.metadata ${item.name}: cannot read secret "${ref.name}" from secret store "${storeName}": ${describeError(e)}`, { cause: e });
-        }
-        fetched.set(ref.name, data);
-        dependencies.push({ kind: "store", store: storeName, secret: ref.name, version });
-      }
-      const value = data[ref.key];
-      if (value === undefined) {
-        throw new ComponentInitError(`${def.file}: component ${def.name}: spec.metadata ${item.name}: secret "${ref.name}" in store "${storeName}" has no key "${ref.key}"`);
+      const resolved = await resolveSecret(ctx.references, loaded, { kind: "store", store: storeName, secret: ref.name, key: ref.key, read: reads.get(ref.name), allowEmpty: true }, where);
+      if (!depended.has(ref.name)) {
+        depended.add(ref.name);
+        dependencies.push(resolved.dependency);
       }
       // daprd does not apply empty secret values.
-      if (value !== "") values[item.name] = value;
+      if (resolved.value !== "") values[item.name] = resolved.value;
     }
   }
   return { values, dependencies };
@@ -625,37 +612,64 @@ async function resolveCallerDocumentToken(
 ): Promise<CallerToken> {
   const where = `${caller.file}: caller ${caller.appId}: spec.tokens[${i}]`;
   const entry = `caller:${caller.appId}#${i}`;
-  if (source.kind === "value" && isKeyVaultReference(source.value)) {
+  if (source.kind === "value" && !isKeyVaultReference(source.value)) return { appId: caller.appId, role: caller.role, entry, token: source.value };
+  const secret: SecretSource =
+    source.kind === "value"
+      ? { kind: "reference", value: source.value }
+      : { kind: "store", store: caller.secretStore ?? "", secret: source.secretKeyRef.name, key: source.secretKeyRef.key };
+  const { value, dependency } = await resolveSecret(references, loaded, secret, where);
+  return { appId: caller.appId, role: caller.role, entry, token: value, dependency };
+}
+
+/** Where one secret value comes from: a `@Microsoft.KeyVault(...)` reference, or a key of a secret in a loaded store. */
+type SecretSource =
+  | { kind: "reference"; value: string }
+  | {
+      kind: "store";
+      store: string;
+      secret: string;
+      key: string;
+      /** A read already under way (a component requests all its secrets at once). */
+      read?: Promise<GetSecretResponse>;
+      /** Component metadata may be empty (daprd then leaves the field unset); a token may not. */
+      allowEmpty?: boolean;
+    };
+
+/**
+ * Resolves one secret for a component field, a `Caller` document token or an `API_TOKEN` entry (the
+ * one path all three take), with the dependency refresh watches.
+ * @param where - what is being resolved, for the error (`<file>: component x: spec.metadata y`)
+ * @throws {@link ComponentInitError} naming the store, secret and key, never the value
+ */
+async function resolveSecret(
+  references: KeyVaultReferenceResolver | undefined,
+  loaded: ReadonlyMap<string, LoadedComponent>,
+  source: SecretSource,
+  where: string,
+): Promise<{ value: string; dependency: SecretDependency }> {
+  if (source.kind === "reference") {
+    if (references === undefined) throw new ComponentInitError(`${where}: Key Vault references cannot be resolved here`);
     try {
-      const resolved = await references.resolve(source.value);
-      const { reference } = resolved;
-      return {
-        appId: caller.appId,
-        role: caller.role,
-        entry,
-        token: resolved.value,
-        dependency: { kind: "reference", vaultUrl: reference.vaultUrl, secret: reference.secretName, pinned: reference.version !== undefined, version: resolved.version },
-      };
+      const { value, reference, version } = await references.resolve(source.value);
+      return { value, dependency: { kind: "reference", vaultUrl: reference.vaultUrl, secret: reference.secretName, pinned: reference.version !== undefined, version } };
     } catch (e) {
       throw new ComponentInitError(`${where}: cannot resolve the Key Vault reference: ${describeError(e)}`, { cause: e });
     }
-  } else if (source.kind === "value") {
-    return { appId: caller.appId, role: caller.role, entry, token: source.value };
-  } else {
-    const storeName = caller.secretStore ?? "";
-    const store = loaded.get(storeName);
-    if (store === undefined || store.kind !== "secretstores") throw new ComponentInitError(`${where}: auth.secretStore "${storeName}" is not a loaded secret store`);
-    let data: Record<string, string>;
-    let version: SecretVersionInfo | undefined;
-    try {
-      ({ data, version } = await store.store.getSecret({ name: source.secretKeyRef.name, metadata: {} }));
-    } catch (e) {
-      throw new ComponentInitError(`${where}: cannot read secret "${source.secretKeyRef.name}" from "${storeName}": ${describeError(e)}`, { cause: e });
-    }
-    const token = data[source.secretKeyRef.key];
-    if (token === undefined || token === "") throw new ComponentInitError(`${where}: secret "${source.secretKeyRef.name}" has no value for key "${source.secretKeyRef.key}"`);
-    return { appId: caller.appId, role: caller.role, entry, token, dependency: { kind: "store", store: storeName, secret: source.secretKeyRef.name, version } };
   }
+  const store = loaded.get(source.store);
+  if (store === undefined || store.kind !== "secretstores") throw new ComponentInitError(`${where}: secret store "${source.store}" is not loaded`);
+  let data: Record<string, string>;
+  let version: SecretVersionInfo | undefined;
+  try {
+    ({ data, version } = await (source.read ?? store.store.getSecret({ name: source.secret, metadata: {} })));
+  } catch (e) {
+    throw new ComponentInitError(`${where}: cannot read secret "${source.secret}" from "${source.store}": ${describeError(e)}`, { cause: e });
+  }
+  const value = data[source.key];
+  if (value === undefined || (value === "" && source.allowEmpty !== true)) {
+    throw new ComponentInitError(`${where}: secret "${source.secret}" in "${source.store}" has no value for key "${source.key}"`);
+  }
+  return { value, dependency: { kind: "store", store: source.store, secret: source.secret, version } };
 }
 
 const SECRET_REFERENCE = /^secretstore:([^/]+)\/([^/]+)(?:\/(.+))?$/;
@@ -673,42 +687,19 @@ export async function resolveCallerTokens(
   const callers: CallerToken[] = [];
   for (const entry of entries) {
     const { appId, role, value } = splitCallerEntry(entry, defaultAppId);
-    if (references !== undefined && isKeyVaultReference(value)) {
-      try {
-        const resolved = await references.resolve(value);
-        const { reference } = resolved;
-        callers.push({
-          appId,
-          role,
-          entry,
-          token: resolved.value,
-          dependency: { kind: "reference", vaultUrl: reference.vaultUrl, secret: reference.secretName, pinned: reference.version !== undefined, version: resolved.version },
-        });
-      } catch (e) {
-        throw new ComponentInitError(`setting API_TOKEN: cannot resolve the Key Vault reference for app-id ${appId}: ${describeError(e)}`, { cause: e });
-      }
-      continue;
+    const stored = SECRET_REFERENCE.exec(value);
+    let source: SecretSource | undefined;
+    if (references !== undefined && isKeyVaultReference(value)) source = { kind: "reference", value };
+    else if (stored !== null) {
+      const [, storeName = "", secretName = "", key = secretName] = stored;
+      source = { kind: "store", store: storeName, secret: secretName, key };
     }
-    const reference = SECRET_REFERENCE.exec(value);
-    if (reference === null) {
+    if (source === undefined) {
       callers.push({ appId, role, entry, token: value });
       continue;
     }
-    const [, storeName = "", secretName = "", key = secretName] = reference;
-    const store = loaded.get(storeName);
-    if (store === undefined || store.kind !== "secretstores") {
-      throw new ComponentInitError(`setting API_TOKEN: secret store "${storeName}" is not loaded`);
-    }
-    let data: Record<string, string>;
-    let version: SecretVersionInfo | undefined;
-    try {
-      ({ data, version } = await store.store.getSecret({ name: secretName, metadata: {} }));
-    } catch (e) {
-      throw new ComponentInitError(`setting API_TOKEN: cannot read secret "${secretName}" from "${storeName}": ${describeError(e)}`, { cause: e });
-    }
-    const token = data[key];
-    if (token === undefined || token === "") throw new ComponentInitError(`setting API_TOKEN: secret "${secretName}" in "${storeName}" has no value for key "${key}"`);
-    callers.push({ appId, role, entry, token, dependency: { kind: "store", store: storeName, secret: secretName, version } });
+    const resolved = await resolveSecret(references, loaded, source, "setting API_TOKEN");
+    callers.push({ appId, role, entry, token: resolved.value, dependency: resolved.dependency });
   }
   return callers;
 }
