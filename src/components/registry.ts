@@ -35,7 +35,7 @@ export type ProviderEntry =
 
 /** The registry table. Keys are Dapr component types. */
 export const PROVIDERS: Readonly<Record<string, ProviderEntry>> = {
-  "secretstores.azure.keyvault": { kind: "secretstores", versions: ["v1"], create: (ctx) => createKeyVaultSecretStore({ getClient: ctx.azure.secretClient }) },
+  "secretstores.azure.keyvault": { kind: "secretstores", versions: ["v1"], create: (ctx) => createReferenceStore(ctx) },
   "secretstores.local.file": { kind: "secretstores", versions: ["v1"], create: (ctx) => createFileSecretStore({ baseDir: ctx.appRoot }) },
   "secretstores.local.env": { kind: "secretstores", versions: ["v1"], create: (ctx) => createEnvSecretStore({ env: ctx.environment }) },
   "state.in-memory": { kind: "state", versions: ["v1"], create: () => createInMemoryStateStore() },
@@ -57,4 +57,12 @@ export function findProvider(type: string, version: string): { entry: ProviderEn
     return { error: `component type "${type}" has no version "${version}" (supported: ${entry.versions.join(", ")})`, field: "spec.version" };
   }
   return { entry };
+}
+
+/**
+ * The store `@Microsoft.KeyVault(...)` references are read through (they name a vault, not a
+ * component), uninitialised: the runtime initialises one per vault.
+ */
+export function createReferenceStore(context: ProviderContext): SecretStore {
+  return createKeyVaultSecretStore({ getClient: context.azure.secretClient });
 }

@@ -5,7 +5,7 @@
  * A runtime is immutable. Refresh builds a successor with {@link Runtime.rebuild}: only components
  * whose resolved metadata changed get a new instance; the rest are shared with the predecessor.
  */
-import { findProvider, type ProviderContext, type ProviderEntry } from "../components/registry";
+import { createReferenceStore, findProvider, type ProviderContext, type ProviderEntry } from "../components/registry";
 import type { GetSecretResponse, SecretStore, SecretVersionInfo } from "../components/secretstores/secretStore";
 import { isTransactionalStateStore, type StateStore } from "../components/state/stateStore";
 import { isExposable } from "../components/secretstores/local/env/envSecretStore";
@@ -184,16 +184,6 @@ interface RuntimeContext {
   cache: (store: SecretStore, name: string) => CachedSecretStore;
 }
 
-/** The Dapr component type `@Microsoft.KeyVault(...)` references are read through. */
-const KEY_VAULT_TYPE = "secretstores.azure.keyvault";
-
-/** A Key Vault store from the registry, for references (they name a vault, not a component). */
-function keyVaultStore(context: ProviderContext): SecretStore {
-  const found = findProvider(KEY_VAULT_TYPE, "v1");
-  if ("error" in found || found.entry.kind !== "secretstores") throw new Error(`the provider registry has no ${KEY_VAULT_TYPE} v1`);
-  return found.entry.create(context);
-}
-
 /**
  * Builds the runtime: validates types, initialises components in reference order (a store used by
  * `auth.secretStore` first), resolves caller tokens. A component that fails to initialise (a vault or
@@ -230,7 +220,7 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
     options,
     entries,
     cache,
-    references: createKeyVaultReferenceResolver({ clientId: options.referenceClientId, wrap: cache, createStore: () => keyVaultStore(options.providerContext) }),
+    references: createKeyVaultReferenceResolver({ clientId: options.referenceClientId, wrap: cache, createStore: () => createReferenceStore(options.providerContext) }),
   };
 
   const loaded = new Map<string, LoadedComponent>();
