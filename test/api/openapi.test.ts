@@ -136,6 +136,14 @@ describe("openapi.yaml", () => {
     expect(problems("GET", "/v1.0/nothing", { status: 404, headers: { "content-type": "application/json" }, body: '{"errorCode":"ERR_OTHER","message":"x"}' })).toHaveLength(1);
     expect(problems("GET", "/v1.0/metadata", { status: 200, headers: { "content-type": "text/html" }, body: "<p>" })).toHaveLength(1);
   });
+  it("matches the path the router sees (dot segments, //, absolute form) and knows the host's own empty answers", () => {
+    const secret = { status: 200, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: '{"n":"v"}' };
+    expect(problems("GET", "/v1.0//secrets/s/./x/../n/", secret)).toEqual([]);
+    expect(problems("GET", "http://127.0.0.1/v1.0/secrets/s/n", secret)).toEqual([]);
+    expect(problems("GET", "/v1.0/secrets/s/%2e%2e", { status: 404, headers: { "content-type": "application/json" }, body: '{"errorCode":"ERR_DIRECT_INVOKE","message":"m"}' })).toEqual([]);
+    expect(problems("GET", "/v1.0/metadata", { status: 505, headers: {} })).toEqual([]);
+    expect(problems("GET", "/v1.0/metadata", { status: 502, headers: {} })).toHaveLength(1);
+  });
 });
 
 describe("leak scan of responses", () => {

@@ -28,8 +28,10 @@ export interface E2eEnvironment extends DevEnvironment {
   output(): string;
   /** Every response any of the environment's hosts has written so far (recorded by the hosts themselves). */
   responses(): Promise<RecordedResponse[]>;
-  /** The folder the hosts record their responses in. */
+  /** The folder the hosts record their responses in (removed by `stop()`). */
   recordDir: string;
+  /** Stops every host and service but keeps the recorded responses (for {@link stopAndCheckResponses}). */
+  stopHosts(): Promise<void>;
 }
 
 /** Starts the environment on a free port. */
@@ -57,7 +59,21 @@ export async function startE2eEnvironment(
     const lines = (await Promise.all(files.map((f) => readFile(path.join(recordDir, f), "utf8")))).flatMap((text) => text.split("\n").filter((l) => l !== ""));
     return lines.map((l) => JSON.parse(l) as RecordedResponse);
   };
-  return { ...started, output: () => output, responses, recordDir };
+  return {
+    ...started,
+    output: () => output,
+    responses,
+    recordDir,
+    stopHosts: () => started.stop(),
+    // A plain stop (files that do not check their traffic) leaves no recording behind.
+    stop: async () => {
+      try {
+        await started.stop();
+      } finally {
+        await rm(recordDir, { recursive: true, force: true });
+      }
+    },
+  };
 }
 
 /**
@@ -68,7 +84,7 @@ export async function startE2eEnvironment(
  */
 export async function stopAndCheckResponses(env: E2eEnvironment | undefined, file: string): Promise<void> {
   if (env === undefined) return;
-  await env.stop();
+  await env.stopHosts();
   try {
     const recorded = await env.responses();
     const checker = await loadOpenApiChecker();
@@ -80,7 +96,8 @@ export async function stopAndCheckResponses(env: E2eEnvironment | undefined, fil
       checked++;
       const response = { status: r.status, headers: r.headers, ...(r.body === "" ? {} : { body: r.body }) };
       const found = [...checker.problems(r.method, r.url, response), ...leaksIn(r, internal)];
-      problems.push(...found.map((p) => `${r.method} ${r.url} → ${r.status}: ${p}`));
+      const target = r.url.length > 160 ? `${r.url.slice(0, 160)}…(${r.url.length} characters)` : r.url;
+      problems.push(...found.map((p) => `${r.method} ${target} → ${r.status}: ${p.length > 600 ? `${p.slice(0, 600)}…` : p}`));
     }
     const cut = recorded.length - checked;
     process.stdout.write(`[openapi] ${path.basename(file)}: ${checked} responses checked against openapi.yaml and scanned for upstream ids/addresses (${cut} cut before completion), ${problems.length} problems\n`);

@@ -9,7 +9,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startE2eEnvironment, type E2eEnvironment } from "../e2e/environment";
+import { startE2eEnvironment, stopAndCheckResponses, type E2eEnvironment } from "../e2e/environment";
 import { API_TOKEN_SETTING, buildCorpus, OTHER_SEED, OTHER_TOKEN, READER_TOKEN, SEEDS, STATE_STORES, TOKEN, UNPREFIXED_BLOB, VICTIM_BLOBS, VICTIM_CONTAINER, type CorpusCase } from "./corpus";
 
 /** A response as received. */
@@ -180,7 +180,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await env?.stop();
+  await stopAndCheckResponses(env, __filename);
 });
 
 describe("corpus size", () => {

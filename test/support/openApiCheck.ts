@@ -7,6 +7,7 @@ import * as path from "node:path";
 import Ajv2020 from "ajv/dist/2020";
 import { parse } from "yaml";
 import type { ApiResponse } from "../../src/api/errors";
+import { routingPath } from "../../src/api/router";
 
 type Json = Record<string, unknown>;
 
@@ -67,24 +68,30 @@ export async function loadOpenApiChecker(): Promise<OpenApiChecker> {
     return found;
   }
 
+  const hostAnswers = new Set(((resolved["x-host-answers"] ?? []) as unknown[]).map(Number));
+  const components = ((resolved.components as Json | undefined)?.responses ?? {}) as Record<string, Json>;
+
   /** Checks one response against the document; returns what is wrong. */
-  function problems(method: string, url: string, response: ApiResponse): string[] {
-    // The Functions host's own "no function here" answer, on any path of an instance that runs no HTTP function
-    // (a Flex Consumption timer-only instance), as the document's description says.
-    if (response.status === 404 && bodyText(response) === "" && response.headers["content-type"] === undefined) return [];
+  function problems(method: string, rawUrl: string, response: ApiResponse): string[] {
+    // The Functions host's own empty answers before any function runs (`x-host-answers`: a malformed request,
+    // no function at the path — on a timer-only instance, every path —, a body, URL or headers over its limits).
+    if (hostAnswers.has(response.status) && bodyText(response) === "" && response.headers["content-type"] === undefined) return [];
+    const url = apiPath(rawUrl);
     const found = operationFor(method, url);
     if (found === undefined) return unmatchedProblems(url, response);
     const responses = (found.op.responses ?? {}) as Record<string, Json>;
+    // A method the path does not document: the caller's credential is checked before the method.
+    if (found.op.responses === undefined && response.status === 401 && components.Unauthorized !== undefined) return bodyProblems(components.Unauthorized, response, `401 ${method} ${found.template}`, method);
     if (response.status === 405) {
       // A wrong method is documented once per path, on any of its operations.
       const ops = Object.values((resolved.paths as Record<string, Json>)[found.template] ?? {}) as Json[];
       const documented = ops.map((o) => (o.responses as Record<string, Json> | undefined)?.["405"]).find((r) => r !== undefined);
       if (documented === undefined) return [`405 not documented for ${found.template}`];
-      return [...headerProblems(documented, response.headers, `405 ${found.template}`), ...bodyProblems(documented, response, `405 ${method} ${found.template}`)];
+      return [...headerProblems(documented, response.headers, `405 ${found.template}`), ...bodyProblems(documented, response, `405 ${method} ${found.template}`, method)];
     }
     const documented = responses[String(response.status)];
     if (documented === undefined) return [`status ${response.status} not documented for ${method} ${found.template}`];
-    return [...headerProblems(documented, response.headers, `${response.status} ${method} ${found.template}`), ...bodyProblems(documented, response, `${response.status} ${method} ${found.template}`)];
+    return [...headerProblems(documented, response.headers, `${response.status} ${method} ${found.template}`), ...bodyProblems(documented, response, `${response.status} ${method} ${found.template}`, method)];
   }
 
   /**
@@ -92,14 +99,33 @@ export async function loadOpenApiChecker(): Promise<OpenApiChecker> {
    * document's description says); elsewhere it is the Functions host's own empty 404 (no function there).
    */
   function unmatchedProblems(url: string, response: ApiResponse): string[] {
-    if (response.status !== 404) return [`status ${response.status} for ${url}, a path the document does not list`];
     const rawPath = url.split("?")[0] ?? "";
-    const body = bodyText(response);
-    if (!/^\/v1\.0(-alpha1)?\//.test(rawPath)) return body === "" ? [] : [`404 outside the API with a body: ${body.slice(0, 200)}`];
-    const documented = (resolved.components as Json | undefined)?.responses as Record<string, Json> | undefined;
-    const notFound = documented?.NotFound;
+    // Functions routes match case-insensitively, so `/V1.0/...` reaches the app too (and is no daprd route).
+    const inApi = /^\/v1\.0(-alpha1)?(\/|$)/i.test(rawPath);
+    if (inApi && response.status === 401 && components.Unauthorized !== undefined) return bodyProblems(components.Unauthorized, response, `401 ${rawPath}`, "");
+    if (response.status !== 404) return [`status ${response.status} for ${url}, a path the document does not list`];
+    // Outside the API an empty 404 is the host's; a path that reached the app's catch-all (`/v1.0/../x`) gets daprd's.
+    if (!inApi && bodyText(response) === "") return [];
+    const notFound = components.NotFound;
     if (notFound === undefined) return ["components.responses.NotFound is not documented"];
-    return bodyProblems(notFound, response, `404 ${rawPath}`);
+    return bodyProblems(notFound, response, `404 ${rawPath}`, "");
+  }
+
+  /**
+   * The path the API routes on, from the request target as received: an absolute-form target loses its scheme
+   * and authority, dot segments (also percent-encoded ones, which the host decodes) are resolved, `//` collapsed
+   * and a trailing slash dropped — daprd's `path.Clean`, as the router does it.
+   */
+  function apiPath(target: string): string {
+    const q = target.indexOf("?");
+    let rawPath = q >= 0 ? target.slice(0, q) : target;
+    const query = q >= 0 ? target.slice(q) : "";
+    rawPath = rawPath.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "");
+    rawPath = rawPath
+      .split("/")
+      .map((segment) => (/^(\.|%2e)+$/i.test(segment) ? segment.replace(/%2e/gi, ".") : segment))
+      .join("/");
+    return routingPath(rawPath) + query;
   }
 
   function bodyText(response: ApiResponse): string {
@@ -107,8 +133,10 @@ export async function loadOpenApiChecker(): Promise<OpenApiChecker> {
   }
 
   /** The content type is documented for the status and a JSON body validates against its schema. */
-  function bodyProblems(documented: Json, response: ApiResponse, where: string): string[] {
+  function bodyProblems(documented: Json, response: ApiResponse, where: string, method: string): string[] {
     const body = bodyText(response);
+    // A HEAD answer never has a body.
+    if (method.toUpperCase() === "HEAD") return body === "" ? [] : [`a body in the answer to HEAD (${where})`];
     if (body === "") return documented.content === undefined ? [] : [`empty body, but ${where} documents content`];
     const type = (response.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
     const content = (documented.content ?? {}) as Record<string, { schema?: object }>;
