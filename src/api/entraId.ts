@@ -3,6 +3,7 @@
  * (OIDC discovery, cached JWKS), with an allow-list of asymmetric algorithms only.
  */
 import type { JWTPayload, createRemoteJWKSet } from "jose" with { "resolution-mode": "import" };
+import { isRecord } from "../shared/guards";
 
 /** `jose` is ESM-only: loaded with a dynamic import from this CommonJS build. */
 type Jose = typeof import("jose", { with: { "resolution-mode": "import" } });
@@ -71,7 +72,7 @@ export function createEntraIdValidator(options: EntraIdOptions): EntraIdValidato
         const response = await fetch(`${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) });
         if (!response.ok) throw new Error(`OIDC discovery for ${issuer} answered ${response.status}`);
         const document: unknown = await response.json();
-        const jwksUri = typeof document === "object" && document !== null ? (document as { jwks_uri?: unknown }).jwks_uri : undefined;
+        const jwksUri = isRecord(document) ? document.jwks_uri : undefined;
         if (typeof jwksUri !== "string") throw new Error(`OIDC discovery for ${issuer} has no jwks_uri`);
         return jose.createRemoteJWKSet(new URL(jwksUri), { cacheMaxAge: 24 * 60 * 60 * 1000, cooldownDuration: 30_000 });
       })();

@@ -8,6 +8,7 @@
  * put such messages into store errors, and the API into `message` fields; {@link toHttpResponse} and
  * bulk-get item errors pass every message through {@link sanitizeMessage}.
  */
+import { isRecord } from "../shared/guards";
 
 const REQUEST_ID_LINE = /\s*(?:\bRequestId:[\w-]+|\bx-ms-(?:client-)?request-id"?\s*[:=]\s*"?[\w-]+"?)/gi;
 const TIME_LINE = /\s*\bTime:\s*\d{4}-\d{2}-\d{2}T[\d:.]+Z/g;
@@ -28,11 +29,11 @@ function summariseJsonBody(body: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (typeof parsed !== "object" || parsed === null) return undefined;
-  const root = (parsed as Record<string, unknown>)["odata.error"] ?? (parsed as Record<string, unknown>).error;
-  if (typeof root !== "object" || root === null) return undefined;
-  const { code, message } = root as { code?: unknown; message?: unknown };
-  const text = typeof message === "string" ? message : typeof message === "object" && message !== null ? (message as { value?: unknown }).value : undefined;
+  if (!isRecord(parsed)) return undefined;
+  const root = parsed["odata.error"] ?? parsed.error;
+  if (!isRecord(root)) return undefined;
+  const { code, message } = root;
+  const text = typeof message === "string" ? message : isRecord(message) ? message.value : undefined;
   const parts = [typeof code === "string" && code !== "" ? code : undefined, typeof text === "string" ? firstLine(text) : undefined].filter((p): p is string => p !== undefined && p !== "");
   return parts.length === 0 ? undefined : parts.join(": ");
 }
