@@ -225,6 +225,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions = {}): 
         ? Promise.resolve(undefined)
         : mkdir(path.join(REPO_ROOT, ".vaultstate"), { recursive: true }).then(() =>
             startKeyVaultEmulator({
+              vaultHost: "vault.localhost",
               seedFile: options.seedFile ?? path.join(REPO_ROOT, "dev", "keyvault-seed.yaml"),
               stateFile: path.join(REPO_ROOT, ".vaultstate", `keyvault-emulator-${process.pid}.json`),
             }),

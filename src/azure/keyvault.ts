@@ -3,9 +3,10 @@
  *
  * A token is only ever sent where it belongs:
  * - challenge-resource verification (the vault host must end in `.` + the host of the resource the
- *   401 challenge names) is on for every host, whatever configuration or an event says. The one
- *   exception is a loopback host outside Azure, which is the local emulator: it serves
- *   `https://127.0.0.1:<port>` and names the production resource `https://vault.azure.net`;
+ *   401 challenge names) is on for every host, whatever configuration or an event says, the local
+ *   emulator included: it serves `https://<name>.vault.localhost:<port>` and names the resource
+ *   `https://vault.localhost`, the loopback mirror of `<name>.vault.azure.net` and `https://vault.azure.net`
+ *   (`*.localhost` names are loopback, RFC 6761, so connections to them go to 127.0.0.1);
  * - the credential behind a `SecretClient` hands out tokens for Key Vault audiences only, so even a
  *   host that passes (or skips) verification can never obtain, say, an ARM token.
  *
@@ -16,6 +17,7 @@
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import * as https from "node:https";
 import { ManagedIdentityCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { ManagedIdentityApplication } from "@azure/msal-node";
@@ -76,24 +78,36 @@ function throttlingPolicy(): PipelinePolicy {
   };
 }
 
-const LOOPBACK = /^(?:127(?:\.\d{1,3}){3}|\[::1\]|localhost)$/i;
+/** The emulator's Key Vault audience: only names under `localhost` (loopback) can pass verification for it. */
+export const LOCAL_KEY_VAULT_SCOPE = "https://vault.localhost/.default";
 
-/**
- * Whether challenge-resource verification may be skipped for a vault URL (pure): only for a loopback
- * host, and never in Azure.
- */
-export function skipsChallengeVerification(vaultUrl: string, inAzure: boolean): boolean {
-  if (inAzure) return false;
-  try {
-    return LOOPBACK.test(new URL(vaultUrl).hostname);
-  } catch {
-    return false;
-  }
+/** Names under `localhost` are loopback (RFC 6761 §6.3); most resolvers do not know that, so the client says it. */
+const loopbackNames = new https.Agent({
+  keepAlive: true,
+  lookup: (_hostname, options, callback) => {
+    const family = options.family === 6 ? 6 : 4;
+    const address = family === 6 ? "::1" : "127.0.0.1";
+    if (options.all === true) (callback as unknown as (err: null, addresses: { address: string; family: number }[]) => void)(null, [{ address, family }]);
+    else callback(null, address, family);
+  },
+});
+
+/** Connects requests for `*.localhost` hosts to the loopback interface; every other host resolves as usual. */
+function loopbackNamesPolicy(): PipelinePolicy {
+  return {
+    name: "vaultstateLoopbackNames",
+    sendRequest(request, next) {
+      const host = new URL(request.url).hostname.toLowerCase();
+      if (request.agent === undefined && (host === "localhost" || host.endsWith(".localhost")) && request.url.startsWith("https:")) request.agent = loopbackNames;
+      return next(request);
+    },
+  };
 }
 
 /** The token scopes of Key Vault in every known cloud, e.g. `https://vault.azure.net/.default`. */
-export function keyVaultScopes(): Set<string> {
-  const scopes = new Set<string>();
+export function keyVaultScopes(options: { inAzure?: boolean } = {}): Set<string> {
+  // Outside Azure, also the local emulator's audience (a token for it is useless anywhere else).
+  const scopes = new Set<string>(options.inAzure === false ? [LOCAL_KEY_VAULT_SCOPE] : []);
   for (const cloud of allClouds()) {
     scopes.add(`https://${cloud.keyVaultSuffix}/.default`);
     scopes.add(`https://${cloud.keyVaultSuffix}//.default`);
@@ -105,8 +119,7 @@ export function keyVaultScopes(): Set<string> {
  * Wraps a credential so it only issues Key Vault tokens, and gives up after the token deadline (or
  * when the caller's signal aborts) instead of waiting on a stalled identity endpoint.
  */
-export function keyVaultOnlyCredential(credential: TokenCredential, tokenTimeoutInMs: number): TokenCredential {
-  const allowed = keyVaultScopes();
+export function keyVaultOnlyCredential(credential: TokenCredential, tokenTimeoutInMs: number, allowed: ReadonlySet<string> = keyVaultScopes()): TokenCredential {
   return {
     async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
       const list = Array.isArray(scopes) ? scopes : [scopes];
@@ -139,25 +152,27 @@ export type SecretClientSource = (vaultUrl: string, options?: SecretClientOption
 /**
  * A per-app cache of vault clients. Retries inside the SDK are kept short because the secret cache
  * above it rides out longer outages with stale values and its own jittered backoff.
- * @param options.inAzure - whether the app runs in Azure (challenge verification is never skipped there)
+ * @param options.inAzure - whether the app runs in Azure (outside it, the emulator's audience is allowed too)
  * @param options.timeouts - deadlines, default {@link KEY_VAULT_DEFAULTS}
  */
 export function createSecretClientSource(credentials: CredentialSource, options: { inAzure: boolean; timeouts?: Partial<KeyVaultTimeouts> }): SecretClientSource {
   const timeouts: KeyVaultTimeouts = { ...KEY_VAULT_DEFAULTS, ...Object.fromEntries(Object.entries(options.timeouts ?? {}).filter(([, v]) => v !== undefined)) };
   const clients = new Map<string, SecretClient>();
+  const scopes = keyVaultScopes({ inAzure: options.inAzure });
   const identityApps = new Map<string, ManagedIdentityApplication>();
   return (vaultUrl, identity = {}) => {
     const key = JSON.stringify([vaultUrl, identity.clientId ?? "", identity.tenantId ?? "", identity.clientSecret !== undefined]);
     let client = clients.get(key);
     if (client === undefined) {
       const credential = credentials(identity);
-      client = new SecretClient(vaultUrl, keyVaultOnlyCredential(credential, timeouts.tokenTimeoutInMs), {
-        disableChallengeResourceVerification: skipsChallengeVerification(vaultUrl, options.inAzure),
+      // Challenge-resource verification stays on (the SDK default) for every vault.
+      client = new SecretClient(vaultUrl, keyVaultOnlyCredential(credential, timeouts.tokenTimeoutInMs, scopes), {
         retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 },
         additionalPolicies: [
           { policy: operationDeadlinePolicy(timeouts.requestTimeoutInMs), position: "perCall" },
           { policy: throttlingPolicy(), position: "perRetry" },
-          { policy: tokenExpiryPolicy(cacheBypass(credential, identity.clientId, identityApps)), position: "perRetry" },
+          { policy: tokenExpiryPolicy(cacheBypass(credential, identity.clientId, identityApps, scopes)), position: "perRetry" },
+          { policy: loopbackNamesPolicy(), position: "perRetry" },
           // Last, so it sits next to the wire and sees every attempt's own status (429s included).
           ...upstreamPolicies("keyvault").additionalPolicies,
         ],
@@ -201,11 +216,11 @@ export function tokenExpiryPolicy(refreshPastCache: (scope: string) => Promise<v
  * request, except `ManagedIdentityCredential`, which drops the claims; for it, MSAL's managed identity
  * app (whose token cache is process-wide, shared with the credential) is asked with `forceRefresh`.
  */
-function cacheBypass(credential: unknown, clientId: string | undefined, identityApps: Map<string, ManagedIdentityApplication>): (scope: string) => Promise<void> {
+function cacheBypass(credential: unknown, clientId: string | undefined, identityApps: Map<string, ManagedIdentityApplication>, scopes: ReadonlySet<string>): (scope: string) => Promise<void> {
   if (!(credential instanceof ManagedIdentityCredential)) return async () => undefined;
   return async (scope) => {
     // Like every token behind a SecretClient: Key Vault audiences only, whatever a challenge names.
-    if (!keyVaultScopes().has(scope.toLowerCase())) return;
+    if (!scopes.has(scope.toLowerCase())) return;
     const key = clientId ?? "";
     let app = identityApps.get(key);
     if (app === undefined) {

@@ -19,7 +19,7 @@ const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 let emulator: KeyVaultEmulator;
 
 beforeAll(async () => {
-  emulator = await startKeyVaultEmulator({ seed: { vaults: { sanitize: { secrets: { present: "v" } } }, principals: [{ name: "app", type: "systemAssigned", roles: { sanitize: "Key Vault Secrets User" } }] } });
+  emulator = await startKeyVaultEmulator({ vaultHost: "vault.localhost", seed: { vaults: { sanitize: { secrets: { present: "v" } } }, principals: [{ name: "app", type: "systemAssigned", roles: { sanitize: "Key Vault Secrets User" } }] } });
   Object.assign(process.env, emulator.identityEnvironment());
 });
 afterAll(async () => {

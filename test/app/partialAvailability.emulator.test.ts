@@ -27,7 +27,7 @@ let emulator: KeyVaultEmulator;
 const azurite = useAzurite();
 
 beforeAll(async () => {
-  emulator = await startKeyVaultEmulator({ seed: { vaults: { [VAULT]: { secrets: { "store-password": "pa55word-from-kv" } } } } });
+  emulator = await startKeyVaultEmulator({ vaultHost: "vault.localhost", seed: { vaults: { [VAULT]: { secrets: { "store-password": "pa55word-from-kv" } } } } });
   // The managed identity credential reads its endpoint from the process environment.
   Object.assign(process.env, emulator.identityEnvironment());
 });

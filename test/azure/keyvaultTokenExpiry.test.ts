@@ -19,7 +19,7 @@ interface LogEntry {
 let emulator: KeyVaultEmulator;
 
 beforeAll(async () => {
-  emulator = await startKeyVaultEmulator({
+  emulator = await startKeyVaultEmulator({ vaultHost: "vault.localhost",
     tokenLifetimeSeconds: 3600,
     seed: {
       vaults: { expiry: { secrets: { token: "still-served" } } },

@@ -71,7 +71,7 @@ const azure = (): AzureClients => (clients ??= createAzureClients(emulator.ident
 beforeAll(async () => {
   [azurite, emulator] = await Promise.all([
     startAzurite({ accounts: ACCOUNTS }),
-    startKeyVaultEmulator({
+    startKeyVaultEmulator({ vaultHost: "vault.localhost",
       seed: {
         vaults: {
           rotvault: {

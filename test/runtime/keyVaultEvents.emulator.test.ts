@@ -30,7 +30,7 @@ let forgedUrl: string;
 const forgedRequests: { method: string; url: string; authorization: boolean }[] = [];
 
 beforeAll(async () => {
-  emulator = await startKeyVaultEmulator({ seed: { vaults: { [VAULT]: { secrets: { watched: "watched-v1", flooded: "flooded-v1", other: "other-v1", outage: "outage-v1" } } } } });
+  emulator = await startKeyVaultEmulator({ vaultHost: "vault.localhost", seed: { vaults: { [VAULT]: { secrets: { watched: "watched-v1", flooded: "flooded-v1", other: "other-v1", outage: "outage-v1" } } } } });
   vaultUri = emulator.vaultUri(VAULT);
   Object.assign(process.env, emulator.identityEnvironment());
   const certs = await ensureDevCertificates();
@@ -150,7 +150,8 @@ describe("forged events", () => {
         () => undefined,
         (e: unknown) => e as Error,
       );
-    expect(error?.message).toContain("Key Vault clients only get tokens for Key Vault");
+    // Refused by challenge-resource verification (always on) before the credential is even asked.
+    expect(error?.message).toMatch(/does not match the requested domain|Key Vault clients only get tokens for Key Vault/);
     // Only the SDK's unauthenticated challenge probe, never an Authorization header.
     expect(forgedRequests.length).toBeGreaterThan(0);
     expect(forgedRequests.every((r) => !r.authorization)).toBe(true);

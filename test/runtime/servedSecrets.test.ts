@@ -89,7 +89,7 @@ describe("a timer-only instance keeps HTTP instances current", () => {
   };
 
   beforeAll(async () => {
-    emulator = await startKeyVaultEmulator({ seed: { vaults: { [VAULT]: { secrets: { served: "served-v1", unread: "unread-v1" } } } } });
+    emulator = await startKeyVaultEmulator({ vaultHost: "vault.localhost", seed: { vaults: { [VAULT]: { secrets: { served: "served-v1", unread: "unread-v1" } } } } });
     Object.assign(process.env, emulator.identityEnvironment());
     http = manager();
     timer = manager();

@@ -92,6 +92,7 @@ async function inspect(dir: string, nowMs: number): Promise<Health> {
     // over a single-label parent, so only the names below are actually usable.
     const coversHosts =
       leaf.checkHost("localhost") !== undefined &&
+      leaf.checkHost("vaultstate-dev.vault.localhost") !== undefined &&
       leaf.checkIP("127.0.0.1") !== undefined &&
       leaf.checkIP("::1") !== undefined;
     const valid =
@@ -149,6 +150,7 @@ async function generateLeaf(ca: { cert: string; key: string }, nowMs: number): P
         altNames: [
           { type: 2, value: "localhost" },
           { type: 2, value: "*.localhost" },
+          { type: 2, value: "*.vault.localhost" },
           { type: 7, ip: "127.0.0.1" },
           { type: 7, ip: "::1" },
         ],

@@ -26,7 +26,7 @@ export const USAGE = `Usage: vaultstate-kv-emulator [options]
   --token-lifetime SECS   lifetime of issued tokens (default 3600)
   --expired-token-challenge plain|cae
                           401 challenge for an expired token: the service's plain one (default) or CAE claims
-  --host 127.0.0.1|localhost  host name used in vault URIs (default 127.0.0.1)
+  --host 127.0.0.1|localhost|vault.localhost  host name used in vault URIs (default 127.0.0.1; vault.localhost: https://<name>.vault.localhost:<port>, challenge resource https://vault.localhost)
   --webhook URL[,SCHEMA]  Event Grid webhook (repeatable; loopback http(s) only); SCHEMA is EventGridSchema
                           (default) or CloudEventSchemaV1_0 (also: eventgrid, cloudevents), e.g.
                           http://127.0.0.1:7071/runtime/webhooks/eventgrid?functionName=onKeyVaultEvent
@@ -89,7 +89,7 @@ export function parseCliArgs(argv: string[]): { options: KeyVaultEmulatorOptions
   });
   if (vaults.length === 0 && basePort) vaults.push({ name: "vaultstate-dev", port: basePort });
   const host = values.host;
-  if (host !== undefined && host !== "127.0.0.1" && host !== "localhost") throw new RangeError("--host must be 127.0.0.1 or localhost");
+  if (host !== undefined && host !== "127.0.0.1" && host !== "localhost" && host !== "vault.localhost") throw new RangeError("--host must be 127.0.0.1, localhost or vault.localhost");
   const expiredChallenge = values["expired-token-challenge"];
   if (expiredChallenge !== undefined && expiredChallenge !== "plain" && expiredChallenge !== "cae") {
     throw new RangeError("--expired-token-challenge must be plain or cae");

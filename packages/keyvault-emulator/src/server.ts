@@ -5,7 +5,9 @@
  * tells vaults apart, so no name resolution is needed (`*.localhost` does not resolve here, and Node refuses
  * a `*.localhost` wildcard certificate anyway). The challenge advertises `resource="https://vault.azure.net"`
  * like the real service, so the credential asks for the production scope; because the host is not under
- * `vault.azure.net`, clients must set `disableChallengeResourceVerification: true`.
+ * `vault.azure.net`, clients must set `disableChallengeResourceVerification: true` — unless the emulator runs
+ * with `vaultHost: "vault.localhost"`, where vaults are `<name>.vault.localhost` and the challenge names
+ * `https://vault.localhost`, so verification stays on.
  */
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -56,8 +58,15 @@ export interface KeyVaultEmulatorOptions {
   identityPort?: number;
   /** Admin API port (HTTP); 0/absent = ephemeral. */
   adminPort?: number;
-  /** Host name used in vault URIs: "127.0.0.1" (default) or "localhost" (both are in the certificate). */
-  vaultHost?: "127.0.0.1" | "localhost";
+  /**
+   * Host name used in vault URIs: "127.0.0.1" (default) or "localhost" (both are in the certificate), or
+   * "vault.localhost": each vault at `https://<name>.vault.localhost:<port>` with the challenge resource
+   * `https://vault.localhost` (unless `challengeResource` says otherwise), the local mirror of
+   * `<name>.vault.azure.net` and `https://vault.azure.net`. The SDK's challenge-resource verification (the
+   * vault host must end in "." + the resource's host) then passes with verification on. `*.localhost` names
+   * are loopback (RFC 6761) but most resolvers do not know that: clients connect to 127.0.0.1 for them.
+   */
+  vaultHost?: "127.0.0.1" | "localhost" | "vault.localhost";
   /** Seed file (.json, .yaml, .yml); see the seed module for the format. */
   seedFile?: string;
   /** An inline seed document (same format), applied after `seedFile`. */
@@ -192,6 +201,8 @@ export const DEFAULT_TENANT_ID = "8f2a4c1e-0b6d-4e7a-9c3f-5d1b2a6e7f80";
 export const DEFAULT_VAULT_NAME = "vaultstate-dev";
 /** Key Vault's first-party application id, also accepted as token audience (as the service does). */
 const KEY_VAULT_APP_ID = "cfa8b339-82a2-471a-a3c9-0fc0be7a4093";
+/** The challenge resource of `vaultHost: "vault.localhost"` vaults (see {@link KeyVaultEmulatorOptions.vaultHost}). */
+export const LOCAL_VAULT_RESOURCE = "https://vault.localhost";
 const MAX_EVENTS = 1000;
 
 interface VaultRuntime {
@@ -232,7 +243,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
     resourceGroup: options.azure?.resourceGroup ?? "vaultstate-local",
     location: options.azure?.location ?? "westeurope",
   };
-  const challengeResource = (options.challengeResource ?? "https://vault.azure.net").replace(/\/+$/, "");
+  const challengeResource = (options.challengeResource ?? (options.vaultHost === "vault.localhost" ? LOCAL_VAULT_RESOURCE : "https://vault.azure.net")).replace(/\/+$/, "");
   const identityHeader = options.identityHeader ?? randomBytes(16).toString("hex");
   let tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
   if (!(tokenLifetimeSeconds > 0)) throw new RangeError("tokenLifetimeSeconds must be positive");
@@ -288,7 +299,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
     const server = createHttpsServer({ cert: tlsCert, key: tlsKey });
     const port = await listen(server, v.port ?? 0);
     servers.push(server);
-    const uri = `https://${options.vaultHost ?? "127.0.0.1"}:${port}`;
+    const uri = options.vaultHost === "vault.localhost" ? `https://${v.name.toLowerCase()}.vault.localhost:${port}` : `https://${options.vaultHost ?? "127.0.0.1"}:${port}`;
     server.on(
       "request",
       createVaultHandler({

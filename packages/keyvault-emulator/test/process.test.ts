@@ -85,7 +85,7 @@ describe("Key Vault emulator as processes", () => {
     const ca = new X509Certificate(readFileSync(path.join(dir, "ca.pem")));
     const leaf = new X509Certificate(readFileSync(path.join(dir, "localhost.pem")));
     expect(leaf.checkIssued(ca) && leaf.verify(ca.publicKey)).toBe(true);
-    expect(leaf.subjectAltName).toBe("DNS:localhost, DNS:*.localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1");
+    expect(leaf.subjectAltName).toBe("DNS:localhost, DNS:*.localhost, DNS:*.vault.localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1");
     expect(ca.ca).toBe(true);
   });
 

@@ -22,7 +22,7 @@ let emulator: KeyVaultEmulator;
 let vaultUri: string;
 
 beforeAll(async () => {
-  emulator = await startKeyVaultEmulator({
+  emulator = await startKeyVaultEmulator({ vaultHost: "vault.localhost",
     seed: {
       vaults: {
         kvtest: {
