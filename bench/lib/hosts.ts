@@ -151,7 +151,11 @@ export async function coldStart(options: { appDir: string; env: Record<string, s
       child.stderr?.setEncoding("utf8").on("data", onData);
       child.once("exit", (code) => reject(new Error(`the host exited (code ${code ?? "signal"}) during a cold start:\n${watcher.tail()}`)));
     });
-    await waitFor(`http://127.0.0.1:${port}${options.secretPath}`, 200, 60_000, options.headers);
+    try {
+      await waitFor(`http://127.0.0.1:${port}${options.secretPath}`, 200, 60_000, options.headers);
+    } catch (e) {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}; the host printed:\n${watcher.tail().slice(-4000)}`);
+    }
     const ms = performance.now() - started;
     return { ms, cpuMs: processCpuMs(child.pid) };
   } finally {

@@ -51,21 +51,29 @@ export function splitUrl(url: string): { path: string; query: string } {
 }
 
 /**
- * Decodes a path parameter with Go `url.PathUnescape` semantics: `%XX` decoded once, `+` kept. daprd
- * reads `+` as a space (QueryUnescape), but behind azure-functions-host a `%2B` reaches the worker as a
- * literal `+` (Kestrel decodes the path, YARP re-escapes it without touching `+`), so only this reading
- * gives the same key through every host and keeps keys with `+` reachable (README, "HTTP API").
+ * Decodes a path parameter with Go `url.PathUnescape` semantics (`%XX` decoded once, `+` kept), then
+ * reads a remaining `%2F` as `/`. daprd reads `+` as a space (QueryUnescape), but behind
+ * azure-functions-host a `%2B` reaches the worker as a literal `+` (Kestrel decodes the path, YARP
+ * re-escapes it without touching `+`), so only this reading gives the same key through every host and
+ * keeps keys with `+` reachable. Kestrel never decodes `%2F` but does decode `%25`, so `a%2Fb` and
+ * `a%252Fb` reach the worker identically; reading both as `a/b` keeps keys with `/` reachable as in daprd,
+ * at the price of keys that contain the text `%2F`, which only bulk and transaction routes can address
+ * (README, "HTTP API").
  * @throws {@link PlainTextError} 400 with Go's error text for a malformed escape (unreachable through
  *   the Functions host, which re-escapes every `%`)
  */
 export function decodeParam(raw: string): string {
+  let decoded: string;
   try {
-    return pathUnescape(raw);
+    decoded = pathUnescape(raw);
   } catch (e) {
     if (e instanceof EscapeError) throw new PlainTextError(400, e.message);
     throw e;
   }
+  return decoded.includes("%") ? decoded.replace(ENCODED_SLASH, "/") : decoded;
 }
+
+const ENCODED_SLASH = /%2F/gi;
 
 /**
  * Parses an optional JSON object body the way daprd's universal handler does for GET routes: an empty

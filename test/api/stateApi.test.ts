@@ -342,10 +342,23 @@ describe("store lookup and routing", () => {
     expect((await call("POST", "/v1.0/state/memstore/somekey", [])).headers.allow).toBe("DELETE, GET");
     expect((await call("GET", "/v1.0/state/memstore/somekey/extra")).status).toBe(404);
   });
-  it("keys are decoded like daprd: + is a space", async () => {
-    await call("POST", "/v1.0/state/raw", [{ key: "a b", value: "spaced" }]);
-    expect((await call("GET", "/v1.0/state/raw/a+b")).text).toBe('"spaced"');
+  it("keys are decoded once like Go's PathUnescape (+ stays a plus), and %2F is a slash however it was escaped", async () => {
+    await call("POST", "/v1.0/state/raw", [
+      { key: "a b", value: "spaced" },
+      { key: "a+b", value: "plus" },
+      { key: "a/b", value: "slash" },
+      { key: "a%2Fb", value: "literal" },
+    ]);
     expect((await call("GET", "/v1.0/state/raw/a%20b")).text).toBe('"spaced"');
+    expect((await call("GET", "/v1.0/state/raw/a+b")).text).toBe('"plus"');
+    expect((await call("GET", "/v1.0/state/raw/a%2Bb")).text).toBe('"plus"');
+    // Through azure-functions-host `a%2Fb` and `a%252Fb` reach the worker as the same text, so both
+    // name the key with a slash; the literal key stays reachable through bulk reads.
+    for (const path of ["a%2Fb", "a%2fb", "a%252Fb", "a%252fb"]) {
+      expect((await call("GET", `/v1.0/state/raw/${path}`)).text, path).toBe('"slash"');
+    }
+    const bulk = await call("POST", "/v1.0/state/raw/bulk", { keys: ["a%2Fb"] });
+    expect(JSON.parse(bulk.text)).toMatchObject([{ key: "a%2Fb", data: "literal" }]);
   });
   it("name and custom prefixes are applied", async () => {
     await call("POST", "/v1.0/state/named", [{ key: "k", value: 1 }]);
