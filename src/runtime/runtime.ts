@@ -5,7 +5,7 @@
  * A runtime is immutable. Refresh builds a successor with {@link Runtime.rebuild}: only components
  * whose resolved metadata changed get a new instance; the rest are shared with the predecessor.
  */
-import { createReferenceStore, findProvider, type ProviderContext, type ProviderEntry } from "../components/registry";
+import { createReferenceStore, findProvider, type ProviderContext, type ProviderEntry } from "../components/registry/registry";
 import type { GetSecretResponse, SecretStore, SecretVersionInfo } from "../components/secretstores/secretStore";
 import { isTransactionalStateStore, type StateStore } from "../components/state/stateStore";
 import { isExposable } from "../components/secretstores/local/env/envSecretStore";

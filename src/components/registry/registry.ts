@@ -3,15 +3,15 @@
  *
  * Providers never know their registry name; adding one is a new line here.
  */
-import type { AzureClients } from "../azure/clients";
-import { createKeyVaultSecretStore } from "./secretstores/azure/keyvault/keyVaultSecretStore";
-import type { SecretStore } from "./secretstores/secretStore";
-import { createEnvSecretStore } from "./secretstores/local/env/envSecretStore";
-import { createFileSecretStore } from "./secretstores/local/file/fileSecretStore";
-import type { StateStore } from "./state/stateStore";
-import { createInMemoryStateStore } from "./state/inMemory/inMemoryStateStore";
-import { createBlobStateStore } from "./state/azure/blobstorage/blobStateStore";
-import { createTableStateStore } from "./state/azure/tablestorage/tableStateStore";
+import type { AzureClients } from "../../azure/clients";
+import { createKeyVaultSecretStore } from "../secretstores/azure/keyvault/keyVaultSecretStore";
+import type { SecretStore } from "../secretstores/secretStore";
+import { createEnvSecretStore } from "../secretstores/local/env/envSecretStore";
+import { createFileSecretStore } from "../secretstores/local/file/fileSecretStore";
+import type { StateStore } from "../state/stateStore";
+import { createInMemoryStateStore } from "../state/inMemory/inMemoryStateStore";
+import { createBlobStateStore } from "../state/azure/blobstorage/blobStateStore";
+import { createTableStateStore } from "../state/azure/tablestorage/tableStateStore";
 
 /** What factories may use: nothing read from globals, so tests can build providers freely. */
 export interface ProviderContext {
