@@ -18,10 +18,21 @@ export interface VersionRow {
 
 /** The shared version table (Azure Table storage in production, Azurite locally). */
 export interface VersionTable {
-  /** Every row (one query; the table holds one row per secret in use, so it stays small). */
-  read(): Promise<VersionRow[]>;
+  /**
+   * Every row, one page (one response of the query) at a time. The table holds a row for every
+   * secret any instance has served, so it grows with the vault; a reader that looks at each page and
+   * keeps only what it needs holds one page, not the table.
+   */
+  pages(): AsyncIterable<VersionRow[]>;
   /** Records a version unless the table already holds a newer one. */
   publish(row: VersionRow): Promise<void>;
+}
+
+/** Every row at once, for the readers that need the whole table (the refresh timer, tests). */
+export async function readVersionTable(table: VersionTable): Promise<VersionRow[]> {
+  const rows: VersionRow[] = [];
+  for await (const page of table.pages()) rows.push(...page);
+  return rows;
 }
 
 /** Whether a row describes a strictly newer version than the one known (pure). */
@@ -59,13 +70,15 @@ function isVersionEntity(e: Record<string, unknown>): e is Record<string, unknow
 export function createTableVersionTable(client: TableClient): VersionTable {
   const ensureTable = createTableOnFirstUse(client);
   return {
-    async read() {
+    async *pages() {
       await ensureTable();
-      const rows: VersionRow[] = [];
-      for await (const entity of client.listEntities<Record<string, unknown>>()) {
-        if (isVersionEntity(entity)) rows.push({ vaultUrl: entity.vaultUrl, secretName: entity.secretName, version: entity.version, updatedOn: entity.updatedOn });
+      for await (const page of client.listEntities<Record<string, unknown>>().byPage()) {
+        const rows: VersionRow[] = [];
+        for (const entity of page) {
+          if (isVersionEntity(entity)) rows.push({ vaultUrl: entity.vaultUrl, secretName: entity.secretName, version: entity.version, updatedOn: entity.updatedOn });
+        }
+        yield rows;
       }
-      return rows;
     },
     async publish(row) {
       await ensureTable();

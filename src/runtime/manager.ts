@@ -27,7 +27,7 @@ import {
   vaultStores,
 } from "./rebuildPlanner";
 import { createRuntimeHolder, type RuntimeHolderOptions } from "./runtimeHolder";
-import { rowsOfVault, unregistered } from "./servedSecrets";
+import { forgetUnserved, unregistered } from "./servedSecrets";
 import type { Runtime, RuntimeSource } from "./runtime";
 
 export { isStartupConfigurationError, retryDelay } from "./runtimeHolder";
@@ -142,43 +142,100 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     );
   };
 
+  /** The version table's key of a row (vault host + lower-cased name), parsing each vault URL once per pass. */
+  const rowKeys = (): ((row: VersionRow) => string | undefined) => {
+    const hosts = new Map<string, string | undefined>();
+    return (row) => {
+      let host = hosts.get(row.vaultUrl);
+      if (host === undefined && !hosts.has(row.vaultUrl)) {
+        try {
+          host = versionKey(row.vaultUrl, "x").partitionKey;
+        } catch {
+          host = undefined;
+        }
+        hosts.set(row.vaultUrl, host);
+      }
+      return host === undefined ? undefined : `${host}/${row.secretName.toLowerCase()}`;
+    };
+  };
+
+  /** The Key Vault secrets this instance serves now, as version table keys. */
+  const servedKeys = (runtime: Runtime): Set<string> => {
+    const keys = new Set<string>();
+    for (const s of vaultStores(runtime)) {
+      const host = versionKey(s.vaultUrl, "x").partitionKey;
+      for (const name of servedVersions(runtime, s).keys()) keys.add(`${host}/${name.toLowerCase()}`);
+    }
+    return keys;
+  };
+
   /**
    * Registers the Key Vault secrets this instance serves (cached or read by a component or caller
    * token) that the table does not list yet, so the refresh timer checks them even when it runs on an
    * instance that serves none of them (Flex Consumption runs timers on instances of their own).
+   * `looked`: the keys the last read looked for; `listed`: those of them the table holds. A secret
+   * served since the read began waits for the next check.
    */
-  const registerServed = async (runtime: Runtime, rows: VersionRow[]): Promise<void> => {
+  const registerServed = async (runtime: Runtime, looked: ReadonlySet<string>, listed: ReadonlySet<string>): Promise<void> => {
+    const servedNow = new Set<string>();
     for (const s of vaultStores(runtime)) {
       const host = versionKey(s.vaultUrl, "x").partitionKey;
-      const done = new Set([...registered].filter((k) => k.startsWith(`${host}/`)).map((k) => k.slice(host.length + 1)));
-      for (const { secretName, version } of unregistered(rowsOfVault(rows, s.vaultUrl), servedVersions(runtime, s), done)) {
+      const served = servedVersions(runtime, s);
+      // Names not looked for count as listed: whether the table holds them is not known yet.
+      const known = { has: (name: string) => !looked.has(`${host}/${name}`) || listed.has(`${host}/${name}`) };
+      const done = new Set<string>();
+      for (const name of served.keys()) {
+        const key = `${host}/${name.toLowerCase()}`;
+        servedNow.add(key);
+        if (registered.has(key)) done.add(name.toLowerCase());
+      }
+      for (const { secretName, version } of unregistered(known, served, done)) {
         await publish(s.vaultUrl, secretName, version);
         registered.add(`${host}/${secretName.toLowerCase()}`);
       }
     }
+    // Only names served now are ever looked up: forgetting the rest bounds the set by what the caches
+    // and components hold, not by every name ever served. A name served again is found in the table
+    // (or, if its row is gone, registered again).
+    forgetUnserved(registered, servedNow);
   };
 
   /**
-   * Reads the version table, applies newer versions, registers served secrets; the rows read, if any.
+   * Reads the version table, applies newer versions, registers served secrets. The table is read a
+   * page at a time and only rows about secrets served here are kept (plus every row when `keepRows`:
+   * the refresh timer compares them all with Key Vault), so the check every few seconds holds one page
+   * and what the caches bound, however many secrets other instances or earlier traffic registered.
    * `serialized`: the caller already runs in the holder's queue (the refresh), so changes apply directly.
+   * @returns every row when `keepRows`, else an empty list; undefined when the table could not be read
    */
-  const coherenceNow = async (serialized: boolean): Promise<VersionRow[] | undefined> => {
+  const coherenceNow = async (serialized: boolean, keepRows: boolean): Promise<VersionRow[] | undefined> => {
     const table = options.versionTable;
     const runtime = holder.current();
     if (table === undefined || runtime === undefined) return undefined;
     lastCoherenceCheck = now();
-    let rows: VersionRow[];
+    const looked = servedKeys(runtime);
+    const listed = new Set<string>();
+    const targets: VersionRow[] = [];
+    const rows: VersionRow[] = [];
+    const keyOf = rowKeys();
     try {
-      rows = await table.read();
+      for await (const page of table.pages()) {
+        targets.push(...coherenceTargets(runtime, page));
+        for (const row of page) {
+          const key = keyOf(row);
+          if (key !== undefined && looked.has(key)) listed.add(key);
+        }
+        if (keepRows) rows.push(...page);
+      }
     } catch (e) {
       logger.warn(`could not read the shared version table: ${describeError(e)}`);
       return undefined;
     }
-    for (const row of coherenceTargets(runtime, rows)) {
+    for (const row of targets) {
       const change = (): Promise<RefreshSummary | undefined> => secretChangedNow(row.vaultUrl, row.secretName, false, "coherence");
       await (serialized ? change() : holder.serialize(change));
     }
-    await registerServed(holder.current() ?? runtime, rows);
+    await registerServed(holder.current() ?? runtime, looked, listed);
     return rows;
   };
 
@@ -195,7 +252,7 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
       return holder.serialize(async () => {
         const summary = emptySummary(trigger);
         const runtime = holder.current() ?? (await holder.start());
-        const rows = (await coherenceNow(true)) ?? [];
+        const rows = (await coherenceNow(true, true)) ?? [];
         const live = holder.current() ?? runtime;
         const changes: SecretChange[] = [];
         for (const s of vaultStores(live)) {
@@ -238,7 +295,7 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     checkCoherence(force = false) {
       if (options.versionTable === undefined || holder.current() === undefined) return Promise.resolve();
       if (!force && now() - lastCoherenceCheck < options.coherenceIntervalInMs) return coherence ?? Promise.resolve();
-      coherence ??= coherenceNow(false)
+      coherence ??= coherenceNow(false, false)
         .then(() => undefined)
         .finally(() => {
           coherence = undefined;

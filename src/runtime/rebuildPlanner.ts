@@ -156,14 +156,22 @@ export function servedElsewhere(rows: readonly VersionRow[], store: VaultStore, 
 
 /** Rows other instances registered for a store's vault that this instance does not serve itself. */
 export function registeredElsewhere(rows: readonly VersionRow[], store: VaultStore, inUse: ReadonlySet<string>): VersionRow[] {
-  return [...rowsOfVault(rows, store.vaultUrl).values()].filter((r) => ![...inUse].some((n) => n.toLowerCase() === r.secretName.toLowerCase()));
+  // One set of lower-cased names, not a scan of `inUse` per row: both grow with the vault.
+  const here = new Set([...inUse].map((n) => n.toLowerCase()));
+  return [...rowsOfVault(rows, store.vaultUrl).values()].filter((r) => !here.has(r.secretName.toLowerCase()));
 }
 
 /** Version table rows strictly newer than what this instance holds (a stale row never counts). */
 export function coherenceTargets(runtime: Runtime, rows: readonly VersionRow[]): VersionRow[] {
   const stores = vaultStores(runtime);
+  // The rows name a handful of vaults many times over: each vault URL is matched once.
+  const byVault = new Map<string, VaultStore[]>();
   return rows.filter((row) => {
-    const matching = stores.filter((s) => sameOrigin(s.vaultUrl, row.vaultUrl));
+    let matching = byVault.get(row.vaultUrl);
+    if (matching === undefined) {
+      matching = stores.filter((s) => sameOrigin(s.vaultUrl, row.vaultUrl));
+      byVault.set(row.vaultUrl, matching);
+    }
     if (matching.length === 0) return false;
     const known = knownVersion(runtime, matching, row.secretName);
     return known !== undefined && isNewer(row, known);

@@ -28,7 +28,7 @@ export function rowsOfVault(rows: readonly VersionRow[], vaultUrl: string): Map<
  * this instance serves; a name without a known version (`updatedOn`) cannot be ordered and waits.
  */
 export function unregistered(
-  tableRows: ReadonlyMap<string, VersionRow>,
+  tableRows: { has(lowerCasedName: string): boolean },
   served: ReadonlyMap<string, SecretVersionInfo | undefined>,
   alreadyRegistered: ReadonlySet<string>,
 ): Array<{ secretName: string; version: SecretVersionInfo & { updatedOn: number } }> {
@@ -44,4 +44,12 @@ export function unregistered(
 /** Key Vault's current versions by lower-cased name, so a name registered in another case still matches. */
 export function byLowerName(versions: ReadonlyMap<string, SecretVersionInfo>): Map<string, SecretVersionInfo> {
   return new Map([...versions].map(([name, info]) => [name.toLowerCase(), info]));
+}
+
+/**
+ * Drops from `registered` every key not in `served` (in place): the set is consulted only for names
+ * served now, so keeping the others would grow it with every name ever served.
+ */
+export function forgetUnserved(registered: Set<string>, served: ReadonlySet<string>): void {
+  for (const key of registered) if (!served.has(key)) registered.delete(key);
 }

@@ -307,6 +307,20 @@ describe("secret cache", () => {
     expect(state.bulkCalls).toBe(2);
   });
 
+  it("keeps its per-name bookkeeping within maxEntries however many distinct names are read", async () => {
+    const { get, cache, values } = setup({ maxEntries: 10 });
+    for (let i = 0; i < 1_000; i++) {
+      if (i % 2 === 0) values.set(`n${i}`, String(i));
+      // Values, not-found answers, pinned versions and invalidated (stale) entries all take a slot.
+      await get(`n${i}`, i % 3 === 0 ? { version_id: `v${i}` } : {}).catch((e: unknown) => {
+        if (!isSecretNotFoundError(e)) throw e;
+      });
+      if (i % 5 === 0) cache.invalidate(`n${i}`);
+      expect(cache.cachedNames().length).toBeLessThanOrEqual(10);
+    }
+    expect(cache.cachedNames().length).toBe(10);
+  });
+
   it("evicts least recently used entries beyond maxEntries", async () => {
     const { get, state, values } = setup({ maxEntries: 2 });
     values.set("b", "2");

@@ -24,7 +24,9 @@ function memoryTable(): VersionTable & { rows: Map<string, VersionRow> } {
   const rows = new Map<string, VersionRow>();
   return {
     rows,
-    read: () => Promise.resolve([...rows.values()]),
+    async *pages() {
+      yield [...rows.values()];
+    },
     publish(row) {
       const { partitionKey, rowKey } = versionKey(row.vaultUrl, row.secretName);
       const existing = rows.get(`${partitionKey}/${rowKey}`);

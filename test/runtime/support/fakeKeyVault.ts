@@ -9,6 +9,7 @@ import { createAzureClients } from "../../../src/azure/clients";
 import type { Logger } from "../../../src/observability/logger";
 import { parseResourceDocuments } from "../../../src/runtime/componentFiles";
 import { buildRuntime, type Runtime } from "../../../src/runtime/runtime";
+import type { SecretCacheOptions } from "../../../src/runtime/secretCache";
 
 export const VAULT = "https://unitvault.vault.azure.net";
 
@@ -87,9 +88,17 @@ spec: {type: state.in-memory, version: v1, metadata: []}
 `;
 
 /** Builds a real runtime over the fake vault. */
-export function buildOver(vault: FakeVault, yaml = KV_AND_DEPENDENT, apiTokens: string[] = ["t0ken-value"]): () => Promise<Runtime> {
+export function buildOver(vault: FakeVault, yaml = KV_AND_DEPENDENT, apiTokens: string[] = ["t0ken-value"], cache?: Partial<SecretCacheOptions>): () => Promise<Runtime> {
   const azure = { ...createAzureClients({}), secretClient: () => vault.client };
-  return () => buildRuntime({ appId: "demo", resources: parseResourceDocuments("c.yaml", yaml), apiTokens, providerContext: { azure, appRoot: "/", environment: {} }, logger: quietLogger });
+  return () =>
+    buildRuntime({
+      appId: "demo",
+      resources: parseResourceDocuments("c.yaml", yaml),
+      apiTokens,
+      providerContext: { azure, appRoot: "/", environment: {} },
+      logger: quietLogger,
+      ...(cache === undefined ? {} : { secretCache: { options: cache } }),
+    });
 }
 
 /** A version table in memory, keeping the newest row per secret. */
@@ -99,9 +108,9 @@ export function memoryVersionTable(): VersionTable & { rows: VersionRow[]; reads
   return {
     rows,
     reads: () => reads,
-    async read() {
+    async *pages() {
       reads++;
-      return rows.map((r) => ({ ...r }));
+      yield rows.map((r) => ({ ...r }));
     },
     async publish(row) {
       const i = rows.findIndex((r) => r.vaultUrl === row.vaultUrl && r.secretName.toLowerCase() === row.secretName.toLowerCase());
