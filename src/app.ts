@@ -73,12 +73,12 @@ export interface App {
 }
 
 /** The production clients of an app: Azure factories over the settings' environment, console logging. */
-export function defaultClients(settings: Settings): AppClients {
+export async function defaultClients(settings: Settings): Promise<AppClients> {
   const azure = createAzureClients(settings.environment, { keyVaultTimeouts: settings.keyVault });
   // To Application Insights as the identity the platform settings name, and/or the console/OTLP
   // exporter; every Azure SDK client of the process reports its attempts to it.
   const { connectionString, entraId } = settings.telemetry;
-  const telemetry = startTelemetry({
+  const telemetry = await startTelemetry({
     connectionString,
     ...(connectionString !== undefined && entraId !== undefined ? { credential: azure.credential(entraId.clientId === undefined ? {} : { clientId: entraId.clientId }) } : {}),
     exporter: settings.telemetry.exporter,

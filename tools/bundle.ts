@@ -2,14 +2,17 @@
 /**
  * @module tools/bundle: `npm run bundle` → `dist/bundle/`, a function app folder that runs as is:
  * `main.js` (every entry point of the app in one esbuild bundle, in the order the worker would load
- * them), `main.js.map` (source map, for stack traces with `--enable-source-maps`), `package.json` whose
- * `main` names it, `host.json`, and a copy of `components/`.
+ * them), `lazy/*.js` (what the app loads with `import()`, one bundle each), source maps (for stack
+ * traces with `--enable-source-maps`), `package.json` whose `main` names `main.js`, `host.json`, and
+ * a copy of `components/`.
  *
  * One file instead of a module graph of thousands: the cold start reads and compiles far less, and the
- * deployment package needs no `node_modules`. SDK modules the app imports lazily stay lazy (esbuild
- * wraps them in on-first-use initialisers).
+ * deployment package needs no `node_modules`. A module the app's own code imports with `import()`
+ * (the OpenTelemetry SDK and Azure Monitor when telemetry exports, the ARM SDK for `arm` rotation,
+ * `jose` for Entra ID callers) becomes a file of its own that `main.js` requires on first use: a
+ * process that never needs it neither reads nor compiles it.
  */
-import { build, type Plugin } from "esbuild";
+import { build, type BuildOptions, type Plugin } from "esbuild";
 import fg from "fast-glob";
 import { cpSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -51,15 +54,67 @@ export const requireConditionPlugin: Plugin = {
   },
 };
 
+/** Where a lazily loaded module's bundle goes, relative to the bundle folder. */
+export function lazyBundleName(specifier: string): string {
+  const base = specifier.startsWith(".") ? (specifier.split("/").pop() ?? specifier).replace(/\.[cm]?[jt]s$/, "") : specifier.replace(/^@/, "").replace(/\//g, "-");
+  return `lazy/${base}.js`;
+}
+
 /**
- * Builds `dist/bundle/`; returns the bundle's size in bytes. `external` names packages to leave as
- * run-time `require`s (tools/package.ts passes the dev-only ones that production code merely probes for).
+ * Turns each `import()` in the app's own code (src/) into a `require` of a bundle of its own
+ * (`./lazy/<name>.js`, relative to the importing bundle) and records what to build there: the
+ * resolved module, with the `require` export condition as for the rest of the bundle.
+ */
+function lazyImportsPlugin(lazy: Map<string, string>, bundleRoot: string): Plugin {
+  return {
+    name: "lazy-imports",
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.kind !== "dynamic-import" || !args.importer.startsWith(path.join(REPO_ROOT, "src") + path.sep)) return undefined;
+        const resolved = await pluginBuild.resolve(args.path, { kind: "require-call", resolveDir: args.resolveDir, importer: args.importer, pluginData: REQUIRE_RESOLUTION });
+        if (resolved.errors.length > 0) return undefined;
+        const name = lazyBundleName(args.path);
+        const known = lazy.get(name);
+        if (known !== undefined && known !== resolved.path) throw new Error(`two lazily imported modules would share ${name}: ${known} and ${resolved.path}`);
+        lazy.set(name, resolved.path);
+        // From lazy/<a>.js, lazy/<b>.js is a sibling.
+        const from = path.dirname(pluginBuild.initialOptions.outfile ?? path.join(bundleRoot, "main.js"));
+        const relative = path.relative(from, path.join(bundleRoot, name)).split(path.sep).join("/");
+        return { path: relative.startsWith(".") ? relative : `./${relative}`, external: true };
+      });
+    },
+  };
+}
+
+/**
+ * Builds `dist/bundle/`; returns the size of `main.js` in bytes (what every cold start loads).
+ * `external` names packages to leave as run-time `require`s (tools/package.ts passes the dev-only ones
+ * that production code merely probes for).
  */
 export async function bundle(outDir: string = BUNDLE_DIR, options: { external?: readonly string[] } = {}): Promise<number> {
   const entries = entryPoints();
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
+  const lazy = new Map<string, string>();
+  const common: BuildOptions = {
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    // Provided by the Functions worker (or the local host) at run time, never installed.
+    external: ["@azure/functions-core", ...(options.external ?? [])],
+    // `import()` of a lazy bundle becomes `require()`: its named exports are then the CommonJS
+    // module's own, and no ES module loader is involved.
+    supported: { "dynamic-import": false },
+    sourcemap: "linked",
+    sourcesContent: false,
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: "linked",
+    logLevel: "warning",
+  };
   await build({
+    ...common,
     stdin: {
       contents: entries.map((file) => `require(${JSON.stringify(`./${path.relative(REPO_ROOT, file).split(path.sep).join("/")}`)});`).join("\n"),
       resolveDir: REPO_ROOT,
@@ -67,20 +122,16 @@ export async function bundle(outDir: string = BUNDLE_DIR, options: { external?: 
       loader: "js",
     },
     outfile: path.join(outDir, "main.js"),
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    // Provided by the Functions worker (or the local host) at run time, never installed.
-    external: ["@azure/functions-core", ...(options.external ?? [])],
-    sourcemap: "linked",
-    sourcesContent: false,
-    minifyWhitespace: true,
-    minifySyntax: true,
-    legalComments: "linked",
-    logLevel: "warning",
-    plugins: [requireConditionPlugin],
+    plugins: [requireConditionPlugin, lazyImportsPlugin(lazy, outDir)],
   });
+  // A lazy module may import() further ones: build until none is left.
+  const built = new Set<string>();
+  for (let next = [...lazy.keys()]; next.length > 0; next = [...lazy.keys()].filter((name) => !built.has(name))) {
+    for (const name of next) {
+      built.add(name);
+      await build({ ...common, entryPoints: [lazy.get(name) ?? ""], outfile: path.join(outDir, name), plugins: [requireConditionPlugin, lazyImportsPlugin(lazy, outDir)] });
+    }
+  }
   writeFileSync(path.join(outDir, "package.json"), `${JSON.stringify({ name: "vaultstate-bundle", private: true, main: "main.js" }, null, 2)}\n`);
   copyFileSync(path.join(REPO_ROOT, "host.json"), path.join(outDir, "host.json"));
   cpSync(path.join(REPO_ROOT, "components"), path.join(outDir, "components"), { recursive: true });
@@ -89,7 +140,7 @@ export async function bundle(outDir: string = BUNDLE_DIR, options: { external?: 
 
 if (require.main === module) {
   bundle().then(
-    (bytes) => process.stdout.write(`dist/bundle/main.js: ${(bytes / 2 ** 20).toFixed(2)} MiB (with main.js.map, package.json, host.json, components/)\n`),
+    (bytes) => process.stdout.write(`dist/bundle/main.js: ${(bytes / 2 ** 20).toFixed(2)} MiB (with lazy/, source maps, package.json, host.json, components/)\n`),
     (e: unknown) => {
       process.stderr.write(`bundle failed: ${e instanceof Error ? e.message : String(e)}\n`);
       process.exit(1);

@@ -4,9 +4,10 @@
  * NODE_ENV=production) before it zips the service's `dist` folder (azure.yaml: `dist: dist/bundle`).
  *
  * It builds the esbuild bundle (tools/bundle.ts) and then takes out of it what `.funcignore` keeps out
- * of any deployment: the source map and the component files that must not run in Azure (local secret
+ * of any deployment: the source maps and the component files that must not run in Azure (local secret
  * stores, memstore). The result holds the app's code and its production dependencies, inlined in
- * `main.js`, and nothing else: no `node_modules`, no TypeScript, no dev tooling.
+ * `main.js` and the lazily loaded `lazy/*.js`, and nothing else: no `node_modules`, no TypeScript, no
+ * dev tooling.
  * test/infra/package.test.ts builds it and checks that; docs/deploy.md states the size.
  */
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -82,13 +83,14 @@ export function devOnlyPackages(lockfile: { packages?: Record<string, { dev?: bo
 export async function buildPackage(outDir: string = BUNDLE_DIR): Promise<PackageResult> {
   const lockfile = JSON.parse(readFileSync(path.join(REPO_ROOT, "package-lock.json"), "utf8")) as Parameters<typeof devOnlyPackages>[0];
   await bundle(outDir, { external: devOnlyPackages(lockfile) });
-  const map = JSON.parse(readFileSync(path.join(outDir, "main.js.map"), "utf8")) as { sources?: string[] };
+  const maps = listFiles(outDir).filter((f) => f.path.endsWith(".js.map"));
+  const sources = maps.flatMap((f) => (JSON.parse(readFileSync(path.join(outDir, f.path), "utf8")) as { sources?: string[] }).sources ?? []);
   // A package's own source map can point above its folder (msal-node's `../src/…` reads as
   // `@azure/src`): only names the lockfile installs are packages.
   const installed = new Set(Object.keys(lockfile.packages ?? {}).map((key) => key.slice(key.lastIndexOf("node_modules/") + "node_modules/".length)));
-  const bundledPackages = packagesInSources(map.sources ?? []).filter((name) => installed.has(name));
-  // Stack traces in Azure come from main.js itself; the map would double the upload for no reader.
-  rmSync(path.join(outDir, "main.js.map"), { force: true });
+  const bundledPackages = packagesInSources(sources).filter((name) => installed.has(name));
+  // Stack traces in Azure come from the bundles themselves; the maps would double the upload for no reader.
+  for (const map of maps) rmSync(path.join(outDir, map.path), { force: true });
   for (const name of excludedComponentFiles(readFileSync(path.join(REPO_ROOT, ".funcignore"), "utf8"))) {
     rmSync(path.join(outDir, "components", name), { force: true });
   }

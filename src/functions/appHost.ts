@@ -16,7 +16,7 @@ let started: Promise<App> | undefined;
 export function startApp(): Promise<App> {
   started ??= (async () => {
     const settings = readSettings();
-    const app = createApp(settings, defaultClients(settings));
+    const app = createApp(settings, await defaultClients(settings));
     await app.start();
     return app;
   })();

@@ -4,28 +4,11 @@
  * set, to the console or an OTLP collector by setting, and always tallied in process for
  * `/v1.0/metadata` `extended`. Only the composition root imports this module.
  */
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import {
-  type Attributes,
-  context,
-  defaultTextMapGetter,
-  type Meter,
-  metrics,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Tracer,
-} from "@opentelemetry/api";
+import { type Attributes, context, defaultTextMapGetter, type Meter, metrics, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { TokenCredential } from "@azure/core-auth";
-import { shutdownAzureMonitor, useAzureMonitor } from "@azure/monitor-opentelemetry";
-import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import { ConsoleMetricExporter, MeterProvider, type MetricReader, PeriodicExportingMetricReader, type PushMetricExporter } from "@opentelemetry/sdk-metrics";
-import { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { MetricReader } from "@opentelemetry/sdk-metrics";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { type CacheCounts, type KeyVaultEventRecord, type RequestRecord, type RotationRecord, type Telemetry, type UpstreamCall, upstreamErrorStatus } from "./telemetry";
 
 /** Metric names and units: the contract dashboards, alerts (docs/runbooks/alerts.md) and tests rely on. */
@@ -264,79 +247,22 @@ export interface TelemetryExtras {
   spanProcessors?: SpanProcessor[];
 }
 
-let contextManagerSet = false;
-
-/** Spans must follow async work (a request's upstream calls are its children), which needs AsyncLocalStorage. */
-function ensureContextManager(): void {
-  if (contextManagerSet) return;
-  contextManagerSet = context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-}
-
 /**
  * Starts telemetry for the process. With a connection string, `useAzureMonitor` owns the global
  * providers (exporting with the Entra ID credential); otherwise local providers are built for the
  * console/OTLP exporter and the extras; with neither, instruments are no-ops and only the in-process
  * totals count. Automatic instrumentations stay off: the spans that matter are vaultstate's own, and
  * an HTTP or Azure SDK instrumentation would put URLs (secret names, state keys) into attributes.
+ *
+ * The OpenTelemetry SDK, its exporters and `@azure/monitor-opentelemetry` (most of the app's code by
+ * size) are loaded only when something exports: a process without an exporter never loads them.
  */
-export function startTelemetry(settings: TelemetrySettings, extras: TelemetryExtras = {}): Telemetry {
-  const readers = [...(extras.metricReaders ?? [])];
-  const processors = [...(extras.spanProcessors ?? [])];
-  const interval = settings.exportIntervalInMs ?? 60_000;
-  if (settings.exporter !== undefined) {
-    const { metricExporter, spanExporter } = localExporters(settings.exporter);
-    readers.push(new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: interval }));
-    processors.push(new BatchSpanProcessor(spanExporter));
-  }
-  // Only a recorded span needs the active context to follow async work. AsyncLocalStorage installs
-  // promise hooks that slow every promise in the process (the host's included), so with nothing
-  // exporting spans it stays off and a request costs what the no-op API costs.
-  if (processors.length > 0 || (settings.connectionString !== undefined && settings.connectionString !== "")) ensureContextManager();
-
-  if (settings.connectionString !== undefined && settings.connectionString !== "") {
-    useAzureMonitor({
-      azureMonitorExporterOptions: {
-        connectionString: settings.connectionString,
-        ...(settings.credential !== undefined ? { credential: settings.credential } : {}),
-      },
-      ...(settings.serviceName !== undefined ? { resource: resourceFromAttributes({ "service.name": settings.serviceName }) } : {}),
-      metricReaders: readers,
-      spanProcessors: processors,
-      enableLiveMetrics: false,
-      instrumentationOptions: {
-        http: { enabled: false },
-        azureSdk: { enabled: false },
-        mongoDb: { enabled: false },
-        mySql: { enabled: false },
-        postgreSql: { enabled: false },
-        redis: { enabled: false },
-        redis4: { enabled: false },
-        bunyan: { enabled: false },
-        winston: { enabled: false },
-      },
-    });
-    return createOtelTelemetry({ meter: metrics.getMeter("vaultstate"), tracer: trace.getTracer("vaultstate"), shutdown: () => shutdownAzureMonitor() });
-  }
-
-  if (readers.length === 0 && processors.length === 0) {
+export async function startTelemetry(settings: TelemetrySettings, extras: TelemetryExtras = {}): Promise<Telemetry> {
+  const connectionString = settings.connectionString !== undefined && settings.connectionString !== "" ? settings.connectionString : undefined;
+  if (connectionString === undefined && settings.exporter === undefined && (extras.metricReaders ?? []).length === 0 && (extras.spanProcessors ?? []).length === 0) {
     // No exporter: nothing is recorded, so no OpenTelemetry call is made; /v1.0/metadata still counts.
     return createOtelTelemetry({ meter: metrics.getMeter("vaultstate"), tracer: trace.getTracer("vaultstate"), recording: { spans: false, metrics: false } });
   }
-  const resource = resourceFromAttributes({ "service.name": settings.serviceName ?? "vaultstate" });
-  const meterProvider = new MeterProvider({ resource, readers });
-  const tracerProvider = new BasicTracerProvider({ resource, spanProcessors: processors });
-  return createOtelTelemetry({
-    meter: meterProvider.getMeter("vaultstate"),
-    tracer: tracerProvider.getTracer("vaultstate"),
-    recording: { spans: processors.length > 0, metrics: readers.length > 0 },
-    shutdown: async () => {
-      await Promise.allSettled([meterProvider.shutdown(), tracerProvider.shutdown()]);
-    },
-  });
-}
-
-function localExporters(kind: "console" | "otlp"): { metricExporter: PushMetricExporter; spanExporter: SpanExporter } {
-  if (kind === "console") return { metricExporter: new ConsoleMetricExporter(), spanExporter: new ConsoleSpanExporter() };
-  // The OTLP exporters read OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318) themselves.
-  return { metricExporter: new OTLPMetricExporter(), spanExporter: new OTLPTraceExporter() };
+  const { startExporting } = await import("./otelExport.js");
+  return createOtelTelemetry(startExporting({ ...settings, connectionString }, extras));
 }

@@ -59,6 +59,11 @@ describe("the deployment package azd uploads", () => {
       "components/statestore.yaml",
       "components/tablestore.yaml",
       "host.json",
+      // Loaded on first use only: Entra ID token validation, ARM key rotation, telemetry export.
+      "lazy/azure-arm-storage.js",
+      "lazy/jose.js",
+      "lazy/otelExport.js",
+      "lazy/otelExport.js.LEGAL.txt",
       "main.js",
       "main.js.LEGAL.txt",
       "package.json",
@@ -77,7 +82,7 @@ describe("the deployment package azd uploads", () => {
   });
 
   it("inlines production dependencies only: no devDependency and nothing only a devDependency needs", () => {
-    expect(result.bundledPackages).toEqual(expect.arrayContaining(["@azure/keyvault-secrets", "@azure/storage-blob", "@azure/identity", "yaml"]));
+    expect(result.bundledPackages).toEqual(expect.arrayContaining(["@azure/keyvault-secrets", "@azure/storage-blob", "@azure/identity", "yaml", "@azure/monitor-opentelemetry", "@azure/arm-storage", "jose"]));
     const dev = Object.keys(pkg.devDependencies);
     expect(result.bundledPackages.filter((p) => dev.includes(p))).toEqual([]);
     expect(result.bundledPackages.filter((p) => !isProductionPackage(p))).toEqual([]);
@@ -88,10 +93,13 @@ describe("the deployment package azd uploads", () => {
   it("loads on its own, outside the repository and without node_modules", () => {
     // Outside a Functions worker @azure/functions runs in test mode and skips registrations; what
     // matters here is that every module main.js needs is inside it.
-    const run = spawnSync(process.execPath, ["-e", "require('./main.js')"], { cwd: result.dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "" }, timeout: 60_000 });
+    const script = "require('./main.js'); console.log('loaded: ' + Object.keys(require.cache).map((f) => require('node:path').relative(process.cwd(), f)).join(','))";
+    const run = spawnSync(process.execPath, ["-e", script], { cwd: result.dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "" }, timeout: 60_000 });
     expect(run.stderr).not.toMatch(/Cannot find module/);
     expect(run.status, run.stderr).toBe(0);
     expect(`${run.stdout}${run.stderr}`).toContain("in test mode");
+    // The lazily loaded bundles stay unread until something imports them.
+    expect(run.stdout).toContain("loaded: main.js\n");
   });
 
   it("starts with Application Insights configured and every package's CommonJS build (no 'Failed to load JSON config')", () => {
