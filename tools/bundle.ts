@@ -7,10 +7,11 @@
  * a copy of `components/`.
  *
  * One file instead of a module graph of thousands: the cold start reads and compiles far less, and the
- * deployment package needs no `node_modules`. A module the app's own code imports with `import()`
+ * deployment package needs no `node_modules`. A module imported with `import()` by the app's own code
  * (the OpenTelemetry SDK and Azure Monitor when telemetry exports, the ARM SDK for `arm` rotation,
- * `jose` for Entra ID callers) becomes a file of its own that `main.js` requires on first use: a
- * process that never needs it neither reads nor compiles it.
+ * `jose` for Entra ID callers) or by one package from another (`apache-arrow`, `open`) becomes a file
+ * of its own that `main.js` requires on first use: a process that never needs it neither reads nor
+ * compiles it.
  */
 import { build, type BuildOptions, type Plugin } from "esbuild";
 import fg from "fast-glob";
@@ -60,6 +61,15 @@ export function lazyBundleName(specifier: string): string {
   return `lazy/${base}.js`;
 }
 
+/** The npm package a file belongs to (the nearest node_modules), or undefined outside node_modules. */
+function packageOf(file: string): string | undefined {
+  const parts = file.split(path.sep);
+  const at = parts.lastIndexOf("node_modules");
+  if (at === -1) return undefined;
+  const first = parts[at + 1] ?? "";
+  return first.startsWith("@") ? `${first}/${parts[at + 2] ?? ""}` : first;
+}
+
 /**
  * Turns each `import()` in the app's own code (src/) into a `require` of a bundle of its own
  * (`./lazy/<name>.js`, relative to the importing bundle) and records what to build there: the
@@ -70,9 +80,16 @@ function lazyImportsPlugin(lazy: Map<string, string>, bundleRoot: string): Plugi
     name: "lazy-imports",
     setup(pluginBuild) {
       pluginBuild.onResolve({ filter: /.*/ }, async (args) => {
-        if (args.kind !== "dynamic-import" || !args.importer.startsWith(path.join(REPO_ROOT, "src") + path.sep)) return undefined;
+        if (args.kind !== "dynamic-import") return undefined;
+        const fromApp = args.importer.startsWith(path.join(REPO_ROOT, "src") + path.sep);
+        // Inside a package, only an import() of another package (storage-blob's optional
+        // `apache-arrow`, identity's `open`): a package's import() of its own modules stays inlined,
+        // since a second copy of them would not share their state.
+        if (!fromApp && (args.path.startsWith(".") || packageOf(args.importer) === undefined)) return undefined;
         const resolved = await pluginBuild.resolve(args.path, { kind: "require-call", resolveDir: args.resolveDir, importer: args.importer, pluginData: REQUIRE_RESOLUTION });
-        if (resolved.errors.length > 0) return undefined;
+        // Node built-ins and externals stay as they are.
+        if (resolved.errors.length > 0 || resolved.external || !path.isAbsolute(resolved.path)) return undefined;
+        if (!fromApp && packageOf(resolved.path) === packageOf(args.importer)) return undefined;
         const name = lazyBundleName(args.path);
         const known = lazy.get(name);
         if (known !== undefined && known !== resolved.path) throw new Error(`two lazily imported modules would share ${name}: ${known} and ${resolved.path}`);

@@ -4,8 +4,21 @@
  * set, to the console or an OTLP collector by setting, and always tallied in process for
  * `/v1.0/metadata` `extended`. Only the composition root imports this module.
  */
-import { type Attributes, context, defaultTextMapGetter, type Meter, metrics, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import {
+  type Attributes,
+  context,
+  defaultTextMapGetter,
+  type Meter,
+  metrics,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapPropagator,
+  trace,
+  type Tracer,
+} from "@opentelemetry/api";
 import type { TokenCredential } from "@azure/core-auth";
 import type { MetricReader } from "@opentelemetry/sdk-metrics";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -58,9 +71,9 @@ export interface OtelTelemetryOptions {
    * in-process totals for `/v1.0/metadata` are kept either way.
    */
   recording?: { spans: boolean; metrics: boolean };
+  /** Reads a caller's `traceparent` (W3C trace context); the global propagator when absent. */
+  propagator?: TextMapPropagator;
 }
-
-const propagator = new W3CTraceContextPropagator();
 
 /** Builds the port on a meter and a tracer. */
 export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
@@ -68,6 +81,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
   const recordsSpans = options.recording?.spans ?? true;
   const recordsMetrics = options.recording?.metrics ?? true;
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
+  const propagator = options.propagator ?? propagation;
   const counter = (m: { name: string; unit: string }, description: string) => meter.createCounter(m.name, { unit: m.unit, description });
   const histogram = (m: { name: string; unit: string }, description: string) => meter.createHistogram(m.name, { unit: m.unit, description });
   const requests = counter(METRICS.requests, "API requests served, by route template, store, app-id and status");

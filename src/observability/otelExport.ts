@@ -5,6 +5,7 @@
  */
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { context, metrics, trace } from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { shutdownAzureMonitor, useAzureMonitor } from "@azure/monitor-opentelemetry";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
@@ -61,7 +62,7 @@ export function startExporting(settings: TelemetrySettings, extras: TelemetryExt
         winston: { enabled: false },
       },
     });
-    return { meter: metrics.getMeter("vaultstate"), tracer: trace.getTracer("vaultstate"), shutdown: () => shutdownAzureMonitor() };
+    return { meter: metrics.getMeter("vaultstate"), tracer: trace.getTracer("vaultstate"), propagator: new W3CTraceContextPropagator(), shutdown: () => shutdownAzureMonitor() };
   }
 
   const resource = resourceFromAttributes({ "service.name": settings.serviceName ?? "vaultstate" });
@@ -71,6 +72,7 @@ export function startExporting(settings: TelemetrySettings, extras: TelemetryExt
     meter: meterProvider.getMeter("vaultstate"),
     tracer: tracerProvider.getTracer("vaultstate"),
     recording: { spans: processors.length > 0, metrics: readers.length > 0 },
+    propagator: new W3CTraceContextPropagator(),
     shutdown: async () => {
       await Promise.allSettled([meterProvider.shutdown(), tracerProvider.shutdown()]);
     },

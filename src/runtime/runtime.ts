@@ -228,7 +228,16 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
   const failed: FailedComponent[] = [];
   const pending = [...resources.components];
   const unavailable = (name: string): boolean => skipped.has(name) || failed.some((f) => f.definition.name === name);
+  // Caller tokens come from secret stores only: they are read while the state stores initialise.
+  let callersRead: Promise<ResolvedCallers> | undefined;
+  const readCallersOnceStoresSettle = (): void => {
+    if (callersRead !== undefined || pending.some((d) => entries.get(d.name)?.kind === "secretstores")) return;
+    callersRead = resolveAllCallers(ctx, loaded);
+    // Handled where it is awaited; a failed component start-up may never await it.
+    callersRead.catch(() => undefined);
+  };
   try {
+    readCallersOnceStoresSettle();
     while (pending.length > 0) {
       // Every component whose secret store is settled loads at once: start-up waits for the slowest
       // of a wave, not for the sum of all of them.
@@ -264,8 +273,10 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
         }
       }
       if (configurationError !== undefined) throw configurationError.error;
+      readCallersOnceStoresSettle();
     }
   } catch (e) {
+    await callersRead?.catch(() => undefined);
     await closeAll([...loaded.values()], logger);
     await ctx.references.close();
     throw e;
@@ -273,7 +284,7 @@ export async function buildRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   let callers: ResolvedCallers;
   try {
-    callers = await resolveAllCallers(ctx, loaded);
+    callers = await (callersRead ?? resolveAllCallers(ctx, loaded));
   } catch (e) {
     await closeAll([...loaded.values()], logger);
     await ctx.references.close();
@@ -550,18 +561,24 @@ interface ResolvedCallers {
  * @throws {@link ComponentInitError} when two callers share a token (it would be ambiguous who calls)
  */
 async function resolveAllCallers(ctx: RuntimeContext, loaded: ReadonlyMap<string, LoadedComponent>): Promise<ResolvedCallers> {
+  // Every entry and token is read at once (start-up waits for the slowest read, not for their sum);
+  // the results keep the configured order.
+  const [fromEntries, fromDocuments] = await Promise.all([
+    Promise.all(
+      ctx.options.apiTokens.map(async (entry): Promise<ResolvedCallers> => {
+        try {
+          return { tokens: await resolveCallerTokens([entry], ctx.options.appId, loaded, ctx.references), failed: [] };
+        } catch (e) {
+          return { tokens: [], failed: [{ entry, reason: describeError(e) }] };
+        }
+      }),
+    ),
+    Promise.all(ctx.options.resources.callers.map((caller) => resolveCallerDocument(caller, loaded, ctx.references))),
+  ]);
   const resolved: ResolvedCallers = { tokens: [], failed: [] };
-  for (const entry of ctx.options.apiTokens) {
-    try {
-      resolved.tokens.push(...(await resolveCallerTokens([entry], ctx.options.appId, loaded, ctx.references)));
-    } catch (e) {
-      resolved.failed.push({ entry, reason: describeError(e) });
-    }
-  }
-  for (const caller of ctx.options.resources.callers) {
-    const { tokens, failed } = await resolveCallerDocument(caller, loaded, ctx.references);
-    resolved.tokens.push(...tokens);
-    resolved.failed.push(...failed);
+  for (const part of [...fromEntries, ...fromDocuments]) {
+    resolved.tokens.push(...part.tokens);
+    resolved.failed.push(...part.failed);
   }
   const all = resolved.tokens;
   for (const [i, a] of all.entries()) {
@@ -579,15 +596,11 @@ async function resolveAllCallers(ctx: RuntimeContext, loaded: ReadonlyMap<string
  * @throws {@link ComponentInitError} naming the file and token (never a value)
  */
 async function resolveCallerDocument(caller: CallerDefinition, loaded: ReadonlyMap<string, LoadedComponent>, references: KeyVaultReferenceResolver): Promise<ResolvedCallers> {
+  const settled = await Promise.allSettled(caller.tokens.map((source, i) => resolveCallerDocumentToken(caller, i, source, loaded, references)));
   const resolved: ResolvedCallers = { tokens: [], failed: [] };
-  for (const [i, source] of caller.tokens.entries()) {
-    const entry = `caller:${caller.appId}#${i}`;
-    try {
-      const token = await resolveCallerDocumentToken(caller, i, source, loaded, references);
-      resolved.tokens.push(token);
-    } catch (e) {
-      resolved.failed.push({ entry, reason: describeError(e) });
-    }
+  for (const [i, result] of settled.entries()) {
+    if (result.status === "fulfilled") resolved.tokens.push(result.value);
+    else resolved.failed.push({ entry: `caller:${caller.appId}#${i}`, reason: describeError(result.reason) });
   }
   return resolved;
 }

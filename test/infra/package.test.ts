@@ -59,9 +59,12 @@ describe("the deployment package azd uploads", () => {
       "components/statestore.yaml",
       "components/tablestore.yaml",
       "host.json",
-      // Loaded on first use only: Entra ID token validation, ARM key rotation, telemetry export.
+      // Loaded on first use only: Blob listing in Arrow format, ARM key rotation, Entra ID token
+      // validation, interactive browser sign-in, telemetry export.
+      "lazy/apache-arrow.js",
       "lazy/azure-arm-storage.js",
       "lazy/jose.js",
+      "lazy/open.js",
       "lazy/otelExport.js",
       "lazy/otelExport.js.LEGAL.txt",
       "main.js",
