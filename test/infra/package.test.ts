@@ -105,10 +105,11 @@ describe("the deployment package azd uploads", () => {
     expect(run.stdout).toContain("loaded: main.js\n");
   });
 
-  it("starts with Application Insights configured and every package's CommonJS build (no 'Failed to load JSON config')", () => {
+  it("starts with Application Insights configured, from lazy/otelExport.js (no 'Failed to load JSON config')", () => {
     // A stand-in for the worker's @azure/functions-core runs the app start hook, which starts telemetry
-    // (useAzureMonitor) with a connection string. Inlined as ESM, @azure/monitor-opentelemetry cannot
-    // find its own folder (import.meta.url is empty in a CommonJS bundle) and logs that line.
+    // (useAzureMonitor, in the lazily loaded bundle) with a connection string. Inlined as ESM,
+    // @azure/monitor-opentelemetry cannot find its own folder (import.meta.url is empty in a CommonJS
+    // bundle) and logs that line: the lazy bundles take every package's CommonJS build.
     const components = mkdtempSync(path.join(tmpdir(), "vaultstate-package-components-"));
     writeFileSync(path.join(components, "memstore.yaml"), "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: memstore}\nspec: {type: state.in-memory, version: v1}\n");
     const script = `
