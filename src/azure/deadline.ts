@@ -5,6 +5,7 @@
  */
 import type { AbortSignalLike } from "@azure/abort-controller";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { clearableTimeout } from "../shared/timeouts";
 
 /** The SDKs type signals as `AbortSignalLike`; `AbortSignal.any` needs real ones. */
 export function asAbortSignal(like: AbortSignalLike): AbortSignal {
@@ -23,9 +24,19 @@ export function operationDeadlinePolicy(timeoutInMs: number, name = "vaultstateD
   return {
     name,
     sendRequest(request, next) {
-      const timeout = AbortSignal.timeout(timeoutInMs);
-      request.abortSignal = request.abortSignal === undefined ? timeout : AbortSignal.any([asAbortSignal(request.abortSignal), timeout]);
-      return next(request);
+      const timeout = clearableTimeout(timeoutInMs);
+      request.abortSignal = request.abortSignal === undefined ? timeout.signal : AbortSignal.any([asAbortSignal(request.abortSignal), timeout.signal]);
+      return next(request).then(
+        (response) => {
+          // A streamed body is read after this returns: its deadline stays until it passes.
+          if (response.readableStreamBody === undefined && response.browserStreamBody === undefined) timeout.clear();
+          return response;
+        },
+        (e: unknown) => {
+          timeout.clear();
+          throw e;
+        },
+      );
     },
   };
 }

@@ -36,6 +36,7 @@ import {
 const BULK_VALUE_CONCURRENCY = 16;
 import type { Logger } from "../observability/logger";
 import { mapWithConcurrency } from "../shared/concurrency";
+import { clearableTimeout } from "../shared/timeouts";
 
 /** Cache tuning; every duration in milliseconds. */
 export interface SecretCacheOptions {
@@ -159,6 +160,37 @@ function relevantMetadata(metadata: Readonly<Record<string, string>>, keys: read
 
 type Entry<T> = { kind: "value"; value: T; fetchedAt: number; expiresAt: number } | { kind: "notFound"; error: unknown; expiresAt: number };
 
+/**
+ * A single secret's answer as cached: its keys and values in one flat array. The answer's own
+ * `{ [name]: value }` object would give every cached name a hidden class of its own (V8 shapes an
+ * object by its property names: about 200 bytes per distinct name, held while the entry lives).
+ */
+interface CachedSecret {
+  /** Keys and values of `data`, alternating. */
+  pairs: string[];
+  version?: SecretVersionInfo;
+}
+
+/** A cached single-secret entry, with the store's identity of its name (for invalidation and refresh). */
+type SecretEntry = Entry<CachedSecret> & { name: string };
+
+/**
+ * A string that holds only its own characters. Strings cut from a longer one (a Key Vault version is
+ * cut from the secret's id URL) keep the whole original alive; a cached entry keeps a copy instead.
+ */
+function own(text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string;
+}
+
+/** The cache's form of an answer (on a miss only). */
+function toCached(response: GetSecretResponse): CachedSecret {
+  const pairs: string[] = [];
+  for (const [k, v] of Object.entries(response.data)) pairs.push(own(k), v);
+  if (response.version === undefined) return { pairs };
+  const { version, updatedOn } = response.version;
+  return { pairs, version: { ...(version !== undefined ? { version: own(version) } : {}), ...(updatedOn !== undefined ? { updatedOn } : {}) } };
+}
+
 /** A cached secret store, plus cache control for the refresh and event paths. */
 export interface CachedSecretStore extends SecretStore {
   /** The provider behind the cache (for abilities such as listing versions, or its vault URL). */
@@ -189,14 +221,19 @@ function keyOf(name: string, metadata: Readonly<Record<string, string>>): string
 const BULK_KEY = "\u0000bulk";
 
 /**
- * A copy of a cached name/value answer under the name this reader asked for: an entry shared by
- * `DEMO-SECRET` and `demo-secret` answers each with its own spelling, as Key Vault would.
+ * The answer's data from a cached entry, a new object per reader; a name/value answer under the name
+ * this reader asked for: an entry shared by `DEMO-SECRET` and `demo-secret` answers each with its own
+ * spelling, as Key Vault would.
  */
-function asRequested(data: Readonly<Record<string, string>>, requested: string, secretKey: (name: string) => string): Record<string, string> {
-  const keys = Object.keys(data);
-  const only = keys.length === 1 ? keys[0] : undefined;
-  if (only === undefined || only === requested || secretKey(only) !== secretKey(requested)) return { ...data };
-  return { [requested]: data[only] ?? "" };
+function asRequested(pairs: readonly string[], requested: string, secretKey: (name: string) => string): Record<string, string> {
+  // Defined as own properties (a literal, fromEntries), never assigned: a key "__proto__" stays a key.
+  if (pairs.length === 2) {
+    const only = pairs[0] ?? "";
+    return { [only === requested || secretKey(only) !== secretKey(requested) ? only : requested]: pairs[1] ?? "" };
+  }
+  const entries: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < pairs.length; i += 2) entries.push([pairs[i] ?? "", pairs[i + 1] ?? ""]);
+  return Object.fromEntries(entries);
 }
 
 /** A token bucket per caller, for upstream misses. */
@@ -232,13 +269,8 @@ export function createCachingSecretStore(
   const metadataKeys = { get: inner.requestMetadataKeys?.get ?? [], bulk: inner.requestMetadataKeys?.bulk ?? [] };
   // Names are folded here, at the provider boundary: every key, invalidation and lookup below uses it.
   const secretKey = (name: string): string => inner.secretNameKey?.(name) ?? name;
-  const names = new Map<string, string>();
-  const entries = new LRUCache<string, Entry<GetSecretResponse>>({
-    max: options.maxEntries,
-    dispose: (_value, key, reason) => {
-      if (reason !== "set") names.delete(key);
-    },
-  });
+  // Every per-name record lives in the LRU's entries (the name included), so the bound holds for all of it.
+  const entries = new LRUCache<string, SecretEntry>({ max: options.maxEntries });
   const bulkEntries = new LRUCache<string, Entry<BulkGetSecretResponse>>({ max: 100 });
   const inFlight = new Map<string, Promise<unknown>>();
   const takeMiss = createMissBudget(options.missesPerSecondPerCaller, options.missBurstPerCaller, () => env.now());
@@ -329,10 +361,10 @@ export function createCachingSecretStore(
       }
       const deadline = now + options.readDeadlineInMs;
       // The load has its own deadline: it is shared, so one caller going away must not cancel it.
-      const loadSignal = AbortSignal.timeout(options.readDeadlineInMs);
+      const loadTimeout = clearableTimeout(options.readDeadlineInMs);
       flight = (async () => {
         try {
-          const value = await callUpstream(load, deadline, loadSignal);
+          const value = await callUpstream(load, deadline, loadTimeout.signal);
           const fetchedAt = env.now();
           set({ kind: "value", value, fetchedAt, expiresAt: pinned ? Number.POSITIVE_INFINITY : fetchedAt + options.ttlInMs });
           return value;
@@ -348,12 +380,15 @@ export function createCachingSecretStore(
           counters.errors++;
           throw e;
         }
-      })().finally(() => inFlight.delete(key));
+      })().finally(() => {
+        inFlight.delete(key);
+        loadTimeout.clear();
+      });
       inFlight.set(key, flight);
     }
     // Each reader waits at most its own deadline (and not past its own cancellation).
-    const deadlineSignal = AbortSignal.timeout(options.readDeadlineInMs);
-    const waitSignal = opts?.abortSignal === undefined ? deadlineSignal : AbortSignal.any([opts.abortSignal, deadlineSignal]);
+    const readTimeout = clearableTimeout(options.readDeadlineInMs);
+    const waitSignal = opts?.abortSignal === undefined ? readTimeout.signal : AbortSignal.any([opts.abortSignal, readTimeout.signal]);
     try {
       return await within(flight, waitSignal);
     } catch (e) {
@@ -362,11 +397,13 @@ export function createCachingSecretStore(
       if (value !== undefined) return value;
       counters.errors++;
       throw new SecretStoreUnavailableError("timeout", `secret store ${storeName} did not answer within ${options.readDeadlineInMs} ms`, { cause: e });
+    } finally {
+      readTimeout.clear();
     }
   }
 
   /** Marks entries stale: served only when a refetch fails, within the staleness bound. */
-  const markStale = <T>(cache: LRUCache<string, Entry<T>>, key: string): void => {
+  const markStale = <E extends Entry<unknown>>(cache: LRUCache<string, E>, key: string): void => {
     const entry = cache.peek(key);
     if (entry === undefined) return;
     if (entry.kind === "notFound") cache.delete(key);
@@ -395,13 +432,10 @@ export function createCachingSecretStore(
         `secret ${request.name}`,
         pinned,
         () => entries.get(key),
-        (entry) => {
-          entries.set(key, entry);
-          names.set(key, nameKey);
-        },
-        (signal) => inner.getSecret({ name: request.name, metadata }, { ...opts, abortSignal: signal }),
+        (entry) => entries.set(key, { ...entry, name: nameKey }),
+        (signal) => inner.getSecret({ name: request.name, metadata }, { ...opts, abortSignal: signal }).then(toCached),
         opts,
-      ).then((response) => ({ data: asRequested(response.data, request.name, secretKey), ...(response.version !== undefined ? { version: { ...response.version } } : {}) }));
+      ).then((cached) => ({ data: asRequested(cached.pairs, request.name, secretKey), ...(cached.version !== undefined ? { version: { ...cached.version } } : {}) }));
     },
     async bulkGetSecret(request: BulkGetSecretRequest, opts?: OperationOptions): Promise<BulkGetSecretResponse> {
       const metadata = relevantMetadata(request.metadata, metadataKeys.bulk);
@@ -418,11 +452,17 @@ export function createCachingSecretStore(
           }
         }
         // One deadline for the whole bulk read: the listing and every value wait within it.
-        const deadline = AbortSignal.timeout(options.readDeadlineInMs);
-        const abortSignal = opts?.abortSignal === undefined ? deadline : AbortSignal.any([opts.abortSignal, deadline]);
+        const deadline = clearableTimeout(options.readDeadlineInMs);
+        const abortSignal = opts?.abortSignal === undefined ? deadline.signal : AbortSignal.any([opts.abortSignal, deadline.signal]);
         const valueOpts: OperationOptions = { ...opts, caller: undefined, abortSignal };
-        const names = await inner.listSecretNames({ metadata }, { ...opts, abortSignal });
-        const values = await mapWithConcurrency(names, BULK_VALUE_CONCURRENCY, (name) => this.getSecret({ name, metadata: {} }, valueOpts));
+        let names: string[];
+        let values: GetSecretResponse[];
+        try {
+          names = await inner.listSecretNames({ metadata }, { ...opts, abortSignal });
+          values = await mapWithConcurrency(names, BULK_VALUE_CONCURRENCY, (name) => this.getSecret({ name, metadata: {} }, valueOpts));
+        } finally {
+          deadline.clear();
+        }
         const data: Record<string, Record<string, string>> = {};
         names.forEach((name, i) => {
           data[name] = { [name]: values[i]?.data[name] ?? "" };
@@ -444,9 +484,11 @@ export function createCachingSecretStore(
     invalidate(name) {
       for (const key of [...bulkEntries.keys()]) markStale(bulkEntries, key);
       const wanted = name === undefined ? undefined : secretKey(name);
-      for (const [key, cachedName] of [...names]) if (wanted === undefined || cachedName === wanted) markStale(entries, key);
+      const keys: string[] = [];
+      for (const [key, entry] of entries.entries()) if (wanted === undefined || entry.name === wanted) keys.push(key);
+      for (const key of keys) markStale(entries, key);
     },
-    cachedNames: () => [...new Set(names.values())],
+    cachedNames: () => [...new Set(Array.from(entries.values(), (entry) => entry.name))],
     secretKey,
     cachedVersion(name) {
       const entry = entries.peek(keyOf(secretKey(name), {}));

@@ -307,6 +307,36 @@ describe("secret cache", () => {
     expect(state.bulkCalls).toBe(2);
   });
 
+  it("answers a multi-key secret from the cache with every key as an own property, \"__proto__\" included", async () => {
+    let calls = 0;
+    const multi: SecretStore = {
+      init: async () => {},
+      features: () => [],
+      async getSecret() {
+        calls++;
+        return { data: JSON.parse('{"user":"u","__proto__":"p","pass":"s"}') as Record<string, string>, version: { version: "v1", updatedOn: 5 } };
+      },
+      bulkGetSecret: async () => ({ data: {} }),
+      close: async () => {},
+    };
+    const cache = createCachingSecretStore(multi, "multi", { counters: createCounters(), logger, environment: fakeClock() });
+    const first = await cache.getSecret({ name: "db", metadata: {} });
+    const second = await cache.getSecret({ name: "db", metadata: {} });
+    expect(calls).toBe(1);
+    for (const answer of [first, second]) {
+      expect(Object.entries(answer.data)).toEqual([
+        ["user", "u"],
+        ["__proto__", "p"],
+        ["pass", "s"],
+      ]);
+      expect(Object.getPrototypeOf(answer.data)).toBe(Object.prototype);
+      expect(answer.version).toEqual({ version: "v1", updatedOn: 5 });
+    }
+    // Each reader gets its own objects.
+    expect(second.data).not.toBe(first.data);
+    expect(second.version).not.toBe(first.version);
+  });
+
   it("keeps its per-name bookkeeping within maxEntries however many distinct names are read", async () => {
     const { get, cache, values } = setup({ maxEntries: 10 });
     for (let i = 0; i < 1_000; i++) {
