@@ -184,8 +184,13 @@ function own(text: string): string {
 
 /** The cache's form of an answer (on a miss only). */
 function toCached(response: GetSecretResponse): CachedSecret {
-  const pairs: string[] = [];
-  for (const [k, v] of Object.entries(response.data)) pairs.push(own(k), v);
+  const entries = Object.entries(response.data);
+  // Sized once: an array grown by push keeps spare capacity (17 slots for 2 strings), per entry.
+  const pairs = new Array<string>(entries.length * 2);
+  entries.forEach(([k, v], i) => {
+    pairs[2 * i] = own(k);
+    pairs[2 * i + 1] = v;
+  });
   if (response.version === undefined) return { pairs };
   const { version, updatedOn } = response.version;
   return { pairs, version: { ...(version !== undefined ? { version: own(version) } : {}), ...(updatedOn !== undefined ? { updatedOn } : {}) } };
