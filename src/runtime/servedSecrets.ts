@@ -35,10 +35,16 @@ export function unregistered(
   const out: Array<{ secretName: string; version: SecretVersionInfo & { updatedOn: number } }> = [];
   for (const [secretName, version] of served) {
     const key = secretName.toLowerCase();
-    if (tableRows.has(key) || alreadyRegistered.has(key) || version?.updatedOn === undefined) continue;
-    out.push({ secretName, version: { ...version, updatedOn: version.updatedOn } });
+    if (tableRows.has(key) || alreadyRegistered.has(key) || !isDated(version)) continue;
+    // The served object itself, not a spread copy (each copy would get a V8 hidden class of its own).
+    out.push({ secretName, version });
   }
   return out;
+}
+
+/** Whether a version has the date that orders it. */
+function isDated(version: SecretVersionInfo | undefined): version is SecretVersionInfo & { updatedOn: number } {
+  return version?.updatedOn !== undefined;
 }
 
 /** Key Vault's current versions by lower-cased name, so a name registered in another case still matches. */
