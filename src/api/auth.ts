@@ -100,11 +100,13 @@ function matchToken(callers: readonly CallerCredential[], presented: string, now
   const presentedDigest = digest(presented);
   const digests = digestsOf(callers);
   let match: CallerCredential | undefined;
-  callers.forEach((caller, i) => {
-    const valid = caller.notAfter === undefined || caller.notAfter > now;
+  for (let i = 0; i < callers.length; i++) {
+    const caller = callers[i];
     const configured = digests[i];
-    if (configured !== undefined && timingSafeEqual(presentedDigest, configured) && valid && match === undefined) match = caller;
-  });
+    if (caller === undefined || configured === undefined) continue;
+    const valid = caller.notAfter === undefined || caller.notAfter > now;
+    if (timingSafeEqual(presentedDigest, configured) && valid && match === undefined) match = caller;
+  }
   return match;
 }
 
@@ -116,6 +118,17 @@ function matchToken(callers: readonly CallerCredential[], presented: string, now
  * @throws {@link ApiError} 503 `ERR_NO_CALLERS_CONFIGURED` when no caller is configured at all
  */
 export async function authenticate(policy: AuthPolicy, request: AuthRequest, now: number = Date.now()): Promise<Caller> {
+  const outcome = authenticateNow(policy, request, now);
+  return "entraToken" in outcome ? authenticateEntraId(policy, outcome.entraToken) : outcome;
+}
+
+/**
+ * {@link authenticate} up to the one step that must wait: API tokens and anonymous access are decided
+ * here without a promise (the router's path for every token-authenticated request); an Entra ID
+ * token comes back as `{ entraToken }` for {@link authenticateEntraId}.
+ * @throws as {@link authenticate}
+ */
+export function authenticateNow(policy: AuthPolicy, request: AuthRequest, now: number = Date.now()): Caller | { entraToken: string } {
   const entraCallers = policy.entraCallers ?? [];
   const presented = presentedCredential(request.headers);
   if (policy.callers.length === 0 && entraCallers.length === 0) {
@@ -129,20 +142,28 @@ export async function authenticate(policy: AuthPolicy, request: AuthRequest, now
   if (presented === null || presented === "") throw invalidApiToken();
   const token = matchToken(policy.callers, presented, now);
   if (token !== undefined) return { appId: token.appId, role: token.role ?? "writer", via: "token" };
-  if (policy.entraId !== undefined && entraCallers.length > 0 && looksLikeJwt(presented)) {
-    let identity;
-    try {
-      identity = await policy.entraId.validate(presented);
-    } catch {
-      throw invalidApiToken();
-    }
-    const caller = entraCallers.find(
-      (c) => (identity.objectId !== undefined && c.objectIds.includes(identity.objectId)) || (identity.clientId !== undefined && c.clientIds.includes(identity.clientId)),
-    );
-    if (caller === undefined) throw apiError("unknownEntraIdCaller", {});
-    return { appId: caller.appId, role: caller.role, via: "entraId" };
-  }
+  if (policy.entraId !== undefined && entraCallers.length > 0 && looksLikeJwt(presented)) return { entraToken: presented };
   throw invalidApiToken();
+}
+
+/**
+ * Validates an Entra ID access token and finds its caller.
+ * @throws as {@link authenticate}
+ */
+export async function authenticateEntraId(policy: AuthPolicy, presented: string): Promise<Caller> {
+  const entraCallers = policy.entraCallers ?? [];
+  if (policy.entraId === undefined) throw invalidApiToken();
+  let identity;
+  try {
+    identity = await policy.entraId.validate(presented);
+  } catch {
+    throw invalidApiToken();
+  }
+  const caller = entraCallers.find(
+    (c) => (identity.objectId !== undefined && c.objectIds.includes(identity.objectId)) || (identity.clientId !== undefined && c.clientIds.includes(identity.clientId)),
+  );
+  if (caller === undefined) throw apiError("unknownEntraIdCaller", {});
+  return { appId: caller.appId, role: caller.role, via: "entraId" };
 }
 
 /**

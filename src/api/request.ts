@@ -17,6 +17,11 @@ export interface ApiRequest {
    */
   body(limit: number): Promise<Uint8Array>;
   /**
+   * `false` when the adapter knows there is no body (the Functions library gives a GET or HEAD none):
+   * the API then reads nothing. Absent: the body is read.
+   */
+  hasBody?: boolean;
+  /**
    * The caller's network address as the platform vouches for it (in Azure the front end's `client-ip`,
    * see {@link clientIpFromHeader}); undefined when the adapter cannot know it. Never from
    * `X-Forwarded-For`, whose entries any client can set.

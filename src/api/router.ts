@@ -5,7 +5,7 @@
 import type { Runtime, RuntimeLease, RuntimeSource } from "../runtime/runtime";
 import { describeError, type Logger } from "../observability/logger";
 import { noTelemetry, type Telemetry } from "../observability/telemetry";
-import { authenticate, authorize, type AuthPolicy, type Caller, type CallerRole } from "./auth";
+import { authenticateEntraId, authenticateNow, authorize, type AuthPolicy, type Caller, type CallerRole } from "./auth";
 import { createRateLimiter, type RateLimitOptions } from "./rateLimit";
 import { apiError, type ApiError, type ApiResponse, toHttpResponse } from "./errors";
 import { healthz, healthzOutbound, metadata, type ExtendedProvider } from "./healthApi";
@@ -194,21 +194,28 @@ function builtInRoutes(extended: ExtendedProvider, appMetadata: AppMetadataStore
       method: "GET",
       pattern: "/v1.0/secrets/:store/bulk",
       headers: NO_STORE,
-      handle: async (c) => {
-        checkOptionalObjectBody(await c.body());
-        return bulkGetSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", metadata: c.metadata }, () => c.abortSignal);
-      },
+      handle: (c) => afterOptionalObjectBody(c, () => bulkGetSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", metadata: c.metadata }, () => c.abortSignal)),
     },
     {
       method: "GET",
       pattern: "/v1.0/secrets/:store/:key",
       headers: NO_STORE,
-      handle: async (c) => {
-        checkOptionalObjectBody(await c.body());
-        return getSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", key: c.params.key ?? "", metadata: c.metadata }, () => c.abortSignal);
-      },
+      handle: (c) => afterOptionalObjectBody(c, () => getSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", key: c.params.key ?? "", metadata: c.metadata }, () => c.abortSignal)),
     },
   ];
+}
+
+/**
+ * Runs a GET route after daprd's optional-object body check; a request the adapter knows has no body
+ * (every GET under the Functions library) skips the read and its promise.
+ * @throws {@link ApiError} 400 `ERR_MALFORMED_REQUEST` (as a rejection) for a body that is not a JSON object
+ */
+function afterOptionalObjectBody(c: RouteContext, run: () => Promise<ApiResponse>): Promise<ApiResponse> {
+  if (c.request.hasBody === false) return run();
+  return c.body().then((body) => {
+    checkOptionalObjectBody(body);
+    return run();
+  });
 }
 
 /** The names the API itself reports in `extended`, which callers cannot set. */
@@ -231,16 +238,16 @@ export function matchPattern(pattern: string, path: string): Record<string, stri
 /** {@link matchPattern} on segments split once (routes are split when the API is created). */
 function matchSegments(want: readonly string[], got: readonly string[]): Record<string, string> | undefined {
   if (want.length !== got.length) return undefined;
-  const params: Record<string, string> = {};
+  // Every segment is checked before the params object is made: most routes tried do not match.
   for (let i = 0; i < want.length; i++) {
     const w = want[i] ?? "";
     const g = got[i] ?? "";
-    if (w.startsWith(":")) {
-      if (g === "") return undefined;
-      params[w.slice(1)] = g;
-    } else if (w !== g) {
-      return undefined;
-    }
+    if (w.startsWith(":") ? g === "" : w !== g) return undefined;
+  }
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i] ?? "";
+    if (w.startsWith(":")) params[w.slice(1)] = got[i] ?? "";
   }
   return params;
 }
@@ -274,7 +281,7 @@ export function createApi(options: ApiOptions): ApiHandler {
   const telemetry = options.telemetry ?? noTelemetry;
 
   const serve = async (request: ApiRequest, seen: RequestLabels): Promise<ApiResponse> => {
-    let routeHeaders: Record<string, string> = {};
+    let routeHeaders: Readonly<Record<string, string>> = NO_HEADERS;
     let release = (): void => {};
     // Counted from arrival, so time spent waiting for the runtime counts too.
     const arrivedAt = performance.now();
@@ -296,12 +303,15 @@ export function createApi(options: ApiOptions): ApiHandler {
         return path === "/v1.0/healthz" ? healthz(status, query.get("appid")?.[0]) : healthzOutbound(status);
       }
 
-      const lease = await acquireRuntime(options.runtime);
+      // A running instance leases its runtime and checks an API token without waiting on a promise.
+      const lease = options.runtime.acquireNow?.() ?? (await acquireRuntime(options.runtime));
       release = lease.release;
       const runtime = lease.runtime;
       let caller: Caller;
       try {
-        caller = await authenticate(options.authPolicy(runtime), request);
+        const policy = options.authPolicy(runtime);
+        const outcome = authenticateNow(policy, request);
+        caller = "entraToken" in outcome ? await authenticateEntraId(policy, outcome.entraToken) : outcome;
       } catch (e) {
         // Failed sign-ins are throttled per client address, so guessing tokens is slow; callers
         // that authenticate are never affected by someone else's failures.
@@ -324,37 +334,17 @@ export function createApi(options: ApiOptions): ApiHandler {
         if (route.method !== method) continue;
         const rawParams = matchSegments(segments, pathSegments);
         if (rawParams === undefined) continue;
-        routeHeaders = route.headers ?? {};
+        routeHeaders = route.headers ?? NO_HEADERS;
         seen.route = route.pattern;
         // Only a configured component's name: the raw segment is caller input and could hold anything.
         const named = rawParams.store === undefined ? undefined : decodeParam(rawParams.store);
-        if (named !== undefined) seen.store = runtime.components.some((c) => c.definition.name === named) ? named : "(unknown)";
+        if (named !== undefined) seen.store = hasComponent(runtime, named) ? named : "(unknown)";
         authorize(caller, route.role ?? "reader", route.action ?? "call this route");
         if (named !== undefined) checkComponentReady(runtime, caller, segments, named);
         const params: Record<string, string> = {};
-        for (const [k, v] of Object.entries(rawParams)) params[k] = decodeParam(v);
-        let body: Promise<Uint8Array> | undefined;
-        const readBody = (): Promise<Uint8Array> => {
-          body ??= readLimitedBody(request, maxBodyBytes);
-          return body;
-        };
+        for (const k in rawParams) params[k] = decodeParam(rawParams[k] ?? "");
         const deadlineAt = arrivedAt + (route.role === "writer" ? writeRequestTimeoutInMs : requestTimeoutInMs);
-        // Made on first use: a timer signal per request is a timer, a weak reference and garbage on
-        // every request, and a cached secret read never needs one. Its deadline is still arrival + timeout.
-        let abortSignal: AbortSignal | undefined;
-        const response = await route.handle({
-          request,
-          params,
-          query,
-          metadata: metadataFromQuery(query),
-          runtime,
-          caller,
-          get abortSignal() {
-            abortSignal ??= AbortSignal.timeout(Math.max(1, Math.floor(deadlineAt - performance.now())));
-            return abortSignal;
-          },
-          body: readBody,
-        });
+        const response = await route.handle(new RequestContext(request, params, query, metadataFromQuery(query), runtime, caller, deadlineAt, maxBodyBytes));
         return withHeaders(response, routeHeaders);
       }
       const allow = allowedMethods([...routes, ...HEALTH_ROUTES], path);
@@ -372,19 +362,73 @@ export function createApi(options: ApiOptions): ApiHandler {
   // A HEAD response is the GET response without its body (RFC 9110 §9.3.2), whichever host serves it.
   return async (request) => {
     const started = performance.now();
-    const seen: RequestLabels = { route: "unmatched" };
+    const seen: RequestLabels = { route: "unmatched", method: "", status: 0, durationInMs: 0 };
     const served = await serve(request, seen);
-    const response = request.method.toUpperCase() !== "HEAD" || served.body === undefined ? served : { status: served.status, headers: served.headers };
-    telemetry.request({ ...seen, method: request.method.toUpperCase(), status: response.status, durationInMs: performance.now() - started });
+    const method = request.method.toUpperCase();
+    const response = method !== "HEAD" || served.body === undefined ? served : { status: served.status, headers: served.headers };
+    seen.method = method;
+    seen.status = response.status;
+    seen.durationInMs = performance.now() - started;
+    telemetry.request(seen);
     return response;
   };
 }
 
-/** What the router learned about a request, for its telemetry; only names our configuration chose. */
+/**
+ * What the router learned about a request, for its telemetry; only names our configuration chose.
+ * Filled in as the request is served and handed on as the telemetry record itself (one object per request).
+ */
 interface RequestLabels {
   route: string;
   store?: string;
   appId?: string;
+  method: string;
+  status: number;
+  durationInMs: number;
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** The body of a request the adapter knows has none, shared: nothing is read and nothing allocated. */
+const EMPTY_BODY: Promise<Uint8Array> = Promise.resolve(new Uint8Array(0));
+
+/**
+ * A route's view of one request. A class, so a request costs one object: the deadline signal and the
+ * body reader are methods, not closures over the router's locals.
+ */
+class RequestContext implements RouteContext {
+  private signal: AbortSignal | undefined;
+  private bodyRead: Promise<Uint8Array> | undefined;
+
+  constructor(
+    public readonly request: ApiRequest,
+    public readonly params: Record<string, string>,
+    public readonly query: Map<string, string[]>,
+    public readonly metadata: Record<string, string>,
+    public readonly runtime: Runtime,
+    public readonly caller: Caller,
+    private readonly deadlineAt: number,
+    private readonly maxBodyBytes: number,
+  ) {}
+
+  /**
+   * Made on first use: a timer signal per request is a timer, a weak reference and garbage on every
+   * request, and a cached secret read never needs one. Its deadline is still arrival + timeout.
+   */
+  get abortSignal(): AbortSignal {
+    this.signal ??= AbortSignal.timeout(Math.max(1, Math.floor(this.deadlineAt - performance.now())));
+    return this.signal;
+  }
+
+  body(): Promise<Uint8Array> {
+    this.bodyRead ??= this.request.hasBody === false ? EMPTY_BODY : readLimitedBody(this.request, this.maxBodyBytes);
+    return this.bodyRead;
+  }
+}
+
+function hasComponent(runtime: Runtime, name: string): boolean {
+  for (const c of runtime.components) if (c.definition.name === name) return true;
+  return false;
 }
 
 /** The client's address as the platform vouches for it, or "unknown" (one shared bucket). */
@@ -399,6 +443,13 @@ function clientAddress(request: ApiRequest): string {
 function checkLimits(request: ApiRequest, urlLength: number, maxUrlLength: number, maxHeaderBytes: number): void {
   if (urlLength > maxUrlLength) throw apiError("urlTooLong", { max: maxUrlLength });
   if (request.headers.forEach !== undefined) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit, so headers within a third of the limit in
+    // characters are within it in bytes; only longer ones are counted exactly.
+    let units = 0;
+    request.headers.forEach((value, key) => {
+      units += key.length + value.length + 4;
+    });
+    if (units * 3 <= maxHeaderBytes) return;
     let bytes = 0;
     request.headers.forEach((value, key) => {
       bytes += Buffer.byteLength(key) + Buffer.byteLength(value) + 4;
@@ -437,6 +488,14 @@ async function acquireRuntime(source: RuntimeSource): Promise<RuntimeLease> {
   }
 }
 
-function withHeaders(response: ApiResponse, headers: Record<string, string>): ApiResponse {
-  return Object.keys(headers).length === 0 ? response : { ...response, headers: { ...response.headers, ...headers } };
+function withHeaders(response: ApiResponse, headers: Readonly<Record<string, string>>): ApiResponse {
+  // A response that already carries the route's headers (a secret read's no-store) is passed on as it is.
+  let missing = false;
+  for (const name in headers) {
+    if (response.headers[name] !== headers[name]) {
+      missing = true;
+      break;
+    }
+  }
+  return missing ? { ...response, headers: { ...response.headers, ...headers } } : response;
 }

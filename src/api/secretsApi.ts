@@ -16,7 +16,7 @@
  *   `Retry-After` (or the stale value, where one is cached).
  */
 import { isMetadataError } from "../components/metadata";
-import { isInvalidSecretNameError, type OperationOptions, type SecretStore } from "../components/secretstores/secretStore";
+import { type GetSecretResponse, isInvalidSecretNameError, type OperationOptions, type SecretStore } from "../components/secretstores/secretStore";
 import type { SecretScope } from "../runtime/componentFiles";
 import type { Runtime } from "../runtime/runtime";
 import { isSecretReadBudgetError } from "../runtime/secretCache";
@@ -86,22 +86,36 @@ export interface GetSecretInput {
   metadata: Record<string, string>;
 }
 
-/** Handles `GET /v1.0/secrets/{store}/{key}`. */
-export async function getSecret(runtime: Runtime, caller: Caller, input: GetSecretInput, abortSignal?: AbortSignal | (() => AbortSignal)): Promise<ApiResponse> {
-  const store = lookupStore(runtime, caller, input.storeName);
-  const scope = secretScopeFor(runtime.configuration(caller.appId), input.storeName);
-  if (!isSecretAllowedAnyCase(scope, input.key)) {
-    throw apiError("secretPermissionDenied", { key: JSON.stringify(input.key), store: JSON.stringify(input.storeName) });
-  }
-  let data: Record<string, string>;
+/**
+ * Handles `GET /v1.0/secrets/{store}/{key}`. Written with `then` rather than as an async function: it
+ * is the hottest route, and a cached read then costs one promise, not three. Always answers with a
+ * promise (a refusal is a rejection), like the async function it replaces.
+ */
+export function getSecret(runtime: Runtime, caller: Caller, input: GetSecretInput, abortSignal?: AbortSignal | (() => AbortSignal)): Promise<ApiResponse> {
+  let store: SecretStore;
   try {
-    ({ data } = await store.getSecret({ name: input.key, metadata: input.metadata }, readOptions(caller, abortSignal)));
+    store = lookupStore(runtime, caller, input.storeName);
+    const scope = secretScopeFor(runtime.configuration(caller.appId), input.storeName);
+    if (!isSecretAllowedAnyCase(scope, input.key)) {
+      throw apiError("secretPermissionDenied", { key: JSON.stringify(input.key), store: JSON.stringify(input.storeName) });
+    }
   } catch (e) {
-    const refused = budgetResponse(e);
-    if (refused !== undefined) return refused;
-    throw apiError("secretGet", { key: input.key, store: input.storeName, error: errorText(e) }, { status: storeErrorStatus(e), cause: e });
+    return Promise.reject(e as Error);
   }
-  return json(200, data, { shape: "map", headers: NO_STORE });
+  let read: Promise<GetSecretResponse>;
+  try {
+    read = store.getSecret({ name: input.key, metadata: input.metadata }, readOptions(caller, abortSignal));
+  } catch (e) {
+    read = Promise.reject(e as Error);
+  }
+  return read.then(
+    ({ data }) => json(200, data, { shape: "map", headers: NO_STORE }),
+    (e: unknown) => {
+      const refused = budgetResponse(e);
+      if (refused !== undefined) return refused;
+      throw apiError("secretGet", { key: input.key, store: input.storeName, error: errorText(e) }, { status: storeErrorStatus(e), cause: e });
+    },
+  );
 }
 
 /** A bulk secret read. */

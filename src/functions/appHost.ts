@@ -8,6 +8,8 @@ import { createApp, defaultClients, type App } from "../app";
 import { readSettings } from "../config/settings";
 
 let started: Promise<App> | undefined;
+/** The app once its start finished, for callers that need not wait. */
+let ready: App | undefined;
 
 /**
  * Reads the settings, builds the app and starts it, once per process.
@@ -18,6 +20,7 @@ export function startApp(): Promise<App> {
     const settings = readSettings();
     const app = createApp(settings, await defaultClients(settings));
     await app.start();
+    ready = app;
     return app;
   })();
   return started;
@@ -28,9 +31,19 @@ export function currentApp(): Promise<App> {
   return started ?? startApp();
 }
 
+/** The app if its start has finished, else undefined (then {@link currentApp}). */
+export function startedApp(): App | undefined {
+  return ready;
+}
+
 /** Closes the app at shutdown (nothing to do if it never started). */
 export async function stopApp(): Promise<void> {
   const app = started;
   started = undefined;
-  if (app !== undefined) await (await app.catch(() => undefined))?.close();
+  ready = undefined;
+  if (app === undefined) return;
+  const closing = await app.catch(() => undefined);
+  // A start that finished while this stop waited must not leave the closed app behind as ready.
+  if (ready === closing) ready = undefined;
+  await closing?.close();
 }

@@ -5,7 +5,7 @@ import { isIP } from "node:net";
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import type { ApiResponse } from "../api/errors";
 import { type ApiRequest, bodyTooLarge, clientIpFromHeader } from "../api/request";
-import { currentApp } from "./appHost";
+import { currentApp, startedApp } from "./appHost";
 
 /**
  * Where the project's local Functions host publishes, in its own process, the peer address of the
@@ -31,11 +31,14 @@ export function localHostClientAddress(invocationId: string | undefined): string
  */
 export function toApiRequest(request: HttpRequest, inAzure: boolean, invocationId?: string): ApiRequest {
   const clientAddress = inAzure ? clientIpFromHeader(request.headers.get("client-ip")) : localHostClientAddress(invocationId);
+  const body = request.body;
   return {
     method: request.method,
     url: request.url,
     headers: request.headers,
-    body: (limit) => readBounded(request.body, limit),
+    body: (limit) => readBounded(body, limit),
+    // The library gives a GET or HEAD no body stream at all.
+    hasBody: body !== null,
     ...(clientAddress !== undefined ? { clientAddress } : {}),
   };
 }
@@ -88,13 +91,14 @@ async function drainDiscarding(reader: ReadableStreamDefaultReader<Uint8Array>, 
   await reader.cancel().catch(() => undefined);
 }
 
-/** Converts an API response; 204 carries no body. */
+/** Converts an API response; 204 carries no body. An API response with a body already has the library's shape. */
 export function toResponseInit(response: ApiResponse): HttpResponseInit {
-  return response.body === undefined ? { status: response.status, headers: response.headers } : { status: response.status, headers: response.headers, body: response.body };
+  return response.body === undefined ? { status: response.status, headers: response.headers } : response;
 }
 
 /** The handler every Dapr route function registers. */
 export async function serveDaprRequest(request: HttpRequest, context?: InvocationContext): Promise<HttpResponseInit> {
-  const app = await currentApp();
+  // Once started, the app is taken as it is rather than awaited on every request.
+  const app = startedApp() ?? (await currentApp());
   return toResponseInit(await app.api(toApiRequest(request, app.settings.azurePlan !== undefined, context?.invocationId)));
 }

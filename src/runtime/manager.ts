@@ -248,6 +248,11 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
       void manager.checkCoherence();
       return lease;
     },
+    acquireNow() {
+      const lease = holder.acquireNow();
+      if (lease !== undefined) void manager.checkCoherence();
+      return lease;
+    },
     refresh(trigger) {
       return holder.serialize(async () => {
         const summary = emptySummary(trigger);

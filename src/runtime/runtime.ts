@@ -100,6 +100,11 @@ export interface RuntimeSource {
   status(): RuntimeStatus;
   ready(): Promise<Runtime>;
   acquire?(): Promise<RuntimeLease>;
+  /**
+   * A lease on the current runtime without waiting, or undefined when none is built yet (then
+   * `acquire`). Lets a request on a running instance skip an await and its promise.
+   */
+  acquireNow?(): RuntimeLease | undefined;
 }
 
 /** The runtime's view of components, configurations and callers. Immutable once built. */

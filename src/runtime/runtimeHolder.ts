@@ -53,6 +53,7 @@ export interface RuntimeHolderOptions {
 export interface RuntimeHolder extends RuntimeSource {
   start(): Promise<Runtime>;
   acquire(): Promise<RuntimeLease>;
+  acquireNow(): RuntimeLease | undefined;
   /** The current runtime, if one was built. */
   current(): Runtime | undefined;
   /** Runs changes to the runtime one at a time, so two rebuilds never race. */
@@ -212,6 +213,22 @@ export function createRuntimeHolder(options: RuntimeHolderOptions): RuntimeHolde
     return result;
   };
 
+  const leaseOn = (runtime: Runtime): RuntimeLease => {
+    inFlight.set(runtime, (inFlight.get(runtime) ?? 0) + 1);
+    let released = false;
+    return {
+      runtime,
+      release: () => {
+        if (released) return;
+        released = true;
+        const count = (inFlight.get(runtime) ?? 1) - 1;
+        if (count <= 0) inFlight.delete(runtime);
+        else inFlight.set(runtime, count);
+        if (retiring.length > 0) void closeRetired(false);
+      },
+    };
+  };
+
   return {
     start,
     ready: start,
@@ -220,21 +237,9 @@ export function createRuntimeHolder(options: RuntimeHolderOptions): RuntimeHolde
     serialize,
     rebuild,
     async acquire(): Promise<RuntimeLease> {
-      const runtime = current ?? (await start());
-      inFlight.set(runtime, (inFlight.get(runtime) ?? 0) + 1);
-      let released = false;
-      return {
-        runtime,
-        release: () => {
-          if (released) return;
-          released = true;
-          const count = (inFlight.get(runtime) ?? 1) - 1;
-          if (count <= 0) inFlight.delete(runtime);
-          else inFlight.set(runtime, count);
-          if (retiring.length > 0) void closeRetired(false);
-        },
-      };
+      return leaseOn(current ?? (await start()));
     },
+    acquireNow: () => (current === undefined ? undefined : leaseOn(current)),
     drain: () => closeRetired(false),
     async close() {
       closed = true;

@@ -439,6 +439,16 @@ export function createCachingSecretStore(
       const metadata = relevantMetadata(request.metadata, metadataKeys.get);
       const nameKey = secretKey(request.name);
       const key = keyOf(nameKey, metadata);
+      const answer = (cached: CachedSecret): GetSecretResponse => ({
+        data: asRequested(cached.pairs, request.name, secretKey),
+        ...(cached.version !== undefined ? { version: { ...cached.version } } : {}),
+      });
+      // A fresh hit (the hot path) is answered here, without read()'s promise chain; the rest as read() does.
+      const hit = entries.get(key);
+      if (hit !== undefined && hit.kind === "value" && hit.expiresAt > env.now()) {
+        counters.hits++;
+        return Promise.resolve(answer(hit.value));
+      }
       // A pinned version never changes, so it never expires (only the LRU bound evicts it).
       const pinned = metadata.version_id !== undefined;
       return read(
@@ -454,7 +464,7 @@ export function createCachingSecretStore(
           ),
         (signal) => inner.getSecret({ name: request.name, metadata }, { ...opts, abortSignal: signal }).then(toCached),
         opts,
-      ).then((cached) => ({ data: asRequested(cached.pairs, request.name, secretKey), ...(cached.version !== undefined ? { version: { ...cached.version } } : {}) }));
+      ).then(answer);
     },
     async bulkGetSecret(request: BulkGetSecretRequest, opts?: OperationOptions): Promise<BulkGetSecretResponse> {
       const metadata = relevantMetadata(request.metadata, metadataKeys.bulk);

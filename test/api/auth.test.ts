@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { authenticate, authorize, isLoopbackRequest, presentedCredential } from "../../src/api/auth";
+import { authenticate, authenticateEntraId, authenticateNow, authorize, isLoopbackRequest, presentedCredential } from "../../src/api/auth";
 import { allowedAlgorithms, looksLikeJwt } from "../../src/api/entraId";
 import { createRateLimiter } from "../../src/api/rateLimit";
 
@@ -87,5 +87,20 @@ describe("rate limiter", () => {
   it("a rate of 0 turns limiting off", () => {
     const limiter = createRateLimiter({ ratePerSecond: 0, burst: 0 });
     expect(Array.from({ length: 100 }, () => limiter.take("a").allowed).every(Boolean)).toBe(true);
+  });
+});
+
+describe("authenticateNow", () => {
+  const policy = { callers: [{ appId: "a", role: "writer" as const, token: "t" }], allowAnonymous: false, anonymousAppId: "x" };
+  it("decides API tokens without a promise, with the errors authenticate rejects with", () => {
+    expect(authenticateNow(policy, req({ "dapr-api-token": "t" }), 0)).toEqual({ appId: "a", role: "writer", via: "token" });
+    expect(() => authenticateNow(policy, req({ "dapr-api-token": "u" }), 0)).toThrow("invalid api token");
+  });
+  it("hands an Entra ID token on to authenticateEntraId, which validates it", async () => {
+    const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJvaWQiOiJvIn0.c2ln";
+    const entra = { ...policy, entraCallers: [{ appId: "e", role: "reader" as const, objectIds: ["o"], clientIds: [] as string[] }], entraId: { validate: async () => ({ objectId: "o", clientId: undefined, tenantId: undefined }) } };
+    expect(authenticateNow(entra, req({ authorization: `Bearer ${jwt}` }), 0)).toEqual({ entraToken: jwt });
+    expect(await authenticateEntraId(entra, jwt)).toEqual({ appId: "e", role: "reader", via: "entraId" });
+    expect(await authenticate(entra, req({ authorization: `Bearer ${jwt}` }), 0)).toEqual({ appId: "e", role: "reader", via: "entraId" });
   });
 });

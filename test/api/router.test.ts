@@ -378,3 +378,44 @@ describe("the request deadline signal", () => {
     }
   });
 });
+
+describe("the hot path's shortcuts answer as the general path does", () => {
+  it("a request the adapter marks bodyless is never read, and a GET with a body is still checked", async () => {
+    const read = vi.fn(async () => new Uint8Array(0));
+    const bodyless = { method: "GET", url: "/v1.0/secrets/localsecretstore/demo-secret", headers: new Headers({ "dapr-api-token": "dev-token" }), body: read, hasBody: false };
+    const r = await api(bodyless);
+    expect(r.status).toBe(200);
+    expect(r.headers["cache-control"]).toBe("no-store");
+    expect(read).not.toHaveBeenCalled();
+    expect((await call("GET", "/v1.0/secrets/localsecretstore/demo-secret", undefined, "[1]")).status).toBe(400);
+  });
+  it("a runtime source with acquireNow is leased without waiting, and every lease is released", async () => {
+    let leases = 0;
+    const released = vi.fn();
+    const handler = createApi({
+      runtime: {
+        status: () => ({ state: "ready", runtime }),
+        ready: async () => runtime,
+        acquire: async () => {
+          throw new Error("acquire must not be needed");
+        },
+        acquireNow: () => {
+          leases++;
+          return { runtime, release: released };
+        },
+      },
+      authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
+      logger,
+    });
+    expect((await call("GET", "/v1.0/secrets/localsecretstore/demo-secret", undefined, undefined, handler)).status).toBe(200);
+    expect((await call("GET", "/v1.0/secrets/localsecretstore/demo-secret", { "dapr-api-token": "wrong" }, undefined, handler)).status).toBe(401);
+    expect(leases).toBe(2);
+    expect(released).toHaveBeenCalledTimes(2);
+  });
+  it("headers near the limit are counted in bytes, not characters", async () => {
+    const handler = createApi({ runtime: source(() => ({ state: "ready", runtime }), async () => runtime), authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }), logger, maxHeaderBytes: 200 });
+    // 100 two-byte letters: within 200 characters, over 200 bytes.
+    expect((await call("GET", "/v1.0/secrets/localsecretstore/demo-secret", { "dapr-api-token": "dev-token", "x-note": "é".repeat(100) }, undefined, handler)).status).toBe(431);
+    expect((await call("GET", "/v1.0/secrets/localsecretstore/demo-secret", { "dapr-api-token": "dev-token", "x-note": "e".repeat(100) }, undefined, handler)).status).toBe(200);
+  });
+});

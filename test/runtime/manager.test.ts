@@ -59,6 +59,17 @@ describe("runtime manager start-up", () => {
     await manager.close();
   });
 
+  it("acquireNow leases the current runtime without waiting, and nothing before one is built", async () => {
+    const manager = createRuntimeManager({ logger, tokenGraceInMs: 0, coherenceIntervalInMs: 1000, build: realRuntime });
+    expect(manager.acquireNow?.()).toBeUndefined();
+    const runtime = await manager.start();
+    const lease = manager.acquireNow?.();
+    expect(lease?.runtime).toBe(runtime);
+    lease?.release();
+    lease?.release();
+    await manager.close();
+  });
+
   it("tells configuration mistakes from outages", () => {
     expect(isStartupConfigurationError(new ResourceFileError("f.yaml", "spec.type", "unknown"))).toBe(true);
     expect(isStartupConfigurationError(new ComponentInitError("Key Vault is unreachable"))).toBe(false);
