@@ -203,59 +203,101 @@ async function p2(b: Bench): Promise<void> {
   });
 }
 
-/** P3: save+get p50 through the app vs the same operations with the SDK directly (same Azurite) / a Map. */
+/**
+ * P3: save+get p50 through the app against (P3) a minimal function app in the same local host doing the
+ * same operations with the SDK directly — the target row, since both sides then pay the same two HTTP
+ * requests through the host — and (P3b, reported) the SDK called in the bench process, no HTTP at all.
+ */
 async function p3(b: Bench): Promise<void> {
   const { env, options } = b;
   if (env.azurite === undefined || env.emulator === undefined) throw new Error("P3 needs Azurite and the emulator");
   const vault = env.emulator.store("vaultstate-dev");
-  const sdk = await sdkBaselines({ azurite: env.azurite, containerName: vault.get("storage-container").version.value, tableName: "vaultstate" });
-  const ops = options.quick ? 5 : 100;
-  const value = JSON.stringify({ n: 1, text: "x".repeat(200) });
-  const viaApp =
-    (store: string): PairTimer =>
-    async (key) => {
-      const t0 = performance.now();
-      const save = await fetch(`${env.url}/v1.0/state/${store}`, { method: "POST", headers: { ...AUTH, "content-type": "application/json" }, body: `[{"key":"${key}","value":${value}}]` });
-      await save.arrayBuffer();
-      const get = await fetch(`${env.url}/v1.0/state/${store}/${key}`, { headers: AUTH });
-      await get.arrayBuffer();
-      if (save.status !== 204 || get.status !== 200) throw new Error(`P3 ${store}: save ${save.status}, get ${get.status}`);
-      return performance.now() - t0;
+  const containerName = vault.get("storage-container").version.value;
+  const tableName = "vaultstate";
+  const sdk = await sdkBaselines({ azurite: env.azurite, containerName, tableName });
+  const direct = await spawnHost({
+    port: 0,
+    appDir: prepareBaselineApp("stateDirect"),
+    env: {
+      ...env.hostEnv,
+      BENCH_HTTP_STREAM: b.httpStream,
+      BENCH_ACCOUNT_NAME: env.azurite.accountName,
+      BENCH_ACCOUNT_KEY: env.azurite.accountKey,
+      BENCH_BLOB_ENDPOINT: env.azurite.blobEndpoint,
+      BENCH_TABLE_ENDPOINT: env.azurite.tableEndpoint,
+      BENCH_CONTAINER: containerName,
+      BENCH_TABLE: tableName,
+    },
+    onOutput: () => {},
+  });
+  try {
+    const ops = options.quick ? 5 : 100;
+    const value = JSON.stringify({ n: 1, text: "x".repeat(200) });
+    // The same two requests, byte for byte, against the app and against the in-host baseline.
+    const viaHost =
+      (url: string, store: string, headers: Record<string, string>): PairTimer =>
+      async (key) => {
+        const t0 = performance.now();
+        const save = await fetch(`${url}/v1.0/state/${store}`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: `[{"key":"${key}","value":${value}}]` });
+        await save.arrayBuffer();
+        const get = await fetch(`${url}/v1.0/state/${store}/${key}`, { headers });
+        await get.arrayBuffer();
+        if (save.status !== 204 || get.status !== 200) throw new Error(`P3 ${store} at ${url === env.url ? "the app" : "the in-host baseline"}: save ${save.status}, get ${get.status}`);
+        return performance.now() - t0;
+      };
+    const sides: Array<{ store: string; label: string; app: PairTimer; inHost?: PairTimer; inProcess: PairTimer; inProcessName: string; target?: number }> = [
+      { store: "statestore", label: "Blob", app: viaHost(env.url, "statestore", AUTH), inHost: viaHost(direct.url, "statestore", AUTH), inProcess: sdk.blob(value), inProcessName: "BlockBlobClient upload + download", target: 1.15 },
+      { store: "tablestore", label: "Table", app: viaHost(env.url, "tablestore", AUTH), inHost: viaHost(direct.url, "tablestore", AUTH), inProcess: sdk.table(value), inProcessName: "TableClient upsertEntity + getEntity", target: 1.25 },
+      { store: "memstore", label: "memstore", app: viaHost(env.url, "memstore", AUTH), inProcess: sdk.map(value), inProcessName: "a Map set + get" },
+    ];
+    const p50s: Record<string, { app: number[]; inHost: number[]; inProcess: number[] }> = Object.fromEntries(sides.map((s) => [s.label, { app: [], inHost: [], inProcess: [] }]));
+    const runSeries = async (timer: PairTimer, prefix: string): Promise<number> => {
+      const samples: number[] = [];
+      for (let i = 0; i < ops; i++) samples.push(await timer(`${prefix}-${i % 10}`));
+      return percentile(samples, 50);
     };
-  const sides: Array<{ store: string; label: string; app: PairTimer; baseline: PairTimer; baselineName: string; target?: number }> = [
-    { store: "statestore", label: "Blob", app: viaApp("statestore"), baseline: sdk.blob(value), baselineName: "BlockBlobClient upload + download, same Azurite", target: 1.15 },
-    { store: "tablestore", label: "Table", app: viaApp("tablestore"), baseline: sdk.table(value), baselineName: "TableClient upsertEntity + getEntity, same Azurite", target: 1.25 },
-    { store: "memstore", label: "memstore", app: viaApp("memstore"), baseline: sdk.map(value), baselineName: "a Map set + get in the bench process" },
-  ];
-  const p50s: Record<string, { app: number[]; baseline: number[] }> = Object.fromEntries(sides.map((s) => [s.label, { app: [], baseline: [] }]));
-  const runSeries = async (timer: PairTimer, prefix: string): Promise<number> => {
-    const samples: number[] = [];
-    for (let i = 0; i < ops; i++) samples.push(await timer(`${prefix}-${i % 10}`));
-    return percentile(samples, 50);
-  };
-  for (const s of sides) {
-    await runSeries(s.app, "bench-p3-warm");
-    await runSeries(s.baseline, "bench-p3-warm");
-  }
-  for (let pair = 0; pair < options.pairs; pair++) {
-    for (const s of sides) {
-      p50s[s.label]?.app.push(await runSeries(s.app, "bench-p3"));
-      p50s[s.label]?.baseline.push(await runSeries(s.baseline, "bench-p3"));
+    for (const s of sides) for (const timer of [s.app, s.inHost, s.inProcess]) if (timer !== undefined) await runSeries(timer, "bench-p3-warm");
+    for (let pair = 0; pair < options.pairs; pair++) {
+      for (const s of sides) {
+        const d = p50s[s.label];
+        d?.app.push(await runSeries(s.app, "bench-p3"));
+        if (s.inHost !== undefined) d?.inHost.push(await runSeries(s.inHost, "bench-p3"));
+        d?.inProcess.push(await runSeries(s.inProcess, "bench-p3"));
+      }
+      progress(
+        `P3 pair ${pair + 1}/${options.pairs}: save+get p50 ${sides
+          .map((s) => `${s.label} ${fmt(p50s[s.label]?.app[pair] ?? NaN, 2)} vs ${s.inHost !== undefined ? `${fmt(p50s[s.label]?.inHost[pair] ?? NaN, 2)} in host, ` : ""}${fmt(p50s[s.label]?.inProcess[pair] ?? NaN, 3)} in process ms`)
+          .join(", ")}`,
+      );
     }
-    progress(`P3 pair ${pair + 1}/${options.pairs}: save+get p50 ${sides.map((s) => `${s.label} ${fmt(p50s[s.label]?.app[pair] ?? NaN, 2)} vs ${fmt(p50s[s.label]?.baseline[pair] ?? NaN, 3)} ms`).join(", ")}`);
-  }
-  for (const s of sides) {
-    const d = p50s[s.label] ?? { app: [], baseline: [] };
-    b.rows.push({
-      id: "P3",
-      scenario: `save+get p50, ${s.label} (${s.store})`,
-      baseline: s.baselineName,
-      metric: `${s.label} save+get p50`,
-      ratio: pairedRatio(d.app, d.baseline),
-      unit: "ratio",
-      ...(s.target !== undefined ? { target: { max: s.target } } : {}),
-      context: `app ${range(spread(d.app), 2, " ms")}, baseline ${range(spread(d.baseline), 3, " ms")}; ${ops} pairs per run`,
-    });
+    for (const s of sides) {
+      const d = p50s[s.label] ?? { app: [], inHost: [], inProcess: [] };
+      const scenario = `save+get p50, ${s.label} (${s.store})`;
+      const metric = `${s.label} save+get p50`;
+      if (s.inHost !== undefined) {
+        b.rows.push({
+          id: "P3",
+          scenario,
+          baseline: `minimal app, same host: ${s.inProcessName}, same Azurite`,
+          metric,
+          ratio: pairedRatio(d.app, d.inHost),
+          unit: "ratio",
+          ...(s.target !== undefined ? { target: { max: s.target } } : {}),
+          context: `app ${range(spread(d.app), 2, " ms")}, minimal app ${range(spread(d.inHost), 2, " ms")}; ${ops} pairs per run`,
+        });
+      }
+      b.rows.push({
+        id: s.inHost !== undefined ? "P3b" : "P3",
+        scenario,
+        baseline: `${s.inProcessName} in the bench process${s.inHost !== undefined ? ", same Azurite (no HTTP, no host)" : ""}`,
+        metric,
+        ratio: pairedRatio(d.app, d.inProcess),
+        unit: "ratio",
+        context: `app ${range(spread(d.app), 2, " ms")}, baseline ${range(spread(d.inProcess), 3, " ms")}; ${ops} pairs per run`,
+      });
+    }
+  } finally {
+    await direct.stop();
   }
 }
 

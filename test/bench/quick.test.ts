@@ -29,7 +29,7 @@ describe("npm run bench -- --quick", () => {
     const { stdout } = await run(process.execPath, [path.join(root, "dist", "bench", "run.js"), "--quick", "--out", out], { cwd: root, maxBuffer: 16 * 2 ** 20 });
     expect(stdout).toContain("P1 pair 1/");
     const result = JSON.parse(readFileSync(path.join(out, "latest.json"), "utf8")) as { rows: Row[]; overhead: { loadGeneratorCpuShare: { median: number } } };
-    expect(new Set(result.rows.map((r) => r.id))).toEqual(new Set(["P1", "P1b", "H", "P2", "P3", "P4", "P5", "P6", "P7"]));
+    expect(new Set(result.rows.map((r) => r.id))).toEqual(new Set(["P1", "P1b", "H", "P2", "P3", "P3b", "P4", "P5", "P6", "P7"]));
     for (const row of result.rows) expect(Number.isFinite(row.ratio.median), `${row.id} ${row.metric}`).toBe(true);
     expect(result.rows.find((r) => r.id === "P2")).toMatchObject({ ratio: { median: 1 }, verdict: "met" });
     expect(result.overhead.loadGeneratorCpuShare.median).toBeGreaterThan(0);
