@@ -287,7 +287,7 @@ async function p3(b: Bench): Promise<void> {
         });
       }
       b.rows.push({
-        id: s.inHost !== undefined ? "P3b" : "P3",
+        id: "P3b",
         scenario,
         baseline: `${s.inProcessName} in the bench process${s.inHost !== undefined ? ", same Azurite (no HTTP, no host)" : ""}`,
         metric,
