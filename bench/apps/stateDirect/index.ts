@@ -54,7 +54,8 @@ async function get(store: string, key: string): Promise<string> {
 
 async function handle(request: HttpRequest): Promise<HttpResponseInit> {
   const store = request.params.store ?? "";
-  const key = request.params.key;
+  // An absent optional route parameter arrives as an empty string.
+  const key = request.params.key === "" ? undefined : request.params.key;
   if (request.method === "POST" && key === undefined) {
     const items: unknown = await request.json();
     if (!isItems(items)) return { status: 400 };
