@@ -37,8 +37,9 @@ export function toApiRequest(request: HttpRequest, inAzure: boolean, invocationI
     url: request.url,
     headers: request.headers,
     body: (limit) => readBounded(body, limit),
-    // The library gives a GET or HEAD no body stream at all.
-    hasBody: body !== null,
+    // The library gives a GET or HEAD no body stream at all; a declared body still goes through the
+    // read, so one over the limit is refused (413) as daprd does.
+    hasBody: body !== null || (request.headers.get("content-length") ?? "0") !== "0" || request.headers.has("transfer-encoding"),
     ...(clientAddress !== undefined ? { clientAddress } : {}),
   };
 }
