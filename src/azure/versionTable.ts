@@ -47,7 +47,12 @@ export function isNewer(row: VersionRow, known: { version?: string; updatedOn?: 
  * RowKey = the secret name (Key Vault names are letters, digits and hyphens).
  */
 export function versionKey(vaultUrl: string, secretName: string): { partitionKey: string; rowKey: string } {
-  return { partitionKey: new URL(vaultUrl).host.toLowerCase(), rowKey: secretName.toLowerCase() };
+  return { partitionKey: versionPartition(vaultUrl), rowKey: secretName.toLowerCase() };
+}
+
+/** The partition of a vault's rows: its lower-cased host. */
+export function versionPartition(vaultUrl: string): string {
+  return new URL(vaultUrl).host.toLowerCase();
 }
 
 interface VersionEntity {

@@ -7,7 +7,7 @@
  */
 import { isVersionedSecretStore, type SecretVersionInfo } from "../components/secretstores/secretStore";
 import { describeError } from "../observability/logger";
-import { type VersionRow, type VersionTable, versionKey } from "../azure/versionTable";
+import { type VersionRow, type VersionTable, versionPartition } from "../azure/versionTable";
 import {
   changedInStore,
   coherenceTargets,
@@ -27,7 +27,7 @@ import {
   vaultStores,
 } from "./rebuildPlanner";
 import { createRuntimeHolder, type RuntimeHolderOptions } from "./runtimeHolder";
-import { forgetUnserved, unregistered } from "./servedSecrets";
+import { forgetUnserved, servedKey, unregistered } from "./servedSecrets";
 import type { Runtime, RuntimeSource } from "./runtime";
 
 export { isStartupConfigurationError, retryDelay } from "./runtimeHolder";
@@ -149,13 +149,13 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
       let host = hosts.get(row.vaultUrl);
       if (host === undefined && !hosts.has(row.vaultUrl)) {
         try {
-          host = versionKey(row.vaultUrl, "x").partitionKey;
+          host = versionPartition(row.vaultUrl);
         } catch {
           host = undefined;
         }
         hosts.set(row.vaultUrl, host);
       }
-      return host === undefined ? undefined : `${host}/${row.secretName.toLowerCase()}`;
+      return host === undefined ? undefined : servedKey(host, row.secretName);
     };
   };
 
@@ -163,8 +163,8 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
   const servedKeys = (runtime: Runtime): Set<string> => {
     const keys = new Set<string>();
     for (const s of vaultStores(runtime)) {
-      const host = versionKey(s.vaultUrl, "x").partitionKey;
-      for (const name of servedVersions(runtime, s).keys()) keys.add(`${host}/${name.toLowerCase()}`);
+      const host = versionPartition(s.vaultUrl);
+      for (const name of servedVersions(runtime, s).keys()) keys.add(servedKey(host, name));
     }
     return keys;
   };
@@ -179,19 +179,19 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
   const registerServed = async (runtime: Runtime, looked: ReadonlySet<string>, listed: ReadonlySet<string>): Promise<void> => {
     const servedNow = new Set<string>();
     for (const s of vaultStores(runtime)) {
-      const host = versionKey(s.vaultUrl, "x").partitionKey;
+      const host = versionPartition(s.vaultUrl);
       const served = servedVersions(runtime, s);
       // Names not looked for count as listed: whether the table holds them is not known yet.
-      const known = { has: (name: string) => !looked.has(`${host}/${name}`) || listed.has(`${host}/${name}`) };
+      const known = { has: (name: string) => !looked.has(servedKey(host, name)) || listed.has(servedKey(host, name)) };
       const done = new Set<string>();
       for (const name of served.keys()) {
-        const key = `${host}/${name.toLowerCase()}`;
+        const key = servedKey(host, name);
         servedNow.add(key);
         if (registered.has(key)) done.add(name.toLowerCase());
       }
       for (const { secretName, version } of unregistered(known, served, done)) {
         await publish(s.vaultUrl, secretName, version);
-        registered.add(`${host}/${secretName.toLowerCase()}`);
+        registered.add(servedKey(host, secretName));
       }
     }
     // Only names served now are ever looked up: forgetting the rest bounds the set by what the caches

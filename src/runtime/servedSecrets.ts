@@ -5,16 +5,21 @@
  * Key Vault, wherever it runs. Pure helpers; the manager does the reading and writing.
  */
 import type { SecretVersionInfo } from "../components/secretstores/secretStore";
-import { versionKey, type VersionRow } from "../azure/versionTable";
+import { versionPartition, type VersionRow } from "../azure/versionTable";
+
+/** A secret's key in the sets that track what is served and registered: partition and lower-cased name. */
+export function servedKey(partition: string, secretName: string): string {
+  return `${partition}/${secretName.toLowerCase()}`;
+}
 
 /** The table's rows of one vault, by lower-cased secret name (Key Vault names are case-insensitive). */
 export function rowsOfVault(rows: readonly VersionRow[], vaultUrl: string): Map<string, VersionRow> {
-  const { partitionKey } = versionKey(vaultUrl, "x");
+  const partitionKey = versionPartition(vaultUrl);
   const byName = new Map<string, VersionRow>();
   for (const row of rows) {
     let host: string;
     try {
-      host = versionKey(row.vaultUrl, row.secretName).partitionKey;
+      host = versionPartition(row.vaultUrl);
     } catch {
       continue;
     }
