@@ -279,14 +279,20 @@ describe("rotating a storage account key (dual credential)", () => {
 });
 
 describe("one rotation at a time", () => {
-  it("two instances rotating the same secret at once: exactly one rotates, the other is locked out", async () => {
+  it("two instances rotating the same secret at once: exactly one rotates, the other changes nothing", async () => {
     const before = current("concurrent-token");
     // Two services with their own lock objects: two Functions instances sharing only the storage account.
     const results = await Promise.all([service().rotateNow(target("concurrent-token"), "manual"), service().rotateNow(target("concurrent-token"), "event")]);
-    expect(results.map((r) => r.outcome).sort()).toEqual(["locked", "rotated"]);
+    const outcomes = results.map((r) => r.outcome);
+    expect(outcomes.filter((o) => o === "rotated")).toHaveLength(1);
+    // Which way the other one loses depends on timing alone: it meets the lease (`locked`), or it takes
+    // the lease after the winner released it and its re-read finds the new version (`stale-trigger`), or
+    // it first reads after the winner finished and finds a fresh version (`not-due`). The deterministic
+    // `locked` case is the next test.
+    expect(["locked", "stale-trigger", "not-due"]).toContain(outcomes.find((o) => o !== "rotated"));
     expect(versions("concurrent-token")).toHaveLength(2);
     expect(current("concurrent-token").tags?.["rotated-from"]).toBe(before.version);
-    expect((await audit.history(target("concurrent-token"))).map((r) => r.outcome).sort()).toEqual(["locked", "rotated"]);
+    expect((await audit.history(target("concurrent-token"))).map((r) => r.outcome).sort()).toEqual([...outcomes].sort());
   });
 
   it("while another holder has the lease the attempt is locked; once released it rotates", async () => {
