@@ -26,7 +26,16 @@ export interface VersionTable {
   pages(): AsyncIterable<VersionRow[]>;
   /** Records a version unless the table already holds a newer one. */
   publish(row: VersionRow): Promise<void>;
+  /**
+   * Records many rows as {@link VersionTable.publish} would, each unless the table holds a newer one,
+   * for secrets the table is expected not to list yet (registration): cheaper per row than publishing
+   * them one by one.
+   */
+  register(rows: readonly VersionRow[]): Promise<void>;
 }
+
+/** The most entities one Azure Table transaction takes (all of one partition). */
+export const MAX_TRANSACTION_ROWS = 100;
 
 /** Every row at once, for the readers that need the whole table (the refresh timer, tests). */
 export async function readVersionTable(table: VersionTable): Promise<VersionRow[]> {
@@ -55,14 +64,15 @@ export function versionPartition(vaultUrl: string): string {
   return new URL(vaultUrl).host.toLowerCase();
 }
 
-interface VersionEntity {
+// A type, not an interface: a transaction's actions take entities as records.
+type VersionEntity = {
   partitionKey: string;
   rowKey: string;
   vaultUrl: string;
   secretName: string;
   version?: string;
   updatedOn: number;
-}
+};
 
 function isVersionEntity(e: Record<string, unknown>): e is Record<string, unknown> & VersionEntity {
   return typeof e.vaultUrl === "string" && typeof e.secretName === "string" && typeof e.updatedOn === "number";
@@ -74,7 +84,7 @@ function isVersionEntity(e: Record<string, unknown>): e is Record<string, unknow
  */
 export function createTableVersionTable(client: TableClient): VersionTable {
   const ensureTable = createTableOnFirstUse(client);
-  return {
+  const table: VersionTable = {
     async *pages() {
       await ensureTable();
       for await (const page of client.listEntities<Record<string, unknown>>().byPage()) {
@@ -87,8 +97,8 @@ export function createTableVersionTable(client: TableClient): VersionTable {
     },
     async publish(row) {
       await ensureTable();
-      const { partitionKey, rowKey } = versionKey(row.vaultUrl, row.secretName);
-      const entity: VersionEntity = { partitionKey, rowKey, vaultUrl: row.vaultUrl, secretName: row.secretName, updatedOn: row.updatedOn, ...(row.version !== undefined ? { version: row.version } : {}) };
+      const entity = toEntity(row);
+      const { partitionKey, rowKey } = entity;
       // Optimistic concurrency: never overwrite a newer row written by another instance meanwhile.
       for (let attempt = 0; attempt < 5; attempt++) {
         let existing: (Record<string, unknown> & { etag: string }) | undefined;
@@ -111,5 +121,52 @@ export function createTableVersionTable(client: TableClient): VersionTable {
         }
       }
     },
+    async register(rows) {
+      if (rows.length === 0) return;
+      await ensureTable();
+      for (const batch of registrationBatches(rows)) {
+        try {
+          // One create per row, all or nothing: the usual case (rows nobody has written) costs one call
+          // per 100 rows instead of a read and a write per row.
+          await client.submitTransaction(batch.map((row) => ["create", toEntity(row)]));
+        } catch (e) {
+          // 409: some row exists (another instance registered it meanwhile) and nothing was written;
+          // one by one, each row is compared with what the table holds.
+          if (!hasStatus(e, 409)) throw e;
+          for (const row of batch) await table.publish(row);
+        }
+      }
+    },
   };
+  return table;
+}
+
+function toEntity(row: VersionRow): VersionEntity {
+  const { partitionKey, rowKey } = versionKey(row.vaultUrl, row.secretName);
+  return { partitionKey, rowKey, vaultUrl: row.vaultUrl, secretName: row.secretName, updatedOn: row.updatedOn, ...(row.version !== undefined ? { version: row.version } : {}) };
+}
+
+/**
+ * Rows in transaction-sized batches of one partition each (pure). A row key appears once per batch (a
+ * transaction may not touch an entity twice): of rows with one key, the newest is kept, as publishing
+ * them one after the other would leave it.
+ */
+export function registrationBatches(rows: readonly VersionRow[]): VersionRow[][] {
+  const byPartition = new Map<string, Map<string, VersionRow>>();
+  for (const row of rows) {
+    const { partitionKey, rowKey } = versionKey(row.vaultUrl, row.secretName);
+    let partition = byPartition.get(partitionKey);
+    if (partition === undefined) {
+      partition = new Map();
+      byPartition.set(partitionKey, partition);
+    }
+    const earlier = partition.get(rowKey);
+    if (earlier === undefined || isNewer(row, earlier)) partition.set(rowKey, row);
+  }
+  const batches: VersionRow[][] = [];
+  for (const partition of byPartition.values()) {
+    const unique = [...partition.values()];
+    for (let i = 0; i < unique.length; i += MAX_TRANSACTION_ROWS) batches.push(unique.slice(i, i + MAX_TRANSACTION_ROWS));
+  }
+  return batches;
 }

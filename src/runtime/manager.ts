@@ -7,7 +7,7 @@
  */
 import { isVersionedSecretStore, type SecretVersionInfo } from "../components/secretstores/secretStore";
 import { describeError } from "../observability/logger";
-import { type VersionRow, type VersionTable, versionPartition } from "../azure/versionTable";
+import { MAX_TRANSACTION_ROWS, type VersionRow, type VersionTable, versionPartition } from "../azure/versionTable";
 import {
   changedInStore,
   coherenceTargets,
@@ -31,6 +31,12 @@ import { forgetUnserved, servedKey, unregistered } from "./servedSecrets";
 import type { Runtime, RuntimeSource } from "./runtime";
 
 export { isStartupConfigurationError, retryDelay } from "./runtimeHolder";
+
+/**
+ * The most served secrets one coherence check registers in the version table (10 transactions); more
+ * wait for the next check, so a burst of new names never makes one check long or its backlog large.
+ */
+export const MAX_REGISTRATIONS_PER_CHECK = 1_000;
 
 /** What a refresh did; numbers and names only. */
 export interface RefreshSummary {
@@ -80,8 +86,8 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
   const holder = createRuntimeHolder(options);
   let lastCoherenceCheck = 0;
   let coherence: Promise<void> | undefined;
-  /** Secrets this instance has registered in the version table (vault host + lower-cased name). */
-  const registered = new Set<string>();
+  /** Secrets this instance has registered in the version table: lower-cased names by partition (vault host). */
+  const registered = new Map<string, Set<string>>();
 
   /** Carries out a plan on the holder's current runtime (a failed rebuild keeps the old one). */
   const apply = async (plan: RebuildPlan, summary: RefreshSummary): Promise<void> => {
@@ -142,8 +148,8 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     );
   };
 
-  /** The version table's key of a row (vault host + lower-cased name), parsing each vault URL once per pass. */
-  const rowKeys = (): ((row: VersionRow) => string | undefined) => {
+  /** The version table partition of a row's vault, parsing each vault URL once per pass. */
+  const rowPartitions = (): ((row: VersionRow) => string | undefined) => {
     const hosts = new Map<string, string | undefined>();
     return (row) => {
       let host = hosts.get(row.vaultUrl);
@@ -155,49 +161,79 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
         }
         hosts.set(row.vaultUrl, host);
       }
-      return host === undefined ? undefined : servedKey(host, row.secretName);
+      return host;
     };
   };
 
-  /** The Key Vault secrets this instance serves now, as version table keys. */
-  const servedKeys = (runtime: Runtime): Set<string> => {
-    const keys = new Set<string>();
+  /**
+   * The Key Vault secrets this instance serves now, by partition and lower-cased name, each marked
+   * unlisted until the table's read finds it. Keyed by the caches' own name strings (Key Vault's are
+   * lower-cased already), so a pass over thousands of served names adds no string per name.
+   */
+  const servedNames = (runtime: Runtime): Map<string, Map<string, boolean>> => {
+    const names = new Map<string, Map<string, boolean>>();
     for (const s of vaultStores(runtime)) {
-      const host = versionPartition(s.vaultUrl);
-      for (const name of servedVersions(runtime, s).keys()) keys.add(servedKey(host, name));
+      const partition = versionPartition(s.vaultUrl);
+      const here = names.get(partition) ?? new Map<string, boolean>();
+      names.set(partition, here);
+      for (const name of servedVersions(runtime, s).keys()) here.set(name.toLowerCase(), false);
     }
-    return keys;
+    return names;
   };
 
   /**
    * Registers the Key Vault secrets this instance serves (cached or read by a component or caller
    * token) that the table does not list yet, so the refresh timer checks them even when it runs on an
    * instance that serves none of them (Flex Consumption runs timers on instances of their own).
-   * `looked`: the keys the last read looked for; `listed`: those of them the table holds. A secret
-   * served since the read began waits for the next check.
+   * `looked`: the names the last read looked for, true where the table holds them. A secret served
+   * since the read began waits for the next check, as do names beyond
+   * {@link MAX_REGISTRATIONS_PER_CHECK}: the backlog is never queued, it is what the caches hold and the
+   * table lacks, found again at each check. Rows go in transactions of up to 100; a failed one ends
+   * the pass and its names are tried again at the next check.
    */
-  const registerServed = async (runtime: Runtime, looked: ReadonlySet<string>, listed: ReadonlySet<string>): Promise<void> => {
-    const servedNow = new Set<string>();
+  const registerServed = async (table: VersionTable, runtime: Runtime, looked: ReadonlyMap<string, ReadonlyMap<string, boolean>>): Promise<void> => {
+    const servedNow = new Map<string, Set<string>>();
+    const due: Array<{ partition: string; row: VersionRow }> = [];
+    const queued = new Set<string>();
     for (const s of vaultStores(runtime)) {
-      const host = versionPartition(s.vaultUrl);
+      const partition = versionPartition(s.vaultUrl);
       const served = servedVersions(runtime, s);
+      const lookedHere = looked.get(partition);
       // Names not looked for count as listed: whether the table holds them is not known yet.
-      const known = { has: (name: string) => !looked.has(servedKey(host, name)) || listed.has(servedKey(host, name)) };
-      const done = new Set<string>();
-      for (const name of served.keys()) {
-        const key = servedKey(host, name);
-        servedNow.add(key);
-        if (registered.has(key)) done.add(name.toLowerCase());
-      }
-      for (const { secretName, version } of unregistered(known, served, done)) {
-        await publish(s.vaultUrl, secretName, version);
-        registered.add(servedKey(host, secretName));
+      const listed = { has: (name: string) => lookedHere?.get(name) !== false };
+      const mine = registered.get(partition);
+      const done = { has: (name: string) => mine?.has(name) === true || queued.has(servedKey(partition, name)) };
+      const now = servedNow.get(partition) ?? new Set<string>();
+      servedNow.set(partition, now);
+      for (const name of served.keys()) now.add(name.toLowerCase());
+      for (const { secretName, version } of unregistered(listed, served, done)) {
+        if (due.length >= MAX_REGISTRATIONS_PER_CHECK) break;
+        queued.add(servedKey(partition, secretName));
+        due.push({ partition, row: { vaultUrl: s.vaultUrl, secretName, version: version.version, updatedOn: version.updatedOn } });
       }
     }
-    // Only names served now are ever looked up: forgetting the rest bounds the set by what the caches
-    // and components hold, not by every name ever served. A name served again is found in the table
-    // (or, if its row is gone, registered again).
-    forgetUnserved(registered, servedNow);
+    // Only names served now are ever looked up: forgetting the rest bounds the record by what the
+    // caches and components hold, not by every name ever served. A name served again is found in the
+    // table (or, if its row is gone, registered again).
+    for (const [partition, names] of registered) {
+      const now = servedNow.get(partition);
+      if (now === undefined) registered.delete(partition);
+      else forgetUnserved(names, now);
+    }
+    for (let i = 0; i < due.length; i += MAX_TRANSACTION_ROWS) {
+      const batch = due.slice(i, i + MAX_TRANSACTION_ROWS);
+      try {
+        await table.register(batch.map((d) => d.row));
+      } catch (e) {
+        logger.warn(`could not register ${due.length - i} served secret(s) in the shared version table: ${describeError(e)}`);
+        return;
+      }
+      for (const { partition, row } of batch) {
+        const mine = registered.get(partition) ?? new Set<string>();
+        registered.set(partition, mine);
+        mine.add(row.secretName.toLowerCase());
+      }
+    }
   };
 
   /**
@@ -213,17 +249,19 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     const runtime = holder.current();
     if (table === undefined || runtime === undefined) return undefined;
     lastCoherenceCheck = now();
-    const looked = servedKeys(runtime);
-    const listed = new Set<string>();
+    const looked = servedNames(runtime);
     const targets: VersionRow[] = [];
     const rows: VersionRow[] = [];
-    const keyOf = rowKeys();
+    const partitionOf = rowPartitions();
     try {
       for await (const page of table.pages()) {
         targets.push(...coherenceTargets(runtime, page));
         for (const row of page) {
-          const key = keyOf(row);
-          if (key !== undefined && looked.has(key)) listed.add(key);
+          const partition = partitionOf(row);
+          const here = partition === undefined ? undefined : looked.get(partition);
+          const name = row.secretName.toLowerCase();
+          // Set only where present: the map keeps its own key string, not the page's.
+          if (here?.has(name) === true) here.set(name, true);
         }
         if (keepRows) rows.push(...page);
       }
@@ -235,7 +273,7 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
       const change = (): Promise<RefreshSummary | undefined> => secretChangedNow(row.vaultUrl, row.secretName, false, "coherence");
       await (serialized ? change() : holder.serialize(change));
     }
-    await registerServed(holder.current() ?? runtime, looked, listed);
+    await registerServed(table, holder.current() ?? runtime, looked);
     return rows;
   };
 

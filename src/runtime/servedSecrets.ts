@@ -35,7 +35,7 @@ export function rowsOfVault(rows: readonly VersionRow[], vaultUrl: string): Map<
 export function unregistered(
   tableRows: { has(lowerCasedName: string): boolean },
   served: ReadonlyMap<string, SecretVersionInfo | undefined>,
-  alreadyRegistered: ReadonlySet<string>,
+  alreadyRegistered: { has(lowerCasedName: string): boolean },
 ): Array<{ secretName: string; version: SecretVersionInfo & { updatedOn: number } }> {
   const out: Array<{ secretName: string; version: SecretVersionInfo & { updatedOn: number } }> = [];
   for (const [secretName, version] of served) {

@@ -4,8 +4,8 @@
  * record of secrets this instance registered forgets names it no longer serves.
  */
 import { describe, expect, it } from "vitest";
-import type { VersionRow, VersionTable } from "../../src/azure/versionTable";
-import { createRuntimeManager } from "../../src/runtime/manager";
+import { MAX_TRANSACTION_ROWS, type VersionRow, type VersionTable } from "../../src/azure/versionTable";
+import { createRuntimeManager, MAX_REGISTRATIONS_PER_CHECK } from "../../src/runtime/manager";
 import type { Runtime } from "../../src/runtime/runtime";
 import { forgetUnserved } from "../../src/runtime/servedSecrets";
 import { buildOver, fakeVault, memoryVersionTable, quietLogger, VAULT } from "./support/fakeKeyVault";
@@ -36,6 +36,10 @@ describe("coherence memory bounds", () => {
         published.push(row.secretName);
         return table.publish(row);
       },
+      register(rows) {
+        published.push(...rows.map((r) => r.secretName));
+        return table.register(rows);
+      },
     };
     const manager = createRuntimeManager({ logger: quietLogger, tokenGraceInMs: 0, coherenceIntervalInMs: 60_000, versionTable: counting, build: buildOver(vault, undefined, undefined, { maxEntries: CACHE }) });
     const runtime = await manager.start();
@@ -65,6 +69,71 @@ describe("coherence memory bounds", () => {
     await manager.close();
   });
 
+  it(`registers many new names in batches of ${MAX_TRANSACTION_ROWS}, at most ${MAX_REGISTRATIONS_PER_CHECK} per check; the rest at the next checks`, async () => {
+    const many = 2_500;
+    const vault = fakeVault({ "db-password": "pw", ...Object.fromEntries(Array.from({ length: many }, (_, i) => [`m${i}`, `v${i}`])) });
+    const table = memoryVersionTable();
+    let single = 0;
+    const counting: VersionTable = {
+      pages: () => table.pages(),
+      publish(row) {
+        single++;
+        return table.publish(row);
+      },
+      register: (rows) => table.register(rows),
+    };
+    const manager = createRuntimeManager({ logger: quietLogger, tokenGraceInMs: 0, coherenceIntervalInMs: 60_000, versionTable: counting, build: buildOver(vault, undefined, undefined, { maxEntries: many }) });
+    const store = kvStore(await manager.start());
+    await manager.checkCoherence(true);
+    table.registrations.length = 0;
+    for (let i = 0; i < many; i++) await store.getSecret({ name: `m${i}`, metadata: {} });
+    const perCheck: number[] = [];
+    for (let check = 0; check < 4; check++) {
+      const before = table.registrations.length;
+      await manager.checkCoherence(true);
+      const sizes = table.registrations.slice(before);
+      expect(sizes.every((n) => n <= MAX_TRANSACTION_ROWS)).toBe(true);
+      perCheck.push(sizes.reduce((a, b) => a + b, 0));
+    }
+    expect(perCheck).toEqual([MAX_REGISTRATIONS_PER_CHECK, MAX_REGISTRATIONS_PER_CHECK, many - 2 * MAX_REGISTRATIONS_PER_CHECK, 0]);
+    expect(table.registrations.length).toBe(Math.ceil(many / MAX_TRANSACTION_ROWS));
+    expect(single).toBe(0);
+    expect(new Set(table.rows.map((r) => r.secretName)).size).toBe(many + 1);
+    await manager.close();
+  });
+
+  it("a failed registration ends the check with a warning; its names are registered at the next check", async () => {
+    const vault = fakeVault({ "db-password": "pw", ...Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`f${i}`, `v${i}`])) });
+    const table = memoryVersionTable();
+    const warnings: string[] = [];
+    let failing = false;
+    let attempts = 0;
+    const flaky: VersionTable = {
+      pages: () => table.pages(),
+      publish: (row) => table.publish(row),
+      register(rows) {
+        attempts++;
+        return failing ? Promise.reject(new Error("storage is down")) : table.register(rows);
+      },
+    };
+    const logger = { ...quietLogger, warn: (m: string) => warnings.push(m) };
+    const manager = createRuntimeManager({ logger, tokenGraceInMs: 0, coherenceIntervalInMs: 60_000, versionTable: flaky, build: buildOver(vault) });
+    const store = kvStore(await manager.start());
+    await manager.checkCoherence(true);
+    for (let i = 0; i < 150; i++) await store.getSecret({ name: `f${i}`, metadata: {} });
+    failing = true;
+    attempts = 0;
+    await manager.checkCoherence(true);
+    // The first batch failed: the second was not tried.
+    expect(attempts).toBe(1);
+    expect(warnings).toEqual([expect.stringContaining("could not register 150 served secret(s)")]);
+    expect(table.rows.some((r) => r.secretName.startsWith("f"))).toBe(false);
+    failing = false;
+    await manager.checkCoherence(true);
+    expect(table.rows.filter((r) => r.secretName.startsWith("f")).length).toBe(150);
+    await manager.close();
+  });
+
   it("reads a version table of many pages lazily, applying a newer version found on the last page", async () => {
     const vault = fakeVault({ "db-password": "pw-1" });
     const pagesRead: number[] = [];
@@ -80,6 +149,7 @@ describe("coherence memory bounds", () => {
         }
       },
       publish: () => Promise.resolve(),
+      register: () => Promise.resolve(),
     };
     const manager = createRuntimeManager({ logger: quietLogger, tokenGraceInMs: 0, coherenceIntervalInMs: 60_000, versionTable: paged, build: buildOver(vault) });
     const first = await manager.start();

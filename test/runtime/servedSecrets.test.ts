@@ -22,16 +22,20 @@ const logger: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m),
 
 function memoryTable(): VersionTable & { rows: Map<string, VersionRow> } {
   const rows = new Map<string, VersionRow>();
+  const publish = (row: VersionRow): Promise<void> => {
+    const { partitionKey, rowKey } = versionKey(row.vaultUrl, row.secretName);
+    const existing = rows.get(`${partitionKey}/${rowKey}`);
+    if (existing === undefined || isNewer(row, existing)) rows.set(`${partitionKey}/${rowKey}`, row);
+    return Promise.resolve();
+  };
   return {
     rows,
     async *pages() {
       yield [...rows.values()];
     },
-    publish(row) {
-      const { partitionKey, rowKey } = versionKey(row.vaultUrl, row.secretName);
-      const existing = rows.get(`${partitionKey}/${rowKey}`);
-      if (existing === undefined || isNewer(row, existing)) rows.set(`${partitionKey}/${rowKey}`, row);
-      return Promise.resolve();
+    publish,
+    async register(batch) {
+      for (const row of batch) await publish(row);
     },
   };
 }

@@ -101,21 +101,32 @@ export function buildOver(vault: FakeVault, yaml = KV_AND_DEPENDENT, apiTokens: 
     });
 }
 
-/** A version table in memory, keeping the newest row per secret. */
-export function memoryVersionTable(): VersionTable & { rows: VersionRow[]; reads: () => number } {
+/**
+ * A version table in memory, keeping the newest row per secret; `registrations` has the size of each
+ * {@link VersionTable.register} call.
+ */
+export function memoryVersionTable(): VersionTable & { rows: VersionRow[]; reads: () => number; registrations: number[] } {
   const rows: VersionRow[] = [];
+  const registrations: number[] = [];
   let reads = 0;
+  const publish = (row: VersionRow): Promise<void> => {
+    const i = rows.findIndex((r) => r.vaultUrl === row.vaultUrl && r.secretName.toLowerCase() === row.secretName.toLowerCase());
+    if (i < 0) rows.push({ ...row });
+    else if ((rows[i]?.updatedOn ?? 0) < row.updatedOn) rows[i] = { ...row };
+    return Promise.resolve();
+  };
   return {
     rows,
+    registrations,
     reads: () => reads,
     async *pages() {
       reads++;
       yield rows.map((r) => ({ ...r }));
     },
-    async publish(row) {
-      const i = rows.findIndex((r) => r.vaultUrl === row.vaultUrl && r.secretName.toLowerCase() === row.secretName.toLowerCase());
-      if (i < 0) rows.push({ ...row });
-      else if ((rows[i]?.updatedOn ?? 0) < row.updatedOn) rows[i] = { ...row };
+    publish,
+    async register(batch) {
+      registrations.push(batch.length);
+      for (const row of batch) await publish(row);
     },
   };
 }
