@@ -161,13 +161,17 @@ function relevantMetadata(metadata: Readonly<Record<string, string>>, keys: read
 type Entry<T> = { kind: "value"; value: T; fetchedAt: number; expiresAt: number } | { kind: "notFound"; error: unknown; expiresAt: number };
 
 /**
- * A single secret's answer as cached: its keys and values in one flat array. The answer's own
- * `{ [name]: value }` object would give every cached name a hidden class of its own (V8 shapes an
- * object by its property names: about 200 bytes per distinct name, held while the entry lives).
+ * A single secret's answer as cached. The answer's own `{ [name]: value }` object would give every
+ * cached name a hidden class of its own (V8 shapes an object by its property names: about 200 bytes
+ * per distinct name, held while the entry lives).
  */
 interface CachedSecret {
-  /** Keys and values of `data`, alternating. */
-  pairs: string[];
+  /**
+   * The value alone when the answer is one value under the name read (Key Vault's always is): each
+   * reader gets it under its own spelling of the name, so the name need not be kept, nor an array.
+   * Otherwise the keys and values of the answer, alternating.
+   */
+  data: string | string[];
   version?: SecretVersionInfo;
 }
 
@@ -182,16 +186,22 @@ function own(text: string): string {
   return JSON.parse(JSON.stringify(text)) as string;
 }
 
-/** The cache's form of an answer (on a miss only). */
-function toCached(response: GetSecretResponse): CachedSecret {
+/** The cache's form of an answer to a read of the name whose identity is `nameKey` (on a miss only). */
+function toCached(response: GetSecretResponse, nameKey: string, secretKey: (name: string) => string): CachedSecret {
   const entries = Object.entries(response.data);
-  // Sized once: an array grown by push keeps spare capacity (17 slots for 2 strings), per entry.
-  const pairs = new Array<string>(entries.length * 2);
-  entries.forEach(([k, v], i) => {
-    pairs[2 * i] = own(k);
-    pairs[2 * i + 1] = v;
-  });
-  return response.version === undefined ? { pairs } : { pairs, version: ownVersion(response.version) };
+  const only = entries.length === 1 ? entries[0] : undefined;
+  let data: string | string[];
+  if (only !== undefined && secretKey(only[0]) === nameKey) data = only[1];
+  else {
+    // Sized once: an array grown by push keeps spare capacity (17 slots for 2 strings), per entry.
+    data = new Array<string>(entries.length * 2);
+    for (let i = 0; i < entries.length; i++) {
+      const [k, v] = entries[i] as [string, string];
+      data[2 * i] = own(k);
+      data[2 * i + 1] = v;
+    }
+  }
+  return response.version === undefined ? { data } : { data, version: ownVersion(response.version) };
 }
 
 /**
@@ -223,10 +233,17 @@ export interface CachedSecretStore extends SecretStore {
   cachedVersion(name: string): SecretVersionInfo | undefined;
 }
 
+/**
+ * A cache key. Without metadata (nearly every read) it is the name itself, the string the entry holds
+ * anyway, so a cached name costs one string, not two; otherwise a JSON array of the name and the
+ * metadata. A name that is empty or starts with "[" (the array form) or NUL (the bulk keys, which
+ * share the single-flight map) always takes the array form, so no two reads ever share a key.
+ */
 function keyOf(name: string, metadata: Readonly<Record<string, string>>): string {
-  const parts = Object.keys(metadata)
-    .sort()
-    .map((k) => `${k}=${metadata[k] ?? ""}`);
+  const keys = Object.keys(metadata);
+  const first = name.charCodeAt(0);
+  if (keys.length === 0 && first !== 0x5b && first !== 0 && name.length > 0) return name;
+  const parts = keys.sort().map((k) => `${k}=${metadata[k] ?? ""}`);
   return JSON.stringify([name, ...parts]);
 }
 
@@ -237,14 +254,15 @@ const BULK_KEY = "\u0000bulk";
  * this reader asked for: an entry shared by `DEMO-SECRET` and `demo-secret` answers each with its own
  * spelling, as Key Vault would.
  */
-function asRequested(pairs: readonly string[], requested: string, secretKey: (name: string) => string): Record<string, string> {
+function asRequested(data: string | readonly string[], requested: string, secretKey: (name: string) => string): Record<string, string> {
   // Defined as own properties (a literal, fromEntries), never assigned: a key "__proto__" stays a key.
-  if (pairs.length === 2) {
-    const only = pairs[0] ?? "";
-    return { [only === requested || secretKey(only) !== secretKey(requested) ? only : requested]: pairs[1] ?? "" };
+  if (typeof data === "string") return { [requested]: data };
+  if (data.length === 2) {
+    const only = data[0] ?? "";
+    return { [only === requested || secretKey(only) !== secretKey(requested) ? only : requested]: data[1] ?? "" };
   }
   const entries: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < pairs.length; i += 2) entries.push([pairs[i] ?? "", pairs[i + 1] ?? ""]);
+  for (let i = 0; i + 1 < data.length; i += 2) entries.push([data[i] ?? "", data[i + 1] ?? ""]);
   return Object.fromEntries(entries);
 }
 
@@ -440,7 +458,7 @@ export function createCachingSecretStore(
       const nameKey = secretKey(request.name);
       const key = keyOf(nameKey, metadata);
       const answer = (cached: CachedSecret): GetSecretResponse => ({
-        data: asRequested(cached.pairs, request.name, secretKey),
+        data: asRequested(cached.data, request.name, secretKey),
         ...(cached.version !== undefined ? { version: { ...cached.version } } : {}),
       });
       // A fresh hit (the hot path) is answered here, without read()'s promise chain; the rest as read() does.
@@ -462,7 +480,7 @@ export function createCachingSecretStore(
             key,
             entry.kind === "value" ? { kind: "value", value: entry.value, fetchedAt: entry.fetchedAt, expiresAt: entry.expiresAt, name: nameKey } : { kind: "notFound", error: entry.error, expiresAt: entry.expiresAt, name: nameKey },
           ),
-        (signal) => inner.getSecret({ name: request.name, metadata }, { ...opts, abortSignal: signal }).then(toCached),
+        (signal) => inner.getSecret({ name: request.name, metadata }, { ...opts, abortSignal: signal }).then((response) => toCached(response, nameKey, secretKey)),
         opts,
       ).then(answer);
     },

@@ -337,6 +337,40 @@ describe("secret cache", () => {
     expect(second.version).not.toBe(first.version);
   });
 
+  it("never lets names shaped like another read's key share its entry (a store that accepts any name)", async () => {
+    let calls = 0;
+    const anyName: SecretStore = {
+      init: async () => {},
+      features: () => [],
+      requestMetadataKeys: { get: ["version_id"], bulk: [] },
+      async getSecret(req: GetSecretRequest) {
+        calls++;
+        return { data: { [req.name]: `${req.name}|${req.metadata.version_id ?? ""}` } };
+      },
+      bulkGetSecret: async () => ({ data: { listed: { listed: "bulk" } } }),
+      close: async () => {},
+    };
+    const cache = createCachingSecretStore(anyName, "any", { counters: createCounters(), logger, environment: fakeClock() });
+    const reads: Array<[string, Record<string, string>]> = [
+      ["x", {}],
+      ["x", { version_id: "1" }],
+      ['["x","version_id=1"]', {}],
+      ['["x"]', {}],
+      ["[", {}],
+      ["\u0000bulk", {}],
+      ["", {}],
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const [name, metadata] of reads) {
+        expect((await cache.getSecret({ name, metadata })).data[name]).toBe(`${name}|${metadata.version_id ?? ""}`);
+      }
+      expect((await cache.bulkGetSecret({ metadata: {} })).data).toEqual({ listed: { listed: "bulk" } });
+    }
+    // Each distinct read was loaded once and then served from its own entry.
+    expect(calls).toBe(reads.length);
+    expect(cache.cachedNames().sort()).toEqual(["", "[", '["x","version_id=1"]', '["x"]', "\u0000bulk", "x"].sort());
+  });
+
   it("keeps its per-name bookkeeping within maxEntries however many distinct names are read", async () => {
     const { get, cache, values } = setup({ maxEntries: 10 });
     for (let i = 0; i < 1_000; i++) {
