@@ -12,7 +12,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { REPO_ROOT, spawnHost, startDevEnvironment, type DevEnvironment, type RunningHost } from "../tools/devEnvironment";
 import { type BenchProcess, coldStart, prepareBaselineApp, spawnBareHost, startBareHttp } from "./lib/hosts";
-import { runLoad, stopLoadGenerator, type LoadOptions, type LoadResult } from "./lib/loadgen";
+import { cpuPinning, machineCpuMs, type Pinning } from "./lib/cpu";
+import { loadGeneratorPid, runLoad, stopLoadGenerator, type LoadOptions, type LoadResult } from "./lib/loadgen";
 import { ownCpuMs, processCpuMs } from "./lib/proc";
 import { markdownTable, svgChart, verdict, type Row } from "./lib/report";
 import { pairedRatio, percentile, spread, type Spread } from "./lib/stats";
@@ -27,6 +28,10 @@ interface BenchOptions {
   quick: boolean;
   pairs: number;
   seconds: number;
+  /** P1's slice length: each server's seconds of a pair are measured in slices about this long, in turn. */
+  sliceSeconds: number;
+  /** Pin the measured server and the load generator to CPUs of their own during load runs (when possible). */
+  pin: boolean;
   connections: number;
   outDir: string;
   only: Set<string> | undefined;
@@ -45,6 +50,8 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     quick,
     pairs: Number(value("--pairs") ?? (quick ? 2 : 5)),
     seconds: Number(value("--seconds") ?? (quick ? 1 : 4)),
+    sliceSeconds: Number(value("--slice-seconds") ?? 1),
+    pin: !argv.includes("--no-pin"),
     connections: Number(value("--connections") ?? 10),
     outDir: path.resolve(value("--out") ?? path.join(REPO_ROOT, quick ? path.join(".vaultstate", "bench-quick") : path.join("bench", "results"))),
     only: only === undefined ? undefined : new Set(only.split(",").map((s) => s.trim().toUpperCase())),
@@ -64,7 +71,7 @@ function progress(line: string): void {
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 const range = (s: Spread, digits = 0, unit = ""): string => `${fmt(s.median, digits)}${unit} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
 
-/** One measured load run against a server process. */
+/** One measured load run against a server process, or several of them summed. */
 interface Measured extends LoadResult {
   /** Server CPU milliseconds per request. */
   serverCpuPerRequest: number;
@@ -72,16 +79,49 @@ interface Measured extends LoadResult {
   loadgenShare: number;
   /** This (measuring) process's CPU as a share of one core. */
   benchShare: number;
+  /** Everything else on the machine (this process, Azurite, idle hosts, other users) as a share of one core. */
+  otherShare: number;
 }
 
-async function measure(pid: number | undefined, load: LoadOptions): Promise<Measured> {
+async function measure(pid: number | undefined, load: LoadOptions, pinning: Pinning): Promise<Measured> {
   const server0 = processCpuMs(pid);
   const own0 = ownCpuMs();
+  const machine0 = machineCpuMs();
   const t0 = performance.now();
-  const r = await runLoad(load);
+  const r = await pinning.during(pid, loadGeneratorPid(), () => runLoad(load));
   const wall = performance.now() - t0;
   const serverCpu = processCpuMs(pid) - server0;
-  return { ...r, serverCpuPerRequest: serverCpu / Math.max(1, r.requests), loadgenShare: r.cpuMs / r.wallMs, benchShare: (ownCpuMs() - own0) / wall };
+  const machine = machineCpuMs().busy - machine0.busy;
+  return {
+    ...r,
+    serverCpuPerRequest: serverCpu / Math.max(1, r.requests),
+    loadgenShare: r.cpuMs / r.wallMs,
+    benchShare: (ownCpuMs() - own0) / wall,
+    otherShare: Math.max(0, machine - serverCpu - r.cpuMs) / wall,
+  };
+}
+
+/** Several runs against one server as one: totals over the summed time; p50 the median of the runs', p99 the worst. */
+function combine(runs: readonly Measured[]): Measured {
+  const sum = (f: (m: Measured) => number): number => runs.reduce((total, m) => total + f(m), 0);
+  const requests = sum((m) => m.requests);
+  const wallMs = sum((m) => m.wallMs);
+  const statuses: Record<string, number> = {};
+  for (const m of runs) for (const [status, count] of Object.entries(m.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
+  return {
+    requests,
+    throughput: requests / (wallMs / 1000),
+    p50: spread(runs.map((m) => m.p50)).median,
+    p99: Math.max(...runs.map((m) => m.p99)),
+    failed: sum((m) => m.failed),
+    statuses,
+    wallMs,
+    cpuMs: sum((m) => m.cpuMs),
+    serverCpuPerRequest: sum((m) => m.serverCpuPerRequest * m.requests) / Math.max(1, requests),
+    loadgenShare: sum((m) => m.loadgenShare * m.wallMs) / wallMs,
+    benchShare: sum((m) => m.benchShare * m.wallMs) / wallMs,
+    otherShare: sum((m) => m.otherShare * m.wallMs) / wallMs,
+  };
 }
 
 /** Headers of the app's answer worth copying into the baselines (not the per-connection ones). */
@@ -107,7 +147,8 @@ interface Bench {
   /** `"true"` when the app enables HTTP streaming, so baselines match it. */
   httpStream: string;
   rows: Row[];
-  overhead: { loadgen: number[]; bench: number[] };
+  overhead: { loadgen: number[]; bench: number[]; other: number[] };
+  pinning: Pinning;
   withoutEvents<T>(work: () => Promise<T>): Promise<T>;
   /**
    * Hosts a quick run starts at the outset, side by side with P1's, because host start-up is most of
@@ -137,27 +178,41 @@ async function p1(b: Bench): Promise<void> {
     throw started.find((s): s is PromiseRejectedResult => s.status === "rejected")?.reason ?? new Error("P1: a baseline did not start");
   }
   try {
+    // The app between its two target baselines, so each comparison is of runs next to each other in
+    // time; every round reverses the order, so neither side of a comparison is always measured first.
     const targets: Array<{ name: string; url: string; pid: number | undefined }> = [
-      { name: "app", url: env.url, pid: env.host.pid },
-      { name: "trivial", url: trivial.url, pid: trivial.pid },
       { name: "bare", url: bare.url, pid: bare.pid },
+      { name: "trivial", url: trivial.url, pid: trivial.pid },
+      { name: "app", url: env.url, pid: env.host.pid },
       { name: "appBareSpawn", url: bareSpawn.url, pid: bareSpawn.pid },
     ];
     const load = (url: string, duration: number): LoadOptions => ({ origin: url, method: "GET", path: SECRET_PATH, headers: AUTH, connections: options.connections, duration });
     // Warm the JIT of every server before the first measured pair (the quick run's first pair does that).
-    if (!options.quick) for (const t of targets) requireOk(await runLoad(load(t.url, 1)), `P1 warm-up of ${t.name}`);
+    if (!options.quick) for (const t of targets) requireOk(await runLoad(load(t.url, 2)), `P1 warm-up of ${t.name}`);
+    // A pair's time per server is cut into slices measured in turn: a slow phase of a shared machine
+    // (other processes, or other VMs on the same host, which nothing here can see) then falls on every
+    // server of the pair rather than on whichever ran during it.
+    const slices = Math.max(1, Math.round(options.seconds / options.sliceSeconds));
     const runs: Record<string, Measured[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
     for (let pair = 0; pair < options.pairs; pair++) {
+      const sliceRuns: Record<string, Measured[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
+      for (let slice = 0; slice < slices; slice++) {
+        for (const t of (pair * slices + slice) % 2 === 0 ? targets : [...targets].reverse()) {
+          const m = await measure(t.pid, load(t.url, options.seconds / slices), b.pinning);
+          requireOk(m, `P1 ${t.name}`);
+          sliceRuns[t.name]?.push(m);
+        }
+      }
       for (const t of targets) {
-        const m = await measure(t.pid, load(t.url, options.seconds));
-        requireOk(m, `P1 ${t.name}`);
+        const m = combine(sliceRuns[t.name] ?? []);
         runs[t.name]?.push(m);
         b.overhead.loadgen.push(m.loadgenShare);
         b.overhead.bench.push(m.benchShare);
+        b.overhead.other.push(m.otherShare);
       }
       const last = (name: string): Measured | undefined => runs[name]?.[pair];
       progress(
-        `P1 pair ${pair + 1}/${options.pairs}: req/s app ${fmt(last("app")?.throughput ?? NaN)}, trivial ${fmt(last("trivial")?.throughput ?? NaN)}, bare ${fmt(last("bare")?.throughput ?? NaN)}, app bare-spawned ${fmt(last("appBareSpawn")?.throughput ?? NaN)}`,
+        `P1 pair ${pair + 1}/${options.pairs}: req/s app ${fmt(last("app")?.throughput ?? NaN)}, trivial ${fmt(last("trivial")?.throughput ?? NaN)}, bare ${fmt(last("bare")?.throughput ?? NaN)}, app bare-spawned ${fmt(last("appBareSpawn")?.throughput ?? NaN)}; rest of the machine ${fmt((last("app")?.otherShare ?? NaN) * 100)} % of a core`,
       );
     }
     const series = (name: string, f: (m: Measured) => number): number[] => (runs[name] ?? []).map(f);
@@ -167,7 +222,7 @@ async function p1(b: Bench): Promise<void> {
     const scenario = "cached secret GET, local host";
     b.rows.push(
       { id: "P1", scenario, baseline: "trivial function, same host", metric: "server CPU per request", ratio: pairedRatio(cpu("app"), cpu("trivial")), unit: "ratio", target: { max: 1.15 }, context: `app ${ctx("app")}; trivial ${ctx("trivial")}` },
-      { id: "P1", scenario, baseline: "trivial function, same host", metric: "throughput", ratio: pairedRatio(tput("app"), tput("trivial")), unit: "ratio", target: { min: 0.9 }, context: `${options.connections} connections, ${options.seconds} s runs` },
+      { id: "P1", scenario, baseline: "trivial function, same host", metric: "throughput", ratio: pairedRatio(tput("app"), tput("trivial")), unit: "ratio", target: { min: 0.9 }, context: `${options.connections} connections, ${options.seconds} s per server per pair in ${slices} slice(s)` },
       { id: "P1b", scenario, baseline: "bare node:http, same JSON", metric: "server CPU per request", ratio: pairedRatio(cpu("app"), cpu("bare")), unit: "ratio", context: `bare ${ctx("bare")}` },
       { id: "P1b", scenario, baseline: "bare node:http, same JSON", metric: "throughput", ratio: pairedRatio(tput("app"), tput("bare")), unit: "ratio", context: "the host's own floor" },
       { id: "H", scenario: "same app, dev environment harness", baseline: "same app, bare spawn (output discarded)", metric: "throughput", ratio: pairedRatio(tput("app"), tput("appBareSpawn")), unit: "ratio", target: { min: 0.9, max: 1.1 }, context: `bare spawn ${ctx("appBareSpawn")}` },
@@ -579,7 +634,8 @@ async function main(): Promise<void> {
     hostEnv,
     httpStream: String(startOutput.includes("HTTP streaming enabled")),
     rows: [],
-    overhead: { loadgen: [], bench: [] },
+    overhead: { loadgen: [], bench: [], other: [] },
+    pinning: cpuPinning(options.pin),
     prestarted: {},
     async withoutEvents(work) {
       await env.emulator?.setWebhooks([]);
@@ -623,9 +679,9 @@ async function main(): Promise<void> {
   const result = {
     generatedAt: startedAt.toISOString(),
     quick: options.quick,
-    settings: { pairs: options.pairs, seconds: options.seconds, connections: options.connections, httpStreaming: bench.httpStream === "true" },
+    settings: { pairs: options.pairs, seconds: options.seconds, sliceSeconds: options.sliceSeconds, connections: options.connections, httpStreaming: bench.httpStream === "true", cpuPinning: bench.pinning.description },
     machine: { cpus: cpus.length, model: cpus[0]?.model ?? "unknown", memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, node: process.version, loadAverage: { before: loadBefore, after: os.loadavg() } },
-    overhead: { loadGeneratorCpuShare: spread(bench.overhead.loadgen), measuringProcessCpuShare: spread(bench.overhead.bench) },
+    overhead: { loadGeneratorCpuShare: spread(bench.overhead.loadgen), measuringProcessCpuShare: spread(bench.overhead.bench), restOfMachineCpuShare: spread(bench.overhead.other) },
     rows: bench.rows.map((r) => ({ ...r, verdict: verdict(r) })),
   };
   mkdirSync(options.outDir, { recursive: true });
@@ -635,6 +691,11 @@ async function main(): Promise<void> {
     `Run ${result.generatedAt}${options.quick ? " (quick smoke run)" : ""}: ${m.cpus} × ${m.model}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}; load average ${m.loadAverage.before.map((l) => l.toFixed(1)).join("/")} before, ${m.loadAverage.after.map((l) => l.toFixed(1)).join("/")} after.`,
     `${options.pairs} interleaved pairs per scenario (${options.quick ? "P4 and P6: 1" : "P4 and P6: ≥ 3"}), ${options.seconds} s per load run, ${options.connections} connections; HTTP streaming ${result.settings.httpStreaming ? "on" : "off"} (app and baselines alike).`,
     `Load generator (autocannon, own process) CPU: ${range(spread(bench.overhead.loadgen.map((v) => v * 100)), 0, " %")} of one core; measuring process: ${range(spread(bench.overhead.bench.map((v) => v * 100)), 0, " %")} of one core.`,
+    ...(bench.overhead.other.length === 0
+      ? []
+      : [
+          `P1 runs: the app between its two baselines, the order reversed every round, each server's ${options.seconds} s per pair in slices of about ${options.seconds / Math.max(1, Math.round(options.seconds / options.sliceSeconds))} s; CPU pinning: ${bench.pinning.description}; everything else on the machine used ${range(spread(bench.overhead.other.map((v) => v * 100)), 0, " %")} of one core meanwhile.`,
+        ]),
   ];
   writeFileSync(path.join(options.outDir, "latest.md"), `${header.join("\n")}\n\n${markdownTable(bench.rows)}\n`);
   writeFileSync(path.join(options.outDir, "latest.svg"), svgChart(bench.rows, `vaultstate bench ${result.generatedAt.slice(0, 16).replace("T", " ")} UTC: ratios against targets`));

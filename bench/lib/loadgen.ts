@@ -62,6 +62,11 @@ function loadWorker(): ChildProcess {
   return child;
 }
 
+/** The load generator's process id (it is started on first use), so a run can pin it to a CPU. */
+export function loadGeneratorPid(): number | undefined {
+  return loadWorker().pid;
+}
+
 /** Stops the load generator's process (the bench calls it at the end; safe to call twice). */
 export function stopLoadGenerator(): void {
   worker?.kill();
