@@ -360,17 +360,19 @@ export function createApi(options: ApiOptions): ApiHandler {
     }
   };
   // A HEAD response is the GET response without its body (RFC 9110 §9.3.2), whichever host serves it.
-  return async (request) => {
+  // `then` rather than another async function around `serve`: one promise and one turn less per request.
+  return (request) => {
     const started = performance.now();
     const seen: RequestLabels = { route: "unmatched", method: "", status: 0, durationInMs: 0 };
-    const served = await serve(request, seen);
-    const method = request.method.toUpperCase();
-    const response = method !== "HEAD" || served.body === undefined ? served : { status: served.status, headers: served.headers };
-    seen.method = method;
-    seen.status = response.status;
-    seen.durationInMs = performance.now() - started;
-    telemetry.request(seen);
-    return response;
+    return serve(request, seen).then((served) => {
+      const method = request.method.toUpperCase();
+      const response = method !== "HEAD" || served.body === undefined ? served : { status: served.status, headers: served.headers };
+      seen.method = method;
+      seen.status = response.status;
+      seen.durationInMs = performance.now() - started;
+      telemetry.request(seen);
+      return response;
+    });
   };
 }
 

@@ -15,6 +15,8 @@ export class EscapeError extends Error {
 export function cleanPath(p: string): string {
   if (p === "") return ".";
   const rooted = p.startsWith("/");
+  // Already clean (every request's path, in practice): no empty, "." or ".." segment to drop.
+  if (rooted && !p.endsWith("/") && !p.includes("//") && !p.includes("/.")) return p;
   const out: string[] = [];
   for (const segment of p.split("/")) {
     if (segment === "" || segment === ".") continue;

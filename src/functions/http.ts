@@ -5,6 +5,7 @@ import { isIP } from "node:net";
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import type { ApiResponse } from "../api/errors";
 import { type ApiRequest, bodyTooLarge, clientIpFromHeader } from "../api/request";
+import type { App } from "../app";
 import { currentApp, startedApp } from "./appHost";
 
 /**
@@ -97,9 +98,21 @@ export function toResponseInit(response: ApiResponse): HttpResponseInit {
   return response.body === undefined ? { status: response.status, headers: response.headers } : response;
 }
 
-/** The handler every Dapr route function registers. */
-export async function serveDaprRequest(request: HttpRequest, context?: InvocationContext): Promise<HttpResponseInit> {
-  // Once started, the app is taken as it is rather than awaited on every request.
-  const app = startedApp() ?? (await currentApp());
-  return toResponseInit(await app.api(toApiRequest(request, app.settings.azurePlan !== undefined, context?.invocationId)));
+/**
+ * The handler every Dapr route function registers. Once started, the app is taken as it is rather
+ * than awaited, and the answer is chained with `then`: a request costs the API's promise and no more.
+ * Always answers with a promise (a failure is a rejection), like the async function it replaces.
+ */
+export function serveDaprRequest(request: HttpRequest, context?: InvocationContext): Promise<HttpResponseInit> {
+  const app = startedApp();
+  if (app === undefined) return currentApp().then((started) => serveWith(started, request, context));
+  try {
+    return serveWith(app, request, context);
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
+}
+
+function serveWith(app: App, request: HttpRequest, context: InvocationContext | undefined): Promise<HttpResponseInit> {
+  return app.api(toApiRequest(request, app.settings.azurePlan !== undefined, context?.invocationId)).then(toResponseInit);
 }

@@ -288,7 +288,8 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     },
     acquireNow() {
       const lease = holder.acquireNow();
-      if (lease !== undefined) void manager.checkCoherence();
+      // Every request comes through here: between checks, no call and no promise.
+      if (lease !== undefined && options.versionTable !== undefined && coherence === undefined && now() - lastCoherenceCheck >= options.coherenceIntervalInMs) void manager.checkCoherence();
       return lease;
     },
     refresh(trigger) {
