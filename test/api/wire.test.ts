@@ -11,6 +11,12 @@ describe("cleanPath (Go path.Clean)", () => {
     ["/", "/"],
     ["", "."],
     ["/a%2Fb/c", "/a%2Fb/c"],
+    ["/v1.0/secrets/a.b", "/v1.0/secrets/a.b"],
+    ["/v1.0/state/s/.hidden", "/v1.0/state/s/.hidden"],
+    ["/v1.0/state/s/..x/..", "/v1.0/state/s"],
+    ["/a/.", "/a"],
+    ["//", "/"],
+    ["a/./b", "a/b"],
   ])("%s → %s", (input, expected) => {
     expect(cleanPath(input)).toBe(expected);
   });
