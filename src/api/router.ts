@@ -16,6 +16,7 @@ import { bulkGetSecret, getSecret, NO_STORE } from "./secretsApi";
 import { queryState } from "./queryApi";
 import { bulkGetState, deleteState, getState, saveState, transactState, type StateContext } from "./stateApi";
 import { cleanPath, metadataFromQuery, parseQuery } from "./wire";
+import { clearableTimeout } from "../shared/timeouts";
 
 /** What a route handler receives. */
 export interface RouteContext {
@@ -283,6 +284,7 @@ export function createApi(options: ApiOptions): ApiHandler {
   const serve = async (request: ApiRequest, seen: RequestLabels): Promise<ApiResponse> => {
     let routeHeaders: Readonly<Record<string, string>> = NO_HEADERS;
     let release = (): void => {};
+    let context: RequestContext | undefined;
     // Counted from arrival, so time spent waiting for the runtime counts too.
     const arrivedAt = performance.now();
     try {
@@ -344,7 +346,8 @@ export function createApi(options: ApiOptions): ApiHandler {
         const params: Record<string, string> = {};
         for (const k in rawParams) params[k] = decodeParam(rawParams[k] ?? "");
         const deadlineAt = arrivedAt + (route.role === "writer" ? writeRequestTimeoutInMs : requestTimeoutInMs);
-        const response = await route.handle(new RequestContext(request, params, query, metadataFromQuery(query), runtime, caller, deadlineAt, maxBodyBytes));
+        context = new RequestContext(request, params, query, metadataFromQuery(query), runtime, caller, deadlineAt, maxBodyBytes);
+        const response = await route.handle(context);
         return withHeaders(response, routeHeaders);
       }
       const allow = allowedMethods([...routes, ...HEALTH_ROUTES], path);
@@ -356,6 +359,7 @@ export function createApi(options: ApiOptions): ApiHandler {
     } catch (e) {
       return withHeaders(toHttpResponse(e, logUnexpected), routeHeaders);
     } finally {
+      context?.finish();
       release();
     }
   };
@@ -399,7 +403,7 @@ const EMPTY_BODY: Promise<Uint8Array> = Promise.resolve(new Uint8Array(0));
  * body reader are methods, not closures over the router's locals.
  */
 class RequestContext implements RouteContext {
-  private signal: AbortSignal | undefined;
+  private deadline: { signal: AbortSignal; clear(): void } | undefined;
   private bodyRead: Promise<Uint8Array> | undefined;
 
   constructor(
@@ -418,8 +422,16 @@ class RequestContext implements RouteContext {
    * request, and a cached secret read never needs one. Its deadline is still arrival + timeout.
    */
   get abortSignal(): AbortSignal {
-    this.signal ??= AbortSignal.timeout(Math.max(1, Math.floor(this.deadlineAt - performance.now())));
-    return this.signal;
+    this.deadline ??= clearableTimeout(Math.max(1, Math.floor(this.deadlineAt - performance.now())));
+    return this.deadline.signal;
+  }
+
+  /**
+   * The request is answered: its deadline's timer goes (an `AbortSignal.timeout` would stay pending,
+   * held in the heap, until the deadline passed, one per request that read it).
+   */
+  finish(): void {
+    this.deadline?.clear();
   }
 
   body(): Promise<Uint8Array> {

@@ -3,7 +3,8 @@
  * that fires at the caller's deadline (the API request's) or after the component's own
  * `timeoutInSeconds`, whichever comes first, and its failures leave as caller-safe errors.
  */
-import { DEFAULT_STORAGE_TIMEOUT_IN_MS, storageDeadline } from "../../../azure/storage";
+import { DEFAULT_STORAGE_TIMEOUT_IN_MS } from "../../../azure/storage";
+import { clearableTimeout } from "../../../shared/timeouts";
 import { parseInteger } from "../../metadata";
 import type { OperationOptions, StateStore } from "../stateStore";
 import { toStateStoreError } from "./restError";
@@ -29,11 +30,16 @@ export function parseStorageTimeout(value: string | undefined): number {
  *   network failures and service errors; etag and input errors unchanged
  */
 export async function withDeadline<T>(options: OperationOptions | undefined, timeoutInMs: number, operation: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
-  const signal = storageDeadline(options?.abortSignal, timeoutInMs);
+  // A timer that ends with the operation: `AbortSignal.timeout` would stay pending for the rest of the
+  // deadline after every storage call, held in the heap.
+  const deadline = clearableTimeout(timeoutInMs);
+  const signal = options?.abortSignal === undefined ? deadline.signal : AbortSignal.any([options.abortSignal, deadline.signal]);
   try {
     return await operation(signal);
   } catch (e) {
     throw toStateStoreError(e, signal, options?.abortSignal, timeoutInMs);
+  } finally {
+    deadline.clear();
   }
 }
 
