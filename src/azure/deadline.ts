@@ -7,7 +7,7 @@ import type { AbortSignalLike } from "@azure/abort-controller";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { clearableTimeout } from "../shared/timeouts";
 
-/** The SDKs type signals as `AbortSignalLike`; `AbortSignal.any` needs real ones. */
+/** The SDKs type signals as `AbortSignalLike`; `AbortSignal.any` and the deadlines here need real ones. */
 export function asAbortSignal(like: AbortSignalLike): AbortSignal {
   if (like instanceof AbortSignal) return like;
   const controller = new AbortController();
@@ -24,8 +24,8 @@ export function operationDeadlinePolicy(timeoutInMs: number, name = "vaultstateD
   return {
     name,
     sendRequest(request, next) {
-      const timeout = clearableTimeout(timeoutInMs);
-      request.abortSignal = request.abortSignal === undefined ? timeout.signal : AbortSignal.any([asAbortSignal(request.abortSignal), timeout.signal]);
+      const timeout = clearableTimeout(timeoutInMs, request.abortSignal === undefined ? undefined : asAbortSignal(request.abortSignal));
+      request.abortSignal = timeout.signal;
       return next(request).then(
         (response) => {
           // A streamed body is read after this returns: its deadline stays until it passes.

@@ -417,8 +417,8 @@ export function createCachingSecretStore(
       inFlight.set(key, flight);
     }
     // Each reader waits at most its own deadline (and not past its own cancellation).
-    const readTimeout = clearableTimeout(options.readDeadlineInMs);
-    const waitSignal = opts?.abortSignal === undefined ? readTimeout.signal : AbortSignal.any([opts.abortSignal, readTimeout.signal]);
+    const readTimeout = clearableTimeout(options.readDeadlineInMs, opts?.abortSignal);
+    const waitSignal = readTimeout.signal;
     try {
       return await within(flight, waitSignal);
     } catch (e) {
@@ -499,8 +499,8 @@ export function createCachingSecretStore(
           }
         }
         // One deadline for the whole bulk read: the listing and every value wait within it.
-        const deadline = clearableTimeout(options.readDeadlineInMs);
-        const abortSignal = opts?.abortSignal === undefined ? deadline.signal : AbortSignal.any([opts.abortSignal, deadline.signal]);
+        const deadline = clearableTimeout(options.readDeadlineInMs, opts?.abortSignal);
+        const abortSignal = deadline.signal;
         const valueOpts: OperationOptions = { ...opts, caller: undefined, abortSignal };
         let names: string[];
         let values: GetSecretResponse[];

@@ -28,6 +28,35 @@ describe("clearable deadlines", () => {
     expect(cleared.signal.aborted).toBe(false);
   });
 
+  it("follows a caller's signal until cleared, with its reason, and leaves no listener on it", () => {
+    vi.useFakeTimers();
+    const caller = new AbortController();
+    const listeners = vi.spyOn(caller.signal, "removeEventListener");
+    const followed = clearableTimeout(1_000, caller.signal);
+    const done = clearableTimeout(1_000, caller.signal);
+    done.clear();
+    expect(listeners).toHaveBeenCalledTimes(1);
+    caller.abort(new Error("caller went away"));
+    expect(followed.signal.aborted).toBe(true);
+    expect((followed.signal.reason as Error).message).toBe("caller went away");
+    expect(done.signal.aborted).toBe(false);
+    // The caller's abort ended the timer too: nothing is left pending.
+    expect(vi.getTimerCount()).toBe(0);
+    // A caller already aborted: aborted at once, no timer.
+    const late = clearableTimeout(1_000, caller.signal);
+    expect(late.signal.aborted).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+    // The deadline first: a TimeoutError, and the caller's signal no longer has the listener.
+    const other = new AbortController();
+    const removed = vi.spyOn(other.signal, "removeEventListener");
+    const timed = clearableTimeout(500, other.signal);
+    vi.advanceTimersByTime(500);
+    expect((timed.signal.reason as DOMException).name).toBe("TimeoutError");
+    expect(removed).toHaveBeenCalledTimes(1);
+    other.abort();
+    expect((timed.signal.reason as DOMException).name).toBe("TimeoutError");
+  });
+
   it("the operation deadline policy clears its timer when the call ends, unless a streamed body is still to be read", async () => {
     vi.useFakeTimers();
     const policy = operationDeadlinePolicy(10_000);

@@ -32,8 +32,8 @@ export function parseStorageTimeout(value: string | undefined): number {
 export async function withDeadline<T>(options: OperationOptions | undefined, timeoutInMs: number, operation: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
   // A timer that ends with the operation: `AbortSignal.timeout` would stay pending for the rest of the
   // deadline after every storage call, held in the heap.
-  const deadline = clearableTimeout(timeoutInMs);
-  const signal = options?.abortSignal === undefined ? deadline.signal : AbortSignal.any([options.abortSignal, deadline.signal]);
+  const deadline = clearableTimeout(timeoutInMs, options?.abortSignal);
+  const signal = deadline.signal;
   try {
     return await operation(signal);
   } catch (e) {
