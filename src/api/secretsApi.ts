@@ -66,17 +66,25 @@ export function isSecretAllowedAnyCase(scope: SecretScope | undefined, key: stri
 }
 
 /**
- * A read's options. A deadline given as a function is only called when something reads the signal,
- * which a cache hit never does (see RouteContext.abortSignal).
+ * A read's options whose deadline signal is made only when something reads it, which a cache hit never
+ * does (see RouteContext.abortSignal). A class, not an object literal with a getter: V8 builds such a
+ * literal on a slow path on every request, and spreading it (`{ ...opts, abortSignal }`) would call
+ * the getter and make the signal after all.
  */
+class DeferredDeadlineOptions implements OperationOptions {
+  constructor(
+    readonly caller: string,
+    private readonly deadline: () => AbortSignal,
+  ) {}
+
+  get abortSignal(): AbortSignal {
+    return this.deadline();
+  }
+}
+
+/** A read's options; a deadline given as a function is only called when something reads the signal. */
 function readOptions(caller: Caller, abortSignal: AbortSignal | (() => AbortSignal) | undefined): OperationOptions {
-  if (typeof abortSignal !== "function") return { abortSignal, caller: caller.appId };
-  return {
-    caller: caller.appId,
-    get abortSignal() {
-      return abortSignal();
-    },
-  };
+  return typeof abortSignal === "function" ? new DeferredDeadlineOptions(caller.appId, abortSignal) : { abortSignal, caller: caller.appId };
 }
 
 /** A single secret read. */
