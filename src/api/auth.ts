@@ -95,9 +95,20 @@ function digestsOf(callers: readonly CallerCredential[]): readonly Buffer[] {
   return digests;
 }
 
+/**
+ * Digests of presented credentials that matched a configured token, per caller list: a caller sends
+ * the same token on every request, and digesting it cost more CPU than anything else in serving a
+ * cached secret. Only a credential that matched is kept, so there is at most one entry per configured
+ * token, whatever clients send; any other credential is digested every time. Looking a string up
+ * reveals nothing about its prefix, and the comparison below stays constant-time over every token.
+ */
+const matchedDigests = new WeakMap<readonly CallerCredential[], Map<string, Buffer>>();
+
 /** Finds the token caller in constant time over every configured token. */
 function matchToken(callers: readonly CallerCredential[], presented: string, now: number): CallerCredential | undefined {
-  const presentedDigest = digest(presented);
+  const known = matchedDigests.get(callers);
+  const remembered = known?.get(presented);
+  const presentedDigest = remembered ?? digest(presented);
   const digests = digestsOf(callers);
   let match: CallerCredential | undefined;
   for (let i = 0; i < callers.length; i++) {
@@ -106,6 +117,10 @@ function matchToken(callers: readonly CallerCredential[], presented: string, now
     if (caller === undefined || configured === undefined) continue;
     const valid = caller.notAfter === undefined || caller.notAfter > now;
     if (timingSafeEqual(presentedDigest, configured) && valid && match === undefined) match = caller;
+  }
+  if (match !== undefined && remembered === undefined) {
+    if (known === undefined) matchedDigests.set(callers, new Map([[presented, presentedDigest]]));
+    else known.set(presented, presentedDigest);
   }
   return match;
 }

@@ -48,11 +48,31 @@ export function bodyTooLarge(limit: number): ApiError {
 
 /** The raw path and query of a request URL, without decoding anything. */
 export function splitUrl(url: string): { path: string; query: string } {
-  const withoutOrigin = url.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, "");
-  const withoutFragment = withoutOrigin.split("#", 1)[0] ?? "";
-  const q = withoutFragment.indexOf("?");
-  const path = q === -1 ? withoutFragment : withoutFragment.slice(0, q);
-  return { path: path === "" ? "/" : path, query: q === -1 ? "" : withoutFragment.slice(q + 1) };
+  // Indexes into the one string rather than a replaced copy and a split: it runs on every request.
+  const start = originLength(url);
+  const fragment = url.indexOf("#", start);
+  const end = fragment === -1 ? url.length : fragment;
+  const q = url.indexOf("?", start);
+  const hasQuery = q !== -1 && q < end;
+  const path = url.slice(start, hasQuery ? q : end);
+  return { path: path === "" ? "/" : path, query: hasQuery ? url.slice(q + 1, end) : "" };
+}
+
+/** The length of `scheme://authority` at the start of an absolute URL (`/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*\/`), else 0. */
+function originLength(url: string): number {
+  const separator = url.indexOf("://");
+  if (separator <= 0) return 0;
+  for (let i = 0; i < separator; i++) {
+    const c = url.charCodeAt(i);
+    const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    if (i === 0 ? !letter : !(letter || (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46)) return 0;
+  }
+  let end = separator + 3;
+  for (; end < url.length; end++) {
+    const c = url.charCodeAt(end);
+    if (c === 47 || c === 63 || c === 35) break;
+  }
+  return end;
 }
 
 /**

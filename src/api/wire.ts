@@ -87,6 +87,7 @@ function unescape(s: string, plusIsSpace: boolean): string {
  */
 export function parseQuery(rawQuery: string): Map<string, string[]> {
   const result = new Map<string, string[]>();
+  if (rawQuery === "") return result;
   for (const pair of rawQuery.split("&")) {
     if (pair === "" || pair.includes(";")) continue;
     const eq = pair.indexOf("=");

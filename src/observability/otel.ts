@@ -98,6 +98,17 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
     tally.set(name, (tally.get(name) ?? 0) + value);
     if (split !== undefined) tally.set(`${name}[${split}]`, (tally.get(`${name}[${split}]`) ?? 0) + value);
   };
+  // A request's split key (`vaultstate.requests[status=200]`) made once per status, not twice per request.
+  const requestKeys = new Map<number, string>();
+  const countRequest = (status: number): void => {
+    let key = requestKeys.get(status);
+    if (key === undefined) {
+      key = `${METRICS.requests.name}[status=${status}]`;
+      requestKeys.set(status, key);
+    }
+    tally.set(METRICS.requests.name, (tally.get(METRICS.requests.name) ?? 0) + 1);
+    tally.set(key, (tally.get(key) ?? 0) + 1);
+  };
   const maxOf = (name: string, value: number): void => {
     tally.set(name, Math.max(tally.get(name) ?? 0, value));
   };
@@ -115,7 +126,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
     request(record: RequestRecord) {
       safely(() => {
         if (!recordsMetrics) {
-          add(METRICS.requests.name, `status=${record.status}`);
+          countRequest(record.status);
           return;
         }
         const attributes: Attributes = { [ATTRIBUTES.route]: record.route, [ATTRIBUTES.method]: record.method, [ATTRIBUTES.status]: record.status };
@@ -123,7 +134,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
         if (record.appId !== undefined && record.appId !== "") attributes[ATTRIBUTES.appId] = record.appId;
         requests.add(1, attributes);
         requestDuration.record(Math.max(0, record.durationInMs), attributes);
-        add(METRICS.requests.name, `status=${record.status}`);
+        countRequest(record.status);
       });
     },
 

@@ -27,6 +27,16 @@ describe("authenticate", () => {
     expect((await authenticate(policy, req({ "dapr-api-token": "previous-token" }), 1_999)).appId).toBe("a");
     await expect(authenticate(policy, req({ "dapr-api-token": "previous-token" }), 2_000)).rejects.toThrow("invalid api token");
   });
+  it("remembers a credential only once it matched, per caller list, and still checks it every time", async () => {
+    const list = { ...policy, callers: [{ appId: "a", role: "writer" as const, token: "t1", notAfter: 5 }] };
+    for (let i = 0; i < 3; i++) expect((await authenticate(list, req({ "dapr-api-token": "t1" }), 0)).appId).toBe("a");
+    await expect(authenticate(list, req({ "dapr-api-token": "t1x" }), 0)).rejects.toThrow("invalid api token");
+    await expect(authenticate(list, req({ "dapr-api-token": "t1" }), 5)).rejects.toThrow("invalid api token");
+    // A rebuilt runtime's list (another array) with another token: the remembered credential counts for nothing.
+    const rebuilt = { ...list, callers: [{ appId: "a", role: "writer" as const, token: "t2" }] };
+    await expect(authenticate(rebuilt, req({ "dapr-api-token": "t1" }), 0)).rejects.toThrow("invalid api token");
+    expect((await authenticate(rebuilt, req({ "dapr-api-token": "t2" }), 0)).appId).toBe("a");
+  });
   it("rejects missing, empty and partial tokens", async () => {
     const cases: Record<string, string>[] = [{}, { "dapr-api-token": "" }, { "dapr-api-token": "current" }, { authorization: "Basic current-token" }];
     for (const headers of cases) {
