@@ -72,13 +72,18 @@ export function isSecretAllowedAnyCase(scope: SecretScope | undefined, key: stri
  * the getter and make the signal after all.
  */
 class DeferredDeadlineOptions implements OperationOptions {
+  // A private field, so a spread copy of the options carries only `caller`.
+  readonly #deadline: () => AbortSignal;
+
   constructor(
     readonly caller: string,
-    private readonly deadline: () => AbortSignal,
-  ) {}
+    deadline: () => AbortSignal,
+  ) {
+    this.#deadline = deadline;
+  }
 
   get abortSignal(): AbortSignal {
-    return this.deadline();
+    return this.#deadline();
   }
 }
 
