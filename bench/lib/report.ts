@@ -79,7 +79,8 @@ export function svgChart(rows: readonly Row[], title: string): string {
     })
     .filter((d): d is NonNullable<typeof d> => d !== undefined && Number.isFinite(d.s.median));
   const rowHeight = 26;
-  const labelWidth = 430;
+  // Wide enough for the longest label the bench writes (P6's Key Vault row, 68 characters at ≈ 6.6 px each).
+  const labelWidth = 480;
   const plotWidth = 420;
   const valueWidth = 150;
   const top = 56;
@@ -106,7 +107,7 @@ export function svgChart(rows: readonly Row[], title: string): string {
     const color = v === "met" ? "#2e9d4a" : v === "missed" ? "#d0372f" : "#9a9a9a";
     const x1 = x(Math.min(1, d.s.median));
     const x2 = x(Math.max(1, d.s.median));
-    parts.push(`<text x="10" y="${y + 17}">${escapeXml(d.label.length > 66 ? `${d.label.slice(0, 65)}…` : d.label)}</text>`);
+    parts.push(`<text x="10" y="${y + 17}">${escapeXml(d.label.length > 72 ? `${d.label.slice(0, 71)}…` : d.label)}</text>`);
     parts.push(`<rect x="${x1}" y="${y + 6}" width="${Math.max(1, x2 - x1)}" height="14" fill="${color}" opacity="0.85"/>`);
     parts.push(`<line x1="${x(d.s.min)}" y1="${y + 13}" x2="${x(d.s.max)}" y2="${y + 13}" stroke="#333" stroke-width="1.5"/>`);
     parts.push(`<line x1="${x(d.s.min)}" y1="${y + 8}" x2="${x(d.s.min)}" y2="${y + 18}" stroke="#333"/>`);
