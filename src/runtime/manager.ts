@@ -86,6 +86,8 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
   const holder = createRuntimeHolder(options);
   let lastCoherenceCheck = 0;
   let coherence: Promise<void> | undefined;
+  /** Whether the coherence interval has passed since the last check (inline: every request asks). */
+  const coherenceDue = (): boolean => now() - lastCoherenceCheck >= options.coherenceIntervalInMs;
   /** Secrets this instance has registered in the version table: lower-cased names by partition (vault host). */
   const registered = new Map<string, Set<string>>();
 
@@ -203,9 +205,9 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
       const listed = { has: (name: string) => lookedHere?.get(name) !== false };
       const mine = registered.get(partition);
       const done = { has: (name: string) => mine?.has(name) === true || queued.has(servedKey(partition, name)) };
-      const now = servedNow.get(partition) ?? new Set<string>();
-      servedNow.set(partition, now);
-      for (const name of served.keys()) now.add(name.toLowerCase());
+      const servedHere = servedNow.get(partition) ?? new Set<string>();
+      servedNow.set(partition, servedHere);
+      for (const name of served.keys()) servedHere.add(name.toLowerCase());
       for (const { secretName, version } of unregistered(listed, served, done)) {
         if (due.length >= MAX_REGISTRATIONS_PER_CHECK) break;
         queued.add(servedKey(partition, secretName));
@@ -216,9 +218,9 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     // caches and components hold, not by every name ever served. A name served again is found in the
     // table (or, if its row is gone, registered again).
     for (const [partition, names] of registered) {
-      const now = servedNow.get(partition);
-      if (now === undefined) registered.delete(partition);
-      else forgetUnserved(names, now);
+      const servedHere = servedNow.get(partition);
+      if (servedHere === undefined) registered.delete(partition);
+      else forgetUnserved(names, servedHere);
     }
     for (let i = 0; i < due.length; i += MAX_TRANSACTION_ROWS) {
       const batch = due.slice(i, i + MAX_TRANSACTION_ROWS);
@@ -289,7 +291,7 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     acquireNow() {
       const lease = holder.acquireNow();
       // Every request comes through here: between checks, no call and no promise.
-      if (lease !== undefined && options.versionTable !== undefined && coherence === undefined && now() - lastCoherenceCheck >= options.coherenceIntervalInMs) void manager.checkCoherence();
+      if (lease !== undefined && options.versionTable !== undefined && coherence === undefined && coherenceDue()) void manager.checkCoherence();
       return lease;
     },
     refresh(trigger) {
@@ -338,7 +340,7 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     },
     checkCoherence(force = false) {
       if (options.versionTable === undefined || holder.current() === undefined) return Promise.resolve();
-      if (!force && now() - lastCoherenceCheck < options.coherenceIntervalInMs) return coherence ?? Promise.resolve();
+      if (!force && !coherenceDue()) return coherence ?? Promise.resolve();
       coherence ??= coherenceNow(false, false)
         .then(() => undefined)
         .finally(() => {
