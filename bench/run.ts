@@ -71,6 +71,11 @@ function progress(line: string): void {
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 const range = (s: Spread, digits = 0, unit = ""): string => `${fmt(s.median, digits)}${unit} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
 
+/** How many slices P1 cuts each server's seconds of a pair into (at least one). */
+function sliceCount(options: BenchOptions): number {
+  return Math.max(1, Math.round(options.seconds / options.sliceSeconds));
+}
+
 /** One measured load run against a server process, or several of them summed. */
 interface Measured extends LoadResult {
   /** Server CPU milliseconds per request. */
@@ -192,7 +197,7 @@ async function p1(b: Bench): Promise<void> {
     // A pair's time per server is cut into slices measured in turn: a slow phase of a shared machine
     // (other processes, or other VMs on the same host, which nothing here can see) then falls on every
     // server of the pair rather than on whichever ran during it.
-    const slices = Math.max(1, Math.round(options.seconds / options.sliceSeconds));
+    const slices = sliceCount(options);
     const runs: Record<string, Measured[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
     for (let pair = 0; pair < options.pairs; pair++) {
       const sliceRuns: Record<string, Measured[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
@@ -694,7 +699,7 @@ async function main(): Promise<void> {
     ...(bench.overhead.other.length === 0
       ? []
       : [
-          `P1 runs: the app between its two baselines, the order reversed every round, each server's ${options.seconds} s per pair in slices of about ${options.seconds / Math.max(1, Math.round(options.seconds / options.sliceSeconds))} s; CPU pinning: ${bench.pinning.description}; everything else on the machine used ${range(spread(bench.overhead.other.map((v) => v * 100)), 0, " %")} of one core meanwhile.`,
+          `P1 runs: the app between its two baselines, the order reversed every round, each server's ${options.seconds} s per pair in slices of about ${options.seconds / sliceCount(options)} s; CPU pinning: ${bench.pinning.description}; everything else on the machine used ${range(spread(bench.overhead.other.map((v) => v * 100)), 0, " %")} of one core meanwhile.`,
         ]),
   ];
   writeFileSync(path.join(options.outDir, "latest.md"), `${header.join("\n")}\n\n${markdownTable(bench.rows)}\n`);
