@@ -16,14 +16,25 @@ export interface VersionRow {
   updatedOn: number;
 }
 
+/** One response of a read of the version table. */
+export interface VersionPage {
+  rows: VersionRow[];
+  /**
+   * The service's clock when it answered (its `Date` header: ms since the epoch, whole seconds rounded
+   * down), when it said: the clock that stamps rows, so a later read can ask for rows written since.
+   */
+  serverTime?: number;
+}
+
 /** The shared version table (Azure Table storage in production, Azurite locally). */
 export interface VersionTable {
   /**
-   * Every row, one page (one response of the query) at a time. The table holds a row for every
-   * secret any instance has served, so it grows with the vault; a reader that looks at each page and
-   * keeps only what it needs holds one page, not the table.
+   * Every row, one page (one response of the query) at a time; with `changedSince`, only the rows the
+   * service wrote at or after that time of its own clock (the server-assigned `Timestamp`). The table
+   * holds a row for every secret any instance has served, so it grows with the vault; a reader that
+   * looks at each page and keeps only what it needs holds one page, not the table.
    */
-  pages(): AsyncIterable<VersionRow[]>;
+  pages(changedSince?: number): AsyncIterable<VersionPage>;
   /** Records a version unless the table already holds a newer one. */
   publish(row: VersionRow): Promise<void>;
   /**
@@ -40,7 +51,7 @@ export const MAX_TRANSACTION_ROWS = 100;
 /** Every row at once, for the readers that need the whole table (the refresh timer, tests). */
 export async function readVersionTable(table: VersionTable): Promise<VersionRow[]> {
   const rows: VersionRow[] = [];
-  for await (const page of table.pages()) rows.push(...page);
+  for await (const page of table.pages()) rows.push(...page.rows);
   return rows;
 }
 
@@ -85,14 +96,22 @@ function isVersionEntity(e: Record<string, unknown>): e is Record<string, unknow
 export function createTableVersionTable(client: TableClient): VersionTable {
   const ensureTable = createTableOnFirstUse(client);
   const table: VersionTable = {
-    async *pages() {
+    async *pages(changedSince) {
       await ensureTable();
-      for await (const page of client.listEntities<Record<string, unknown>>().byPage()) {
+      // Each response's Date header, read before its page is yielded (pages are fetched one by one).
+      let serverTime: number | undefined;
+      const query = client.listEntities<Record<string, unknown>>({
+        ...(changedSince === undefined ? {} : { queryOptions: { filter: changedSinceFilter(changedSince) } }),
+        onResponse: (response) => {
+          serverTime = parseServerDate(response.headers.get("date"));
+        },
+      });
+      for await (const page of query.byPage()) {
         const rows: VersionRow[] = [];
         for (const entity of page) {
           if (isVersionEntity(entity)) rows.push({ vaultUrl: entity.vaultUrl, secretName: entity.secretName, version: entity.version, updatedOn: entity.updatedOn });
         }
-        yield rows;
+        yield serverTime === undefined ? { rows } : { rows, serverTime };
       }
     },
     async publish(row) {
@@ -139,6 +158,18 @@ export function createTableVersionTable(client: TableClient): VersionTable {
     },
   };
   return table;
+}
+
+/** The OData filter of rows the service wrote at or after `ms` (an ISO instant holds no quote to escape). */
+export function changedSinceFilter(ms: number): string {
+  return `Timestamp ge datetime'${new Date(ms).toISOString()}'`;
+}
+
+/** An HTTP `Date` header as ms since the epoch; undefined when absent or unreadable. */
+function parseServerDate(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const ms = Date.parse(header);
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 function toEntity(row: VersionRow): VersionEntity {

@@ -38,6 +38,25 @@ export { isStartupConfigurationError, retryDelay } from "./runtimeHolder";
  */
 export const MAX_REGISTRATIONS_PER_CHECK = 1_000;
 
+/**
+ * How far before the previous read's server time an incremental coherence read starts. A row's
+ * `Timestamp` is stamped by the storage partition that writes it, the previous read's time by the front
+ * end that answered it (its `Date` header, rounded down to the second), and a write can become visible
+ * after a read that began later than its stamp: a write the client gave up on (`STORAGE_TIMEOUT_SECONDS`,
+ * 10 s) may still commit within the service's own 30 s limit per operation, and a query page runs for up
+ * to 5 s. A minute covers those with room for clock skew between storage servers; it costs re-reading the
+ * rows written in the last minute at each check (a comparison that changes nothing the second time). It
+ * also exceeds any secret read's deadline, so a cache fill that began before a row was written finishes
+ * before that row leaves the window.
+ */
+export const COHERENCE_READ_MARGIN_IN_MS = 60_000;
+
+/**
+ * The longest time between two full reads of the version table: the backstop for a watermark that was
+ * wrong (a server clock jumping, a write later than the margin). At a 5 s interval, one check in 60.
+ */
+export const COHERENCE_FULL_READ_INTERVAL_IN_MS = 5 * 60_000;
+
 /** What a refresh did; numbers and names only. */
 export interface RefreshSummary {
   trigger: string;
@@ -55,6 +74,10 @@ export interface RuntimeManagerOptions extends RuntimeHolderOptions {
   versionTable?: VersionTable;
   /** Minimum time between coherence reads of the version table. */
   coherenceIntervalInMs: number;
+  /** An incremental read starts this long before the previous read's server time (default {@link COHERENCE_READ_MARGIN_IN_MS}). */
+  coherenceReadMarginInMs?: number;
+  /** A coherence check reads the whole table when its last full read is this old (default {@link COHERENCE_FULL_READ_INTERVAL_IN_MS}). */
+  coherenceFullReadIntervalInMs?: number;
 }
 
 /** The process's runtime, refreshable. */
@@ -88,8 +111,22 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
   let coherence: Promise<void> | undefined;
   /** Whether the coherence interval has passed since the last check (inline: every request asks). */
   const coherenceDue = (): boolean => now() - lastCoherenceCheck >= options.coherenceIntervalInMs;
-  /** Secrets this instance has registered in the version table: lower-cased names by partition (vault host). */
-  const registered = new Map<string, Set<string>>();
+  const readMargin = options.coherenceReadMarginInMs ?? COHERENCE_READ_MARGIN_IN_MS;
+  const fullReadInterval = options.coherenceFullReadIntervalInMs ?? COHERENCE_FULL_READ_INTERVAL_IN_MS;
+  /**
+   * The server time from which the next coherence check reads only the rows written since (the previous
+   * successful read's server time less the margin); undefined after start and after a failed check, so
+   * the next read is full.
+   */
+  let changedSince: number | undefined;
+  /** When the last successful full read began, on this instance's clock: it schedules the backstop only. */
+  let lastFullRead = 0;
+  /**
+   * Served secrets this instance knows the version table lists (it registered them, or a read found
+   * them): lower-cased names by partition (vault host). An incremental read finds only the rows written
+   * since the last check, so without this record every served name would look unlisted.
+   */
+  const listed = new Map<string, Set<string>>();
 
   /** Carries out a plan on the holder's current runtime (a failed rebuild keeps the old one). */
   const apply = async (plan: RebuildPlan, summary: RefreshSummary): Promise<void> => {
@@ -187,28 +224,40 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
    * Registers the Key Vault secrets this instance serves (cached or read by a component or caller
    * token) that the table does not list yet, so the refresh timer checks them even when it runs on an
    * instance that serves none of them (Flex Consumption runs timers on instances of their own).
-   * `looked`: the names the last read looked for, true where the table holds them. A secret served
-   * since the read began waits for the next check, as do names beyond
-   * {@link MAX_REGISTRATIONS_PER_CHECK}: the backlog is never queued, it is what the caches hold and the
-   * table lacks, found again at each check. Rows go in transactions of up to 100; a failed one ends
-   * the pass and its names are tried again at the next check.
+   * `looked`: the names the last read looked for, true where the table holds them; `full`: whether
+   * that read was of the whole table (then a name it did not find is not listed, whatever an earlier
+   * read found). After an incremental read, a name neither registered here nor found since it began to
+   * be served here is registered, and a row another instance wrote earlier makes its batch fall back
+   * to one comparison per row. A secret served since the read began waits for the next check, as do
+   * names beyond {@link MAX_REGISTRATIONS_PER_CHECK}: the backlog is never queued, it is what the caches
+   * hold and the table lacks, found again at each check. Rows go in transactions of up to 100; a failed
+   * one ends the pass and its names are tried again at the next check.
    */
-  const registerServed = async (table: VersionTable, runtime: Runtime, looked: ReadonlyMap<string, ReadonlyMap<string, boolean>>): Promise<void> => {
+  const registerServed = async (table: VersionTable, runtime: Runtime, looked: ReadonlyMap<string, ReadonlyMap<string, boolean>>, full: boolean): Promise<void> => {
     const servedNow = new Map<string, Set<string>>();
     const due: Array<{ partition: string; row: VersionRow }> = [];
     const queued = new Set<string>();
+    for (const [partition, names] of looked) {
+      const known = listed.get(partition) ?? new Set<string>();
+      listed.set(partition, known);
+      // The map's own key strings: the record adds no string per name.
+      for (const [name, found] of names) {
+        if (found) known.add(name);
+        else if (full) known.delete(name);
+      }
+    }
     for (const s of vaultStores(runtime)) {
       const partition = versionPartition(s.vaultUrl);
       const served = servedVersions(runtime, s);
       const lookedHere = looked.get(partition);
-      // Names not looked for count as listed: whether the table holds them is not known yet.
-      const listed = { has: (name: string) => lookedHere?.get(name) !== false };
-      const mine = registered.get(partition);
-      const done = { has: (name: string) => mine?.has(name) === true || queued.has(servedKey(partition, name)) };
+      // Names not looked for count as found: whether the table holds them is not known yet.
+      const found = { has: (name: string) => lookedHere?.get(name) !== false };
+      const known = listed.get(partition);
+      const done = { has: (name: string) => known?.has(name) === true || queued.has(servedKey(partition, name)) };
       const servedHere = servedNow.get(partition) ?? new Set<string>();
       servedNow.set(partition, servedHere);
       for (const name of served.keys()) servedHere.add(name.toLowerCase());
-      for (const { secretName, version } of unregistered(listed, served, done)) {
+      for (const { secretName, version } of unregistered(found, served, done)) {
         if (due.length >= MAX_REGISTRATIONS_PER_CHECK) break;
         queued.add(servedKey(partition, secretName));
         due.push({ partition, row: { vaultUrl: s.vaultUrl, secretName, version: version.version, updatedOn: version.updatedOn } });
@@ -217,9 +266,9 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     // Only names served now are ever looked up: forgetting the rest bounds the record by what the
     // caches and components hold, not by every name ever served. A name served again is found in the
     // table (or, if its row is gone, registered again).
-    for (const [partition, names] of registered) {
+    for (const [partition, names] of listed) {
       const servedHere = servedNow.get(partition);
-      if (servedHere === undefined) registered.delete(partition);
+      if (servedHere === undefined) listed.delete(partition);
       else forgetUnserved(names, servedHere);
     }
     for (let i = 0; i < due.length; i += MAX_TRANSACTION_ROWS) {
@@ -231,9 +280,9 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
         return;
       }
       for (const { partition, row } of batch) {
-        const mine = registered.get(partition) ?? new Set<string>();
-        registered.set(partition, mine);
-        mine.add(row.secretName.toLowerCase());
+        const known = listed.get(partition) ?? new Set<string>();
+        listed.set(partition, known);
+        known.add(row.secretName.toLowerCase());
       }
     }
   };
@@ -243,6 +292,10 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
    * page at a time and only rows about secrets served here are kept (plus every row when `keepRows`:
    * the refresh timer compares them all with Key Vault), so the check every few seconds holds one page
    * and what the caches bound, however many secrets other instances or earlier traffic registered.
+   * Between full reads (the first check, the one after a failed check, the refresh's, and one at least
+   * every {@link COHERENCE_FULL_READ_INTERVAL_IN_MS}) only rows the service stamped since the previous
+   * read's server time less {@link COHERENCE_READ_MARGIN_IN_MS} are read: a row read twice compares the
+   * same way twice.
    * `serialized`: the caller already runs in the holder's queue (the refresh), so changes apply directly.
    * @returns every row when `keepRows`, else an empty list; undefined when the table could not be read
    */
@@ -250,13 +303,22 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     const table = options.versionTable;
     const runtime = holder.current();
     if (table === undefined || runtime === undefined) return undefined;
-    lastCoherenceCheck = now();
+    const startedAt = now();
+    lastCoherenceCheck = startedAt;
+    const fullDue = keepRows || startedAt - lastFullRead >= fullReadInterval;
+    const since = fullDue ? undefined : changedSince;
+    const full = since === undefined;
     const looked = servedNames(runtime);
     const targets: VersionRow[] = [];
     const rows: VersionRow[] = [];
     const partitionOf = rowPartitions();
+    // The first response's time: a row written after it has a later stamp (give or take the margin).
+    let serverTime: number | undefined;
+    let firstPage = true;
     try {
-      for await (const page of table.pages()) {
+      for await (const { rows: page, serverTime: answeredAt } of table.pages(since)) {
+        if (firstPage) serverTime = answeredAt;
+        firstPage = false;
         targets.push(...coherenceTargets(runtime, page));
         for (const row of page) {
           const partition = partitionOf(row);
@@ -268,14 +330,31 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
         if (keepRows) rows.push(...page);
       }
     } catch (e) {
+      changedSince = undefined;
       logger.warn(`could not read the shared version table: ${describeError(e)}`);
       return undefined;
     }
-    for (const row of targets) {
-      const change = (): Promise<RefreshSummary | undefined> => secretChangedNow(row.vaultUrl, row.secretName, false, "coherence");
-      await (serialized ? change() : holder.serialize(change));
+    // A secret whose re-read failed (or answered from the cache's stale copy) is not current here, and
+    // an incremental read would not find its row again: the check failed, and the next one reads the
+    // whole table, as every check did before.
+    let complete = true;
+    try {
+      for (const row of targets) {
+        const change = (): Promise<RefreshSummary | undefined> => secretChangedNow(row.vaultUrl, row.secretName, false, "coherence");
+        const summary = await (serialized ? change() : holder.serialize(change));
+        if (summary !== undefined && summary.errors.length > 0) complete = false;
+      }
+    } catch (e) {
+      changedSince = undefined;
+      throw e;
     }
-    await registerServed(table, holder.current() ?? runtime, looked);
+    if (targets.length > 0 && coherenceTargets(holder.current() ?? runtime, targets).length > 0) complete = false;
+    if (!complete || serverTime === undefined) changedSince = undefined;
+    else {
+      changedSince = serverTime - readMargin;
+      if (full) lastFullRead = startedAt;
+    }
+    await registerServed(table, holder.current() ?? runtime, looked, full);
     return rows;
   };
 

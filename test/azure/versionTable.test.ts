@@ -1,11 +1,12 @@
 /**
  * The version table's batched registration against Azurite: rows nobody has written cost one
  * transaction per 100 of a partition; a batch that meets a row another instance wrote falls back to
- * publishing each row, where the newer version wins as it does for single publishes.
+ * publishing each row, where the newer version wins as it does for single publishes. And its reads:
+ * each page carries the service's clock, and a read given a time returns only rows stamped since.
  */
 import { describe, expect, it, vi } from "vitest";
 import { createAzureClients } from "../../src/azure/clients";
-import { createTableVersionTable, MAX_TRANSACTION_ROWS, readVersionTable, registrationBatches, type VersionRow } from "../../src/azure/versionTable";
+import { changedSinceFilter, createTableVersionTable, MAX_TRANSACTION_ROWS, readVersionTable, registrationBatches, type VersionPage, type VersionRow, type VersionTable } from "../../src/azure/versionTable";
 import { useAzurite } from "../setup/azurite";
 
 const azurite = useAzurite();
@@ -67,5 +68,37 @@ describe("version table registration on Azurite", () => {
     const { table, calls } = tableOf("versionsempty");
     await table.register([]);
     expect(calls.transactions).not.toHaveBeenCalled();
+  });
+});
+
+describe("version table reads since a server time on Azurite", () => {
+  const readAll = async (table: VersionTable, changedSince?: number): Promise<VersionPage[]> => {
+    const pages: VersionPage[] = [];
+    for await (const page of table.pages(changedSince)) pages.push(page);
+    return pages;
+  };
+
+  it("formats the filter as an OData datetime", () => {
+    expect(changedSinceFilter(Date.UTC(2026, 11, 4, 12, 0, 0, 250))).toBe("Timestamp ge datetime'2026-12-04T12:00:00.250Z'");
+  });
+
+  it("of 1,000 rows, returns only the one written after the given server time; every page carries the service's clock", async () => {
+    const { table } = tableOf("versionssince");
+    await table.register(Array.from({ length: 1_000 }, (_, i) => row(VAULT, `s${i}`, "v1", 1_000)));
+    // The Date header is rounded down to the second: past it, every earlier stamp is older.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const full = await readAll(table);
+    expect(full.flatMap((p) => p.rows).length).toBe(1_000);
+    const serverTime = full[0]?.serverTime;
+    expect(serverTime).toBeDefined();
+    expect(full.every((p) => p.serverTime !== undefined)).toBe(true);
+    expect(Math.abs((serverTime ?? 0) - Date.now())).toBeLessThan(10_000);
+    await table.publish(row(VAULT, "s7", "v2", 2_000));
+    const changed = await readAll(table, serverTime);
+    expect(changed.flatMap((p) => p.rows)).toEqual([row(VAULT, "s7", "v2", 2_000)]);
+    // Nothing written since: one empty page, still with the service's clock.
+    const later = await readAll(table, (changed[0]?.serverTime ?? 0) + 2_000);
+    expect(later.map((p) => p.rows.length)).toEqual([0]);
+    expect(later[0]?.serverTime).toBeDefined();
   });
 });

@@ -31,7 +31,7 @@ describe("coherence memory bounds", () => {
     const table = memoryVersionTable();
     const published: string[] = [];
     const counting: VersionTable = {
-      pages: () => table.pages(),
+      pages: (changedSince) => table.pages(changedSince),
       publish(row) {
         published.push(row.secretName);
         return table.publish(row);
@@ -75,7 +75,7 @@ describe("coherence memory bounds", () => {
     const table = memoryVersionTable();
     let single = 0;
     const counting: VersionTable = {
-      pages: () => table.pages(),
+      pages: (changedSince) => table.pages(changedSince),
       publish(row) {
         single++;
         return table.publish(row);
@@ -109,7 +109,7 @@ describe("coherence memory bounds", () => {
     let failing = false;
     let attempts = 0;
     const flaky: VersionTable = {
-      pages: () => table.pages(),
+      pages: (changedSince) => table.pages(changedSince),
       publish: (row) => table.publish(row),
       register(rows) {
         attempts++;
@@ -145,7 +145,7 @@ describe("coherence memory bounds", () => {
           // Rows other instances registered: names this instance never served.
           const rows: VersionRow[] = Array.from({ length: 1000 }, (_, i) => ({ vaultUrl: VAULT, secretName: `other-${p}-${i}`, version: "v1", updatedOn: 1_000 }));
           if (p === PAGES - 1) rows.push({ vaultUrl: VAULT, secretName: "db-password", version: "v2", updatedOn: 2_000 });
-          yield rows;
+          yield { rows };
         }
       },
       publish: () => Promise.resolve(),

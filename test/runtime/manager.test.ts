@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { healthz, healthzOutbound } from "../../src/api/healthApi";
 import type { Logger } from "../../src/observability/logger";
 import { ResourceFileError } from "../../src/runtime/componentFiles";
-import { createRuntimeManager, isStartupConfigurationError, retryDelay } from "../../src/runtime/manager";
+import { COHERENCE_READ_MARGIN_IN_MS, createRuntimeManager, isStartupConfigurationError, retryDelay } from "../../src/runtime/manager";
+import type { VersionTable } from "../../src/azure/versionTable";
 import { type ComponentDefinition, parseResourceDocuments } from "../../src/runtime/componentFiles";
 import { buildRuntime, ComponentInitError, type FailedComponent, type RebuildResult, type Runtime, type RuntimeStatus } from "../../src/runtime/runtime";
 import { createAzureClients } from "../../src/azure/clients";
@@ -339,6 +340,133 @@ describe("runtime manager refresh paths (planner + holder, over an in-memory vau
     // A real new version still rebuilds.
     vault.update("db-password", "pw-2", "v2", 2_000);
     expect(await manager.secretChanged(VAULT, "db-password", { trigger: "event", hint: { version: "v2" } })).toMatchObject({ changed: ["db-password"], rebuilt: ["db"] });
+    await manager.close();
+  });
+});
+
+describe("incremental coherence reads (over an in-memory version table that stamps rows with its own clock)", () => {
+  const MARGIN = 60_000;
+  const FULL_EVERY = 300_000;
+  const dbVersion = async (manager: ReturnType<typeof createRuntimeManager>): Promise<string | undefined> => {
+    const lease = await manager.acquire?.();
+    lease?.release();
+    return lease?.runtime.components.find((c) => c.definition.name === "db")?.dependencies[0]?.version?.version;
+  };
+  const others = (n: number) => Array.from({ length: n }, (_, i) => ({ vaultUrl: VAULT, secretName: `other-${i}`, version: "v1", updatedOn: 1_000 }));
+
+  it("reads the whole table first, then only rows stamped since the last read less the margin (a late row inside it included), and the whole table again at the backstop", async () => {
+    const vault = fakeVault({ "db-password": "pw-1" });
+    const table = memoryVersionTable();
+    await table.register(others(1_000));
+    table.advance(120_000);
+    let clock = 0;
+    const manager = createRuntimeManager({ logger, tokenGraceInMs: 0, coherenceIntervalInMs: 5_000, coherenceReadMarginInMs: MARGIN, coherenceFullReadIntervalInMs: FULL_EVERY, now: () => clock, versionTable: table, build: buildOver(vault) });
+    await manager.start();
+    await manager.checkCoherence(true);
+    const firstRead = table.serverTime();
+    expect(table.readLog).toEqual([{ changedSince: undefined, rows: 1_000 }]);
+    // 60 s later (server clock), 5 s later here: only db-password's registration, written after the first read.
+    table.advance(60_000);
+    clock += 5_000;
+    await manager.checkCoherence(true);
+    expect(table.readLog.at(-1)).toEqual({ changedSince: firstRead - MARGIN, rows: 1 });
+    const secondRead = table.serverTime();
+
+    // Written by another instance before the second read began, but visible only after it: stamped
+    // inside the margin, so the next incremental read still finds it.
+    vault.update("db-password", "pw-2", "v2", 2_000);
+    await table.publishAt({ vaultUrl: VAULT, secretName: "db-password", version: "v2", updatedOn: 2_000 }, secondRead - MARGIN / 2);
+    table.advance(5_000);
+    clock += 5_000;
+    await manager.checkCoherence(true);
+    expect(table.readLog.at(-1)).toEqual({ changedSince: secondRead - MARGIN, rows: 1 });
+    expect(await dbVersion(manager)).toBe("v2");
+
+    // Stamped before the margin: no incremental read finds it, the backstop's full read does.
+    const thirdRead = table.serverTime();
+    vault.update("db-password", "pw-3", "v3", 3_000);
+    await table.publishAt({ vaultUrl: VAULT, secretName: "db-password", version: "v3", updatedOn: 3_000 }, thirdRead - MARGIN - 1);
+    table.advance(5_000);
+    clock += 5_000;
+    await manager.checkCoherence(true);
+    expect(table.readLog.at(-1)).toEqual({ changedSince: thirdRead - MARGIN, rows: 0 });
+    expect(await dbVersion(manager)).toBe("v2");
+    clock = FULL_EVERY;
+    await manager.checkCoherence(true);
+    expect(table.readLog.at(-1)).toEqual({ changedSince: undefined, rows: 1_001 });
+    expect(await dbVersion(manager)).toBe("v3");
+    // The backstop's schedule restarts at that full read.
+    table.advance(5_000);
+    clock += 5_000;
+    await manager.checkCoherence(true);
+    expect(table.readLog.at(-1)?.changedSince).toBeDefined();
+    await manager.close();
+  });
+
+  it("after a failed read, or a changed secret whose re-read failed, the next check reads the whole table", async () => {
+    const vault = fakeVault({ "db-password": "pw-1" });
+    const table = memoryVersionTable();
+    const asked: Array<number | undefined> = [];
+    let down = false;
+    const flaky: VersionTable = {
+      async *pages(changedSince) {
+        asked.push(changedSince);
+        if (down) throw new Error("storage is down");
+        yield* table.pages(changedSince);
+      },
+      publish: (row) => table.publish(row),
+      register: (rows) => table.register(rows),
+    };
+    const manager = createRuntimeManager({ logger, tokenGraceInMs: 0, coherenceIntervalInMs: 5_000, versionTable: flaky, build: buildOver(vault) });
+    await manager.start();
+    await manager.checkCoherence(true);
+    await manager.checkCoherence(true);
+    expect(asked).toEqual([undefined, table.serverTime() - COHERENCE_READ_MARGIN_IN_MS]);
+    down = true;
+    await manager.checkCoherence(true);
+    down = false;
+    await manager.checkCoherence(true);
+    expect(asked.slice(2)).toEqual([table.serverTime() - COHERENCE_READ_MARGIN_IN_MS, undefined]);
+
+    // A newer row whose secret cannot be re-read: the next check reads everything again and applies it then.
+    vault.update("db-password", "pw-2", "v2", 2_000);
+    vault.setFailing("db-password", true);
+    await table.publish({ vaultUrl: VAULT, secretName: "db-password", version: "v2", updatedOn: 2_000 });
+    table.advance(10 * COHERENCE_READ_MARGIN_IN_MS);
+    await manager.checkCoherence(true);
+    expect(asked.at(-1)).toBeDefined();
+    expect(await dbVersion(manager)).toBe("v1");
+    vault.setFailing("db-password", false);
+    await manager.checkCoherence(true);
+    expect(asked.at(-1)).toBeUndefined();
+    expect(await dbVersion(manager)).toBe("v2");
+    // The refresh timer compares every row with Key Vault: its read is always whole.
+    await manager.refresh("timer");
+    expect(asked.at(-1)).toBeUndefined();
+    await manager.close();
+  });
+
+  it("names a full read found listed are not registered again by later incremental reads that no longer return them", async () => {
+    const vault = fakeVault({ "db-password": "pw-1" });
+    const table = memoryVersionTable();
+    // Another instance registered the secret long ago.
+    await table.publish({ vaultUrl: VAULT, secretName: "db-password", version: "v1", updatedOn: 1_000 });
+    table.advance(10 * COHERENCE_READ_MARGIN_IN_MS);
+    const manager = createRuntimeManager({ logger, tokenGraceInMs: 0, coherenceIntervalInMs: 5_000, versionTable: table, build: buildOver(vault) });
+    await manager.start();
+    for (let check = 0; check < 3; check++) {
+      await manager.checkCoherence(true);
+      table.advance(10 * COHERENCE_READ_MARGIN_IN_MS);
+    }
+    expect(table.readLog.map((r) => r.rows)).toEqual([1, 0, 0]);
+    expect(table.registrations).toEqual([]);
+    // Its row deleted, the next full read finds it unlisted and it is registered again.
+    table.rows.length = 0;
+    const full = createRuntimeManager({ logger, tokenGraceInMs: 0, coherenceIntervalInMs: 5_000, versionTable: table, build: buildOver(vault) });
+    await full.start();
+    await full.checkCoherence(true);
+    expect(table.registrations).toEqual([1]);
+    await full.close();
     await manager.close();
   });
 });

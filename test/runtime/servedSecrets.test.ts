@@ -31,7 +31,7 @@ function memoryTable(): VersionTable & { rows: Map<string, VersionRow> } {
   return {
     rows,
     async *pages() {
-      yield [...rows.values()];
+      yield { rows: [...rows.values()] };
     },
     publish,
     async register(batch) {

@@ -101,27 +101,59 @@ export function buildOver(vault: FakeVault, yaml = KV_AND_DEPENDENT, apiTokens: 
     });
 }
 
+/** One read of {@link memoryVersionTable}: the `changedSince` it asked for and how many rows it returned. */
+export interface MemoryTableRead {
+  changedSince: number | undefined;
+  rows: number;
+}
+
 /**
  * A version table in memory, keeping the newest row per secret; `registrations` has the size of each
- * {@link VersionTable.register} call.
+ * {@link VersionTable.register} call. Like Table storage, it stamps each write with its own clock
+ * (`serverTime`, moved by `advance`; the row objects stay plain rows, the stamps are kept beside them)
+ * and answers a read with that clock and, given `changedSince`, only the rows stamped at or after it. A
+ * row pushed into `rows` directly counts as written at the time of each read.
  */
-export function memoryVersionTable(): VersionTable & { rows: VersionRow[]; reads: () => number; registrations: number[] } {
+export function memoryVersionTable(): VersionTable & {
+  rows: VersionRow[];
+  reads: () => number;
+  /** Every read, in order. */
+  readLog: MemoryTableRead[];
+  registrations: number[];
+  serverTime: () => number;
+  advance(ms: number): void;
+  /** Writes a row as publish would, stamped `stampedAt` (a write that committed late). */
+  publishAt(row: VersionRow, stampedAt: number): Promise<void>;
+} {
   const rows: VersionRow[] = [];
+  const stamps = new WeakMap<VersionRow, number>();
   const registrations: number[] = [];
-  let reads = 0;
-  const publish = (row: VersionRow): Promise<void> => {
+  const readLog: MemoryTableRead[] = [];
+  let clock = 1_000_000;
+  const write = (row: VersionRow, stampedAt: number): Promise<void> => {
     const i = rows.findIndex((r) => r.vaultUrl === row.vaultUrl && r.secretName.toLowerCase() === row.secretName.toLowerCase());
-    if (i < 0) rows.push({ ...row });
-    else if ((rows[i]?.updatedOn ?? 0) < row.updatedOn) rows[i] = { ...row };
+    const copy = { ...row };
+    if (i < 0) rows.push(copy);
+    else if ((rows[i]?.updatedOn ?? 0) < row.updatedOn) rows[i] = copy;
+    else return Promise.resolve();
+    stamps.set(copy, stampedAt);
     return Promise.resolve();
   };
+  const publish = (row: VersionRow): Promise<void> => write(row, clock);
   return {
     rows,
     registrations,
-    reads: () => reads,
-    async *pages() {
-      reads++;
-      yield rows.map((r) => ({ ...r }));
+    readLog,
+    reads: () => readLog.length,
+    serverTime: () => clock,
+    advance(ms) {
+      clock += ms;
+    },
+    publishAt: write,
+    async *pages(changedSince) {
+      const answer = rows.filter((r) => changedSince === undefined || (stamps.get(r) ?? clock) >= changedSince).map((r) => ({ ...r }));
+      readLog.push({ changedSince, rows: answer.length });
+      yield { rows: answer, serverTime: clock };
     },
     publish,
     async register(batch) {
