@@ -121,6 +121,8 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
   let changedSince: number | undefined;
   /** When the last successful full read began, on this instance's clock: it schedules the backstop only. */
   let lastFullRead = 0;
+  /** How many pages (service calls) the last successful full read took. */
+  let fullReadPages = 1;
   /**
    * Served secrets this instance knows the version table lists (it registered them, or a read found
    * them): lower-cased names by partition (vault host). An incremental read finds only the rows written
@@ -206,18 +208,25 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
 
   /**
    * The Key Vault secrets this instance serves now, by partition and lower-cased name, each marked
-   * unlisted until the table's read finds it. Keyed by the caches' own name strings (Key Vault's are
-   * lower-cased already), so a pass over thousands of served names adds no string per name.
+   * unlisted until the table's read finds it, and how many of them registration would write unless a
+   * read finds them (dated, and not known to be listed). Keyed by the caches' own name strings (Key
+   * Vault's are lower-cased already), so a pass over thousands of served names adds no string per name.
    */
-  const servedNames = (runtime: Runtime): Map<string, Map<string, boolean>> => {
+  const servedNames = (runtime: Runtime): { names: Map<string, Map<string, boolean>>; unknown: number } => {
     const names = new Map<string, Map<string, boolean>>();
+    let unknown = 0;
     for (const s of vaultStores(runtime)) {
       const partition = versionPartition(s.vaultUrl);
       const here = names.get(partition) ?? new Map<string, boolean>();
       names.set(partition, here);
-      for (const name of servedVersions(runtime, s).keys()) here.set(name.toLowerCase(), false);
+      const known = listed.get(partition);
+      for (const [name, version] of servedVersions(runtime, s)) {
+        const key = name.toLowerCase();
+        if (!here.has(key) && version?.updatedOn !== undefined && known?.has(key) !== true) unknown++;
+        here.set(key, false);
+      }
     }
-    return names;
+    return { names, unknown };
   };
 
   /**
@@ -295,7 +304,10 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
    * Between full reads (the first check, the one after a failed check, the refresh's, and one at least
    * every {@link COHERENCE_FULL_READ_INTERVAL_IN_MS}) only rows the service stamped since the previous
    * read's server time less {@link COHERENCE_READ_MARGIN_IN_MS} are read: a row read twice compares the
-   * same way twice.
+   * same way twice. An incremental read does not say whether a row written earlier lists a served name
+   * this instance has not seen listed (served here for the first time, or again after the cache evicted
+   * it): registering such a name costs a read of its row when another instance registered it. When more
+   * of them wait than the last full read took pages, the full read is the cheaper way to learn.
    * `serialized`: the caller already runs in the holder's queue (the refresh), so changes apply directly.
    * @returns every row when `keepRows`, else an empty list; undefined when the table could not be read
    */
@@ -305,20 +317,20 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
     if (table === undefined || runtime === undefined) return undefined;
     const startedAt = now();
     lastCoherenceCheck = startedAt;
-    const fullDue = keepRows || startedAt - lastFullRead >= fullReadInterval;
+    const { names: looked, unknown } = servedNames(runtime);
+    const fullDue = keepRows || startedAt - lastFullRead >= fullReadInterval || unknown > fullReadPages;
     const since = fullDue ? undefined : changedSince;
     const full = since === undefined;
-    const looked = servedNames(runtime);
     const targets: VersionRow[] = [];
     const rows: VersionRow[] = [];
     const partitionOf = rowPartitions();
     // The first response's time: a row written after it has a later stamp (give or take the margin).
     let serverTime: number | undefined;
-    let firstPage = true;
+    let pages = 0;
     try {
       for await (const { rows: page, serverTime: answeredAt } of table.pages(since)) {
-        if (firstPage) serverTime = answeredAt;
-        firstPage = false;
+        if (pages === 0) serverTime = answeredAt;
+        pages++;
         targets.push(...coherenceTargets(runtime, page));
         for (const row of page) {
           const partition = partitionOf(row);
@@ -334,6 +346,7 @@ export function createRuntimeManager(options: RuntimeManagerOptions): RuntimeMan
       logger.warn(`could not read the shared version table: ${describeError(e)}`);
       return undefined;
     }
+    if (full) fullReadPages = Math.max(1, pages);
     // A secret whose re-read failed (or answered from the cache's stale copy) is not current here, and
     // an incremental read would not find its row again: the check failed, and the next one reads the
     // whole table, as every check did before.

@@ -446,6 +446,41 @@ describe("incremental coherence reads (over an in-memory version table that stam
     await manager.close();
   });
 
+  it("a served name not yet seen listed is registered after an incremental read; more of them than the last full read's pages make the check read the whole table", async () => {
+    const vault = fakeVault({ "db-password": "pw-1", s0: "a", s1: "b", s2: "c", s3: "d" });
+    const table = memoryVersionTable();
+    // Another instance registered these long ago: no incremental read returns them.
+    await table.register(["s0", "s1", "s2", "s3"].map((secretName) => ({ vaultUrl: VAULT, secretName, version: "v1", updatedOn: 1_000 })));
+    table.advance(10 * COHERENCE_READ_MARGIN_IN_MS);
+    table.registrations.length = 0;
+    const manager = createRuntimeManager({ logger, tokenGraceInMs: 0, coherenceIntervalInMs: 5_000, versionTable: table, build: buildOver(vault) });
+    const runtime = await manager.start();
+    const kv = runtime.components.find((c) => c.definition.name === "kv");
+    if (kv?.kind !== "secretstores") throw new Error("no kv store");
+    await manager.checkCoherence(true);
+    expect(table.readLog).toEqual([{ changedSince: undefined, rows: 4 }]);
+    // db-password, read by a component, was not listed: registered.
+    expect(table.registrations).toEqual([1]);
+    table.advance(10 * COHERENCE_READ_MARGIN_IN_MS);
+    // One such name (the last full read took one page): read incrementally, registered (in Table
+    // storage the batch would meet the existing row and compare it instead).
+    await kv.store.getSecret({ name: "s0", metadata: {} });
+    await manager.checkCoherence(true);
+    expect(table.readLog.at(-1)?.changedSince).toBeDefined();
+    expect(table.registrations).toEqual([1, 1]);
+    table.advance(10 * COHERENCE_READ_MARGIN_IN_MS);
+    // Three: the whole table is read, finds them listed, and nothing is registered.
+    for (const name of ["s1", "s2", "s3"]) await kv.store.getSecret({ name, metadata: {} });
+    await manager.checkCoherence(true);
+    expect(table.readLog.at(-1)).toEqual({ changedSince: undefined, rows: 5 });
+    expect(table.registrations).toEqual([1, 1]);
+    table.advance(10 * COHERENCE_READ_MARGIN_IN_MS);
+    await manager.checkCoherence(true);
+    expect(table.readLog.at(-1)).toEqual({ changedSince: expect.any(Number), rows: 0 });
+    expect(table.registrations).toEqual([1, 1]);
+    await manager.close();
+  });
+
   it("names a full read found listed are not registered again by later incremental reads that no longer return them", async () => {
     const vault = fakeVault({ "db-password": "pw-1" });
     const table = memoryVersionTable();
