@@ -225,6 +225,7 @@ export function createApp(settings: Settings, clients: AppClients): App {
    * Vault and Storage calls it causes form one trace.
    */
   const api: ApiHandler = (request) => {
+    if (!telemetry.recordsSpans) return handler(request);
     const traceParent = request.headers.get("traceparent") ?? undefined;
     return telemetry.span("vaultstate request", traceParent === undefined ? {} : { traceParent }, () => handler(request));
   };

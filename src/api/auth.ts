@@ -137,6 +137,18 @@ export async function authenticate(policy: AuthPolicy, request: AuthRequest, now
   return "entraToken" in outcome ? authenticateEntraId(policy, outcome.entraToken) : outcome;
 }
 
+/** The caller a configured token signs in as: one frozen object per token, not one per request. */
+const tokenCallers = new WeakMap<CallerCredential, Caller>();
+
+function tokenCaller(token: CallerCredential): Caller {
+  let caller = tokenCallers.get(token);
+  if (caller === undefined) {
+    caller = Object.freeze({ appId: token.appId, role: token.role ?? "writer", via: "token" });
+    tokenCallers.set(token, caller);
+  }
+  return caller;
+}
+
 /**
  * {@link authenticate} up to the one step that must wait: API tokens and anonymous access are decided
  * here without a promise (the router's path for every token-authenticated request); an Entra ID
@@ -156,7 +168,7 @@ export function authenticateNow(policy: AuthPolicy, request: AuthRequest, now: n
   }
   if (presented === null || presented === "") throw invalidApiToken();
   const token = matchToken(policy.callers, presented, now);
-  if (token !== undefined) return { appId: token.appId, role: token.role ?? "writer", via: "token" };
+  if (token !== undefined) return tokenCaller(token);
   if (policy.entraId !== undefined && entraCallers.length > 0 && looksLikeJwt(presented)) return { entraToken: presented };
   throw invalidApiToken();
 }

@@ -20,6 +20,9 @@ export interface RateLimiter {
   take(key: string): RateLimitDecision;
 }
 
+/** The answer when limiting is off: one shared object. */
+const ALLOWED: RateLimitDecision = Object.freeze({ allowed: true });
+
 /** Creates a token-bucket limiter (pure apart from its clock). */
 export function createRateLimiter(options: RateLimitOptions): RateLimiter {
   const now = options.now ?? Date.now;
@@ -27,7 +30,7 @@ export function createRateLimiter(options: RateLimitOptions): RateLimiter {
   const maxBuckets = options.maxBuckets ?? 10_000;
   return {
     take(key) {
-      if (options.ratePerSecond <= 0) return { allowed: true };
+      if (options.ratePerSecond <= 0) return ALLOWED;
       const t = now();
       let bucket = buckets.get(key);
       if (bucket === undefined) {

@@ -4,7 +4,7 @@
  */
 import type { Runtime, RuntimeLease, RuntimeSource } from "../runtime/runtime";
 import { describeError, type Logger } from "../observability/logger";
-import { noTelemetry, type Telemetry } from "../observability/telemetry";
+import { noTelemetry, type RequestRecord, type Telemetry } from "../observability/telemetry";
 import { authenticateEntraId, authenticateNow, authorize, type AuthPolicy, type Caller, type CallerRole } from "./auth";
 import { createRateLimiter, type RateLimitOptions } from "./rateLimit";
 import { apiError, type ApiError, type ApiResponse, toHttpResponse } from "./errors";
@@ -22,7 +22,7 @@ import { clearableTimeout } from "../shared/timeouts";
 export interface RouteContext {
   request: ApiRequest;
   params: Record<string, string>;
-  query: Map<string, string[]>;
+  query: ReadonlyMap<string, string[]>;
   metadata: Record<string, string>;
   runtime: Runtime;
   caller: Caller;
@@ -195,15 +195,24 @@ function builtInRoutes(extended: ExtendedProvider, appMetadata: AppMetadataStore
       method: "GET",
       pattern: "/v1.0/secrets/:store/bulk",
       headers: NO_STORE,
-      handle: (c) => afterOptionalObjectBody(c, () => bulkGetSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", metadata: c.metadata }, () => c.abortSignal)),
+      handle: (c) => afterOptionalObjectBody(c, readSecrets),
     },
     {
       method: "GET",
       pattern: "/v1.0/secrets/:store/:key",
       headers: NO_STORE,
-      handle: (c) => afterOptionalObjectBody(c, () => getSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", key: c.params.key ?? "", metadata: c.metadata }, () => c.abortSignal)),
+      handle: (c) => afterOptionalObjectBody(c, readSecret),
     },
   ];
+}
+
+/** The secret routes' work, as functions of the route context: a request allocates no closure for them. */
+function readSecret(c: RouteContext): ApiResponse | Promise<ApiResponse> {
+  return getSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", key: c.params.key ?? "", metadata: c.metadata }, c);
+}
+
+function readSecrets(c: RouteContext): Promise<ApiResponse> {
+  return bulkGetSecret(c.runtime, c.caller, { storeName: c.params.store ?? "", metadata: c.metadata }, c);
 }
 
 /**
@@ -211,11 +220,11 @@ function builtInRoutes(extended: ExtendedProvider, appMetadata: AppMetadataStore
  * (every GET under the Functions library) skips the read and its promise.
  * @throws {@link ApiError} 400 `ERR_MALFORMED_REQUEST` (as a rejection) for a body that is not a JSON object
  */
-function afterOptionalObjectBody(c: RouteContext, run: () => Promise<ApiResponse>): Promise<ApiResponse> {
-  if (c.request.hasBody === false) return run();
+function afterOptionalObjectBody(c: RouteContext, run: (c: RouteContext) => ApiResponse | Promise<ApiResponse>): ApiResponse | Promise<ApiResponse> {
+  if (c.request.hasBody === false) return run(c);
   return c.body().then((body) => {
     checkOptionalObjectBody(body);
-    return run();
+    return run(c);
   });
 }
 
@@ -259,8 +268,12 @@ export function routingPath(rawPath: string): string {
   return cleaned.length > 1 && cleaned.endsWith("/") ? cleaned.slice(0, -1) : cleaned;
 }
 
-/** The API as one function: request in, response out. Never throws. */
-export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
+/**
+ * The API as one function: request in, response out. Never throws, and a promise it returns never
+ * rejects. A request answered without waiting (a cached secret, a health probe) is answered at once,
+ * not through a promise; `await` takes either.
+ */
+export type ApiHandler = (request: ApiRequest) => ApiResponse | Promise<ApiResponse>;
 
 /**
  * Creates the API handler.
@@ -281,116 +294,157 @@ export function createApi(options: ApiOptions): ApiHandler {
   const logUnexpected = (e: unknown): void => options.logger.error(`unexpected error while serving a request: ${describeError(e)}`);
   const telemetry = options.telemetry ?? noTelemetry;
 
-  const serve = async (request: ApiRequest, seen: RequestLabels): Promise<ApiResponse> => {
-    let routeHeaders: Readonly<Record<string, string>> = NO_HEADERS;
-    let release = (): void => {};
-    let context: RequestContext | undefined;
-    // Counted from arrival, so time spent waiting for the runtime counts too.
-    const arrivedAt = performance.now();
-    try {
-      const { path: rawPath, query: rawQuery } = splitUrl(request.url);
-      checkLimits(request, rawPath.length + rawQuery.length + 1, maxUrlLength, maxHeaderBytes);
-      const path = routingPath(rawPath);
-      const method = request.method.toUpperCase();
-      const query = parseQuery(rawQuery);
+  const failed = (e: unknown): ApiResponse => toHttpResponse(e, logUnexpected);
 
-      // The API's description is public, like the OpenAPI documents of most services.
-      if (method === "GET" && path === OPENAPI_PATH && options.openApiDocument !== undefined) {
-        return { status: 200, headers: { "content-type": "application/yaml; charset=utf-8", "cache-control": "public, max-age=300" }, body: await options.openApiDocument() };
-      }
-      // Health probes are the only routes daprd serves without a token; HEAD answers like GET.
-      if ((method === "GET" || method === "HEAD") && HEALTH_PATHS.has(path)) {
-        seen.route = path;
-        const status = options.runtime.status();
-        return path === "/v1.0/healthz" ? healthz(status, query.get("appid")?.[0]) : healthzOutbound(status);
-      }
-
-      // A running instance leases its runtime and checks an API token without waiting on a promise.
-      const lease = options.runtime.acquireNow?.() ?? (await acquireRuntime(options.runtime));
-      release = lease.release;
-      const runtime = lease.runtime;
-      let caller: Caller;
-      try {
-        const policy = options.authPolicy(runtime);
-        const outcome = authenticateNow(policy, request);
-        caller = "entraToken" in outcome ? await authenticateEntraId(policy, outcome.entraToken) : outcome;
-      } catch (e) {
-        // Failed sign-ins are throttled per client address, so guessing tokens is slow; callers
-        // that authenticate are never affected by someone else's failures.
-        const failure = limiter?.take(`unauthenticated:${clientAddress(request)}`);
-        if (failure !== undefined && !failure.allowed) {
-          routeHeaders = { "retry-after": String(failure.retryAfterSeconds) };
-          throw apiError("tooManyFailedSignIns", { seconds: failure.retryAfterSeconds });
-        }
-        throw e;
-      }
-      seen.appId = caller.appId;
-      const decision = limiter?.take(caller.appId);
-      if (decision !== undefined && !decision.allowed) {
-        routeHeaders = { "retry-after": String(decision.retryAfterSeconds) };
-        throw apiError("rateLimited", { caller: caller.appId, seconds: decision.retryAfterSeconds });
-      }
-
-      const pathSegments = path.split("/");
-      for (const { route, segments } of compiledRoutes) {
-        if (route.method !== method) continue;
-        const rawParams = matchSegments(segments, pathSegments);
-        if (rawParams === undefined) continue;
-        routeHeaders = route.headers ?? NO_HEADERS;
-        seen.route = route.pattern;
-        // Only a configured component's name: the raw segment is caller input and could hold anything.
-        const named = rawParams.store === undefined ? undefined : decodeParam(rawParams.store);
-        if (named !== undefined) seen.store = hasComponent(runtime, named) ? named : "(unknown)";
-        authorize(caller, route.role ?? "reader", route.action ?? "call this route");
-        if (named !== undefined) checkComponentReady(runtime, caller, segments, named);
-        const params: Record<string, string> = {};
-        for (const k in rawParams) params[k] = decodeParam(rawParams[k] ?? "");
-        const deadlineAt = arrivedAt + (route.role === "writer" ? writeRequestTimeoutInMs : requestTimeoutInMs);
-        context = new RequestContext(request, params, query, metadataFromQuery(query), runtime, caller, deadlineAt, maxBodyBytes);
-        const response = await route.handle(context);
-        return withHeaders(response, routeHeaders);
-      }
-      const allow = allowedMethods([...routes, ...HEALTH_ROUTES], path);
-      if (allow.length > 0) {
-        routeHeaders = { allow: allow.join(", ") };
-        throw methodNotAllowed();
-      }
-      throw directInvokeNotFound();
-    } catch (e) {
-      return withHeaders(toHttpResponse(e, logUnexpected), routeHeaders);
-    } finally {
-      context?.finish();
-      release();
-    }
+  /** Throttles failed sign-ins per client address, so guessing tokens is slow; returns what to throw. */
+  const signInFailed = (x: Exchange, e: unknown): unknown => {
+    // Callers that authenticate are never affected by someone else's failures.
+    const failure = limiter?.take(`unauthenticated:${clientAddress(x.request)}`);
+    if (failure === undefined || failure.allowed) return e;
+    x.routeHeaders = { "retry-after": String(failure.retryAfterSeconds) };
+    return apiError("tooManyFailedSignIns", { seconds: failure.retryAfterSeconds });
   };
-  // A HEAD response is the GET response without its body (RFC 9110 §9.3.2), whichever host serves it.
-  // `then` rather than another async function around `serve`: one promise and one turn less per request.
+
+  /**
+   * Serves one request up to its route's answer. Synchronous as far as nothing has to be waited for:
+   * a cached secret read is answered without a promise. Steps that wait continue with `then`.
+   */
+  const dispatch = (x: Exchange): ApiResponse | Promise<ApiResponse> => {
+    const request = x.request;
+    const { path: rawPath, query: rawQuery } = splitUrl(request.url);
+    checkLimits(request, rawPath.length + rawQuery.length + 1, maxUrlLength, maxHeaderBytes);
+    const path = routingPath(rawPath);
+    const query = parseQuery(rawQuery);
+
+    // The API's description is public, like the OpenAPI documents of most services.
+    if (x.method === "GET" && path === OPENAPI_PATH && options.openApiDocument !== undefined) {
+      return options.openApiDocument().then((body) => ({ status: 200, headers: { "content-type": "application/yaml; charset=utf-8", "cache-control": "public, max-age=300" }, body }));
+    }
+    // Health probes are the only routes daprd serves without a token; HEAD answers like GET.
+    if ((x.method === "GET" || x.method === "HEAD") && HEALTH_PATHS.has(path)) {
+      x.route = path;
+      const status = options.runtime.status();
+      return path === "/v1.0/healthz" ? healthz(status, query.get("appid")?.[0]) : healthzOutbound(status);
+    }
+
+    // A running instance leases its runtime and checks an API token without waiting on a promise.
+    const lease = options.runtime.acquireNow?.();
+    if (lease !== undefined) return authenticate(x, lease, path, query);
+    return acquireRuntime(options.runtime).then((leased) => authenticate(x, leased, path, query));
+  };
+
+  const authenticate = (x: Exchange, lease: RuntimeLease, path: string, query: ReadonlyMap<string, string[]>): ApiResponse | Promise<ApiResponse> => {
+    x.lease = lease;
+    const runtime = lease.runtime;
+    let outcome: ReturnType<typeof authenticateNow>;
+    let policy: AuthPolicy;
+    try {
+      policy = options.authPolicy(runtime);
+      outcome = authenticateNow(policy, x.request);
+    } catch (e) {
+      throw signInFailed(x, e);
+    }
+    if (!("entraToken" in outcome)) return route(x, runtime, outcome, path, query);
+    return authenticateEntraId(policy, outcome.entraToken).then(
+      (caller) => route(x, runtime, caller, path, query),
+      (e: unknown) => {
+        throw signInFailed(x, e);
+      },
+    );
+  };
+
+  const route = (x: Exchange, runtime: Runtime, caller: Caller, path: string, query: ReadonlyMap<string, string[]>): ApiResponse | Promise<ApiResponse> => {
+    x.appId = caller.appId;
+    const decision = limiter?.take(caller.appId);
+    if (decision !== undefined && !decision.allowed) {
+      x.routeHeaders = { "retry-after": String(decision.retryAfterSeconds) };
+      throw apiError("rateLimited", { caller: caller.appId, seconds: decision.retryAfterSeconds });
+    }
+
+    const pathSegments = path.split("/");
+    for (const { route, segments } of compiledRoutes) {
+      if (route.method !== x.method) continue;
+      const rawParams = matchSegments(segments, pathSegments);
+      if (rawParams === undefined) continue;
+      x.routeHeaders = route.headers ?? NO_HEADERS;
+      x.route = route.pattern;
+      // Only a configured component's name: the raw segment is caller input and could hold anything.
+      const named = rawParams.store === undefined ? undefined : decodeParam(rawParams.store);
+      if (named !== undefined) x.store = hasComponent(runtime, named) ? named : "(unknown)";
+      authorize(caller, route.role ?? "reader", route.action ?? "call this route");
+      if (named !== undefined) checkComponentReady(runtime, caller, segments, named);
+      // Decoded in place: the object is this request's own.
+      const params = rawParams;
+      for (const k in params) params[k] = decodeParam(params[k] ?? "");
+      const deadlineAt = x.arrivedAt + (route.role === "writer" ? writeRequestTimeoutInMs : requestTimeoutInMs);
+      x.context = new RequestContext(x.request, params, query, metadataFromQuery(query), runtime, caller, deadlineAt, maxBodyBytes);
+      return route.handle(x.context);
+    }
+    const allow = allowedMethods([...routes, ...HEALTH_ROUTES], path);
+    if (allow.length > 0) {
+      x.routeHeaders = { allow: allow.join(", ") };
+      throw methodNotAllowed();
+    }
+    throw directInvokeNotFound();
+  };
+
+  /**
+   * The request is answered: its deadline and lease go, the route's headers are added (errors
+   * included), a HEAD answer loses its body (RFC 9110 §9.3.2, whichever host serves it), and the
+   * request is reported.
+   */
+  const finish = (x: Exchange, served: ApiResponse): ApiResponse => {
+    x.context?.finish();
+    x.lease?.release();
+    const withRouteHeaders = withHeaders(served, x.routeHeaders);
+    const response = x.method !== "HEAD" || withRouteHeaders.body === undefined ? withRouteHeaders : { status: withRouteHeaders.status, headers: withRouteHeaders.headers };
+    x.status = response.status;
+    x.durationInMs = performance.now() - x.arrivedAt;
+    telemetry.request(x);
+    return response;
+  };
+
   return (request) => {
-    const started = performance.now();
-    const seen: RequestLabels = { route: "unmatched", method: "", status: 0, durationInMs: 0 };
-    return serve(request, seen).then((served) => {
-      const method = request.method.toUpperCase();
-      const response = method !== "HEAD" || served.body === undefined ? served : { status: served.status, headers: served.headers };
-      seen.method = method;
-      seen.status = response.status;
-      seen.durationInMs = performance.now() - started;
-      telemetry.request(seen);
-      return response;
-    });
+    const x = new Exchange(request);
+    let answer: ApiResponse | Promise<ApiResponse>;
+    try {
+      answer = dispatch(x);
+    } catch (e) {
+      return finish(x, failed(e));
+    }
+    if (!isPromise(answer)) return finish(x, answer);
+    return answer.then(
+      (served) => finish(x, served),
+      (e: unknown) => finish(x, failed(e)),
+    );
   };
 }
 
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown }).then === "function";
+}
+
 /**
- * What the router learned about a request, for its telemetry; only names our configuration chose.
- * Filled in as the request is served and handed on as the telemetry record itself (one object per request).
+ * One request being served: what the router has learned about it, which is also its telemetry record
+ * (only names our configuration chose), and what it must undo when the request is answered. One object
+ * per request; the steps of `createApi` take it rather than closing over locals.
  */
-interface RequestLabels {
-  route: string;
-  store?: string;
-  appId?: string;
-  method: string;
-  status: number;
-  durationInMs: number;
+class Exchange implements RequestRecord {
+  /** Counted from arrival, so time spent waiting for the runtime counts too. */
+  readonly arrivedAt = performance.now();
+  readonly method: string;
+  route = "unmatched";
+  store: string | undefined = undefined;
+  appId: string | undefined = undefined;
+  status = 0;
+  durationInMs = 0;
+  routeHeaders: Readonly<Record<string, string>> = NO_HEADERS;
+  lease: RuntimeLease | undefined = undefined;
+  context: RequestContext | undefined = undefined;
+
+  constructor(readonly request: ApiRequest) {
+    this.method = request.method.toUpperCase();
+  }
 }
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -409,7 +463,7 @@ class RequestContext implements RouteContext {
   constructor(
     public readonly request: ApiRequest,
     public readonly params: Record<string, string>,
-    public readonly query: Map<string, string[]>,
+    public readonly query: ReadonlyMap<string, string[]>,
     public readonly metadata: Record<string, string>,
     public readonly runtime: Runtime,
     public readonly caller: Caller,
@@ -454,15 +508,21 @@ function clientAddress(request: ApiRequest): string {
  * Refuses oversized URLs (414) and headers (431) before any other work.
  * @throws {@link ApiError}
  */
+/** The UTF-16 units of the headers counted so far by {@link countUnits} (one module-level total, not a closure per request). */
+let headerUnits = 0;
+
+function countUnits(value: string, key: string): void {
+  headerUnits += key.length + value.length + 4;
+}
+
 function checkLimits(request: ApiRequest, urlLength: number, maxUrlLength: number, maxHeaderBytes: number): void {
   if (urlLength > maxUrlLength) throw apiError("urlTooLong", { max: maxUrlLength });
   if (request.headers.forEach !== undefined) {
     // UTF-8 takes at most 3 bytes per UTF-16 unit, so headers within a third of the limit in
     // characters are within it in bytes; only longer ones are counted exactly.
-    let units = 0;
-    request.headers.forEach((value, key) => {
-      units += key.length + value.length + 4;
-    });
+    headerUnits = 0;
+    request.headers.forEach(countUnits);
+    const units = headerUnits;
     if (units * 3 <= maxHeaderBytes) return;
     let bytes = 0;
     request.headers.forEach((value, key) => {

@@ -16,7 +16,7 @@
  *   `Retry-After` (or the stale value, where one is cached).
  */
 import { isMetadataError } from "../components/metadata";
-import { type GetSecretResponse, isInvalidSecretNameError, type OperationOptions, type SecretStore } from "../components/secretstores/secretStore";
+import { type GetSecretResponse, isImmediateSecretStore, isInvalidSecretNameError, type OperationOptions, type SecretStore } from "../components/secretstores/secretStore";
 import type { SecretScope } from "../runtime/componentFiles";
 import type { Runtime } from "../runtime/runtime";
 import { isSecretReadBudgetError } from "../runtime/secretCache";
@@ -24,6 +24,7 @@ import { isSecretAllowed, secretScopeFor } from "../runtime/secretScopes";
 import type { Caller } from "./auth";
 import { apiError, type ApiResponse, toHttpResponse } from "./errors";
 import { json } from "./responses";
+import { goMarshalStringMap } from "./wire";
 
 /** Secret responses must never be stored by a cache or proxy. */
 export const NO_STORE = { "cache-control": "no-store" } as const;
@@ -66,30 +67,38 @@ export function isSecretAllowedAnyCase(scope: SecretScope | undefined, key: stri
 }
 
 /**
- * A read's options whose deadline signal is made only when something reads it, which a cache hit never
- * does (see RouteContext.abortSignal). A class, not an object literal with a getter: V8 builds such a
- * literal on a slow path on every request, and spreading it (`{ ...opts, abortSignal }`) would call
- * the getter and make the signal after all.
+ * Where a request's deadline comes from when it is made on first use (the route context): a cached
+ * read never asks, so it never makes one (see RouteContext.abortSignal).
+ */
+export interface DeadlineSource {
+  readonly abortSignal: AbortSignal;
+}
+
+/**
+ * A read's options whose deadline signal is made only when something reads it. A class, not an object
+ * literal with a getter: V8 builds such a literal on a slow path on every request, and spreading it
+ * (`{ ...opts, abortSignal }`) would call the getter and make the signal after all.
  */
 class DeferredDeadlineOptions implements OperationOptions {
   // A private field, so a spread copy of the options carries only `caller`.
-  readonly #deadline: () => AbortSignal;
+  readonly #deadline: DeadlineSource;
 
   constructor(
     readonly caller: string,
-    deadline: () => AbortSignal,
+    deadline: DeadlineSource,
   ) {
     this.#deadline = deadline;
   }
 
   get abortSignal(): AbortSignal {
-    return this.#deadline();
+    return this.#deadline.abortSignal;
   }
 }
 
-/** A read's options; a deadline given as a function is only called when something reads the signal. */
-function readOptions(caller: Caller, abortSignal: AbortSignal | (() => AbortSignal) | undefined): OperationOptions {
-  return typeof abortSignal === "function" ? new DeferredDeadlineOptions(caller.appId, abortSignal) : { abortSignal, caller: caller.appId };
+/** A read's options; a deadline source is only asked when something reads the signal. */
+function readOptions(caller: Caller, deadline: AbortSignal | DeadlineSource | undefined): OperationOptions {
+  if (deadline === undefined || deadline instanceof AbortSignal) return { abortSignal: deadline, caller: caller.appId };
+  return new DeferredDeadlineOptions(caller.appId, deadline);
 }
 
 /** A single secret read. */
@@ -99,12 +108,20 @@ export interface GetSecretInput {
   metadata: Record<string, string>;
 }
 
+/** A secret answer's headers: one shared object, as every secret answer carries the same two. */
+const SECRET_ANSWER_HEADERS: Record<string, string> = Object.freeze({ "content-type": "application/json", ...NO_STORE });
+
+/** daprd's answer to a secret read: the data as a Go-marshalled map. */
+function secretAnswer({ data }: GetSecretResponse): ApiResponse {
+  return { status: 200, headers: SECRET_ANSWER_HEADERS, body: `${goMarshalStringMap(data)}\n` };
+}
+
 /**
- * Handles `GET /v1.0/secrets/{store}/{key}`. Written with `then` rather than as an async function: it
- * is the hottest route, and a cached read then costs one promise, not three. Always answers with a
- * promise (a refusal is a rejection), like the async function it replaces.
+ * Handles `GET /v1.0/secrets/{store}/{key}`, the hottest route. A read the store can answer at once (a
+ * cached secret) is answered synchronously: no promise, no async frame. Anything else answers with a
+ * promise, and a refusal is always a rejection.
  */
-export function getSecret(runtime: Runtime, caller: Caller, input: GetSecretInput, abortSignal?: AbortSignal | (() => AbortSignal)): Promise<ApiResponse> {
+export function getSecret(runtime: Runtime, caller: Caller, input: GetSecretInput, deadline?: AbortSignal | DeadlineSource): ApiResponse | Promise<ApiResponse> {
   let store: SecretStore;
   try {
     store = lookupStore(runtime, caller, input.storeName);
@@ -115,14 +132,17 @@ export function getSecret(runtime: Runtime, caller: Caller, input: GetSecretInpu
   } catch (e) {
     return Promise.reject(e as Error);
   }
+  const request = { name: input.key, metadata: input.metadata };
+  const atHand = isImmediateSecretStore(store) ? store.getSecretNow(request) : undefined;
+  if (atHand !== undefined) return secretAnswer(atHand);
   let read: Promise<GetSecretResponse>;
   try {
-    read = store.getSecret({ name: input.key, metadata: input.metadata }, readOptions(caller, abortSignal));
+    read = store.getSecret(request, readOptions(caller, deadline));
   } catch (e) {
     read = Promise.reject(e as Error);
   }
   return read.then(
-    ({ data }) => json(200, data, { shape: "map", headers: NO_STORE }),
+    secretAnswer,
     (e: unknown) => {
       const refused = budgetResponse(e);
       if (refused !== undefined) return refused;
@@ -138,11 +158,11 @@ export interface BulkGetSecretInput {
 }
 
 /** Handles `GET /v1.0/secrets/{store}/bulk`; secrets the scope denies are left out silently. */
-export async function bulkGetSecret(runtime: Runtime, caller: Caller, input: BulkGetSecretInput, abortSignal?: AbortSignal | (() => AbortSignal)): Promise<ApiResponse> {
+export async function bulkGetSecret(runtime: Runtime, caller: Caller, input: BulkGetSecretInput, deadline?: AbortSignal | DeadlineSource): Promise<ApiResponse> {
   const store = lookupStore(runtime, caller, input.storeName);
   let data: Record<string, Record<string, string>>;
   try {
-    ({ data } = await store.bulkGetSecret({ metadata: input.metadata }, readOptions(caller, abortSignal)));
+    ({ data } = await store.bulkGetSecret({ metadata: input.metadata }, readOptions(caller, deadline)));
   } catch (e) {
     const refused = budgetResponse(e);
     if (refused !== undefined) return refused;

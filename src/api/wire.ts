@@ -81,13 +81,16 @@ function unescape(s: string, plusIsSpace: boolean): string {
   return Buffer.from(bytes).toString("utf8");
 }
 
+/** The query of a URL without one: shared, as most requests have none (a `Map` is a hash table to allocate). */
+const NO_QUERY: ReadonlyMap<string, string[]> = new Map();
+
 /**
  * Go `url.ParseQuery` as `r.URL.Query()` uses it: pairs with a bad escape or a `;` are dropped,
  * repeated names keep every value in order.
  */
-export function parseQuery(rawQuery: string): Map<string, string[]> {
+export function parseQuery(rawQuery: string): ReadonlyMap<string, string[]> {
+  if (rawQuery === "") return NO_QUERY;
   const result = new Map<string, string[]>();
-  if (rawQuery === "") return result;
   for (const pair of rawQuery.split("&")) {
     if (pair === "" || pair.includes(";")) continue;
     const eq = pair.indexOf("=");
@@ -112,7 +115,7 @@ export function parseQuery(rawQuery: string): Map<string, string[]> {
  * Dapr's `getMetadataFromRequest`: every `metadata.<k>` query parameter (case-sensitive prefix),
  * prefix removed, first value only.
  */
-export function metadataFromQuery(query: Map<string, string[]>): Record<string, string> {
+export function metadataFromQuery(query: ReadonlyMap<string, string[]>): Record<string, string> {
   const metadata: Record<string, string> = {};
   for (const [name, values] of query) {
     if (name.startsWith("metadata.") && values[0] !== undefined) metadata[name.slice("metadata.".length)] = values[0];
@@ -125,7 +128,11 @@ export function goEscapeJson(json: string): string {
   return goEscape(json);
 }
 
+/** The characters Go's encoder escapes for HTML safety; tested first, as almost no text has any. */
+const HTML_UNSAFE = /[<>&\u2028\u2029]/;
+
 function goEscape(json: string): string {
+  if (!HTML_UNSAFE.test(json)) return json;
   return json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
@@ -135,6 +142,21 @@ function goEscape(json: string): string {
  */
 export function goMarshalMap(value: unknown): string {
   return goEscape(JSON.stringify(sortKeys(value)));
+}
+
+/**
+ * {@link goMarshalMap} of a map of strings, the shape of every secret answer. The usual one-entry map
+ * is written out directly, without the sorted copy.
+ */
+export function goMarshalStringMap(map: Readonly<Record<string, string>>): string {
+  let only: string | undefined;
+  let count = 0;
+  for (const key in map) {
+    only = key;
+    if (++count > 1) break;
+  }
+  if (count !== 1 || only === undefined || !Object.hasOwn(map, only)) return goMarshalMap(map);
+  return goEscape(`{${JSON.stringify(only)}:${JSON.stringify(map[only])}}`);
 }
 
 /** Go `json.Marshal` of a struct-shaped value: field order as given, HTML-safe escapes. */

@@ -31,18 +31,33 @@ export function localHostClientAddress(invocationId: string | undefined): string
  * counts as loopback there and rate limiting shares one bucket.
  */
 export function toApiRequest(request: HttpRequest, inAzure: boolean, invocationId?: string): ApiRequest {
-  const clientAddress = inAzure ? clientIpFromHeader(request.headers.get("client-ip")) : localHostClientAddress(invocationId);
-  const body = request.body;
-  return {
-    method: request.method,
-    url: request.url,
-    headers: request.headers,
-    body: (limit) => readBounded(body, limit),
+  return new FunctionsApiRequest(request, inAzure ? clientIpFromHeader(request.headers.get("client-ip")) : localHostClientAddress(invocationId));
+}
+
+/** A Functions request as the API sees it: one object per request (the body reader is a method). */
+class FunctionsApiRequest implements ApiRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: HttpRequest["headers"];
+  readonly hasBody: boolean;
+  readonly #stream: ReadableStream<Uint8Array> | null;
+
+  constructor(
+    request: HttpRequest,
+    readonly clientAddress: string | undefined,
+  ) {
+    this.method = request.method;
+    this.url = request.url;
+    this.headers = request.headers;
+    this.#stream = request.body;
     // The library gives a GET or HEAD no body stream at all; a declared body still goes through the
     // read, so one over the limit is refused (413) as daprd does.
-    hasBody: body !== null || (request.headers.get("content-length") ?? "0") !== "0" || request.headers.has("transfer-encoding"),
-    ...(clientAddress !== undefined ? { clientAddress } : {}),
-  };
+    this.hasBody = this.#stream !== null || (this.headers.get("content-length") ?? "0") !== "0" || this.headers.has("transfer-encoding");
+  }
+
+  body(limit: number): Promise<Uint8Array> {
+    return readBounded(this.#stream, limit);
+  }
 }
 
 /**
@@ -100,10 +115,11 @@ export function toResponseInit(response: ApiResponse): HttpResponseInit {
 
 /**
  * The handler every Dapr route function registers. Once started, the app is taken as it is rather
- * than awaited, and the answer is chained with `then`: a request costs the API's promise and no more.
- * Always answers with a promise (a failure is a rejection), like the async function it replaces.
+ * than awaited, and an answer the API gives at once (a cached secret) is returned at once: the
+ * Functions library awaits whatever a handler returns, so a promise here would only add turns. A
+ * failure before the API (which never throws) is a rejection, as from the async function this was.
  */
-export function serveDaprRequest(request: HttpRequest, context?: InvocationContext): Promise<HttpResponseInit> {
+export function serveDaprRequest(request: HttpRequest, context?: InvocationContext): HttpResponseInit | Promise<HttpResponseInit> {
   const app = startedApp();
   if (app === undefined) return currentApp().then((started) => serveWith(started, request, context));
   try {
@@ -113,6 +129,7 @@ export function serveDaprRequest(request: HttpRequest, context?: InvocationConte
   }
 }
 
-function serveWith(app: App, request: HttpRequest, context: InvocationContext | undefined): Promise<HttpResponseInit> {
-  return app.api(toApiRequest(request, app.settings.azurePlan !== undefined, context?.invocationId)).then(toResponseInit);
+function serveWith(app: App, request: HttpRequest, context: InvocationContext | undefined): HttpResponseInit | Promise<HttpResponseInit> {
+  const answer = app.api(toApiRequest(request, app.settings.azurePlan !== undefined, context?.invocationId));
+  return answer instanceof Promise ? answer.then(toResponseInit) : toResponseInit(answer);
 }

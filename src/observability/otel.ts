@@ -124,11 +124,12 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
 
   return {
     request(record: RequestRecord) {
+      // Without a metrics reader only the in-process totals count: no closure, no attribute objects.
+      if (!recordsMetrics) {
+        countRequest(record.status);
+        return;
+      }
       safely(() => {
-        if (!recordsMetrics) {
-          countRequest(record.status);
-          return;
-        }
         const attributes: Attributes = { [ATTRIBUTES.route]: record.route, [ATTRIBUTES.method]: record.method, [ATTRIBUTES.status]: record.status };
         if (record.store !== undefined && record.store !== "") attributes[ATTRIBUTES.store] = record.store;
         if (record.appId !== undefined && record.appId !== "") attributes[ATTRIBUTES.appId] = record.appId;
@@ -179,7 +180,9 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
       }
     },
 
-    span<T>(name: string, spanOptions: { traceParent?: string; attributes?: Record<string, string | number | boolean> }, run: () => Promise<T>): Promise<T> {
+    recordsSpans,
+
+    span<T>(name: string, spanOptions: { traceParent?: string; attributes?: Record<string, string | number | boolean> }, run: () => T | Promise<T>): T | Promise<T> {
       if (!recordsSpans) return run();
       const parent = spanOptions.traceParent !== undefined && spanOptions.traceParent !== "" ? propagator.extract(ROOT_CONTEXT, { traceparent: spanOptions.traceParent }, defaultTextMapGetter) : context.active();
       return tracer.startActiveSpan(name, { kind: SpanKind.INTERNAL, ...(spanOptions.attributes !== undefined ? { attributes: spanOptions.attributes } : {}) }, parent, async (span) => {

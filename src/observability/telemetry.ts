@@ -71,9 +71,12 @@ export interface Telemetry {
   upstream<T>(call: UpstreamCall, run: () => Promise<T>, statusOf: (result: T) => number): Promise<T>;
   /**
    * Runs work inside an internal span, a child of `traceParent` (W3C `traceparent`, e.g. the Functions
-   * invocation's) when given, so the upstream spans it causes join the same trace.
+   * invocation's) when given, so the upstream spans it causes join the same trace. Without spans
+   * ({@link Telemetry.recordsSpans} false) it is `run()` itself, answer and all.
    */
-  span<T>(name: string, options: { traceParent?: string; attributes?: Record<string, string | number | boolean> }, run: () => Promise<T>): Promise<T>;
+  span<T>(name: string, options: { traceParent?: string; attributes?: Record<string, string | number | boolean> }, run: () => T | Promise<T>): T | Promise<T>;
+  /** Whether {@link Telemetry.span} records spans: when not, callers need not gather what a span would carry. */
+  readonly recordsSpans: boolean;
   rotation(record: RotationRecord): void;
   keyVaultEvent(record: KeyVaultEventRecord): void;
   /** Publishes the secret cache's totals (`vaultstate.secret_cache.*`), read whenever metrics are collected. */
@@ -89,6 +92,7 @@ export const noTelemetry: Telemetry = {
   request: () => {},
   upstream: (_call, run) => run(),
   span: (_name, _options, run) => run(),
+  recordsSpans: false,
   rotation: () => {},
   keyVaultEvent: () => {},
   observeCache: () => {},

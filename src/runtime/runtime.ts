@@ -318,7 +318,11 @@ function createRuntime(ctx: RuntimeContext, components: LoadedComponent[], calle
     callers,
     failed,
     failedCallers,
-    failedComponent: (caller, name) => failed.find((f) => f.definition.name === name && (f.definition.scopes.length === 0 || f.definition.scopes.includes(caller))),
+    failedComponent(caller, name) {
+      // A loop, not `find` with a closure: every request naming a component asks.
+      for (const f of failed) if (f.definition.name === name && (f.definition.scopes.length === 0 || f.definition.scopes.includes(caller))) return f;
+      return undefined;
+    },
     entraCallers: options.resources.callers.flatMap((c) =>
       c.entraId === undefined ? [] : [{ appId: c.appId, role: c.role, objectIds: c.entraId.objectIds, clientIds: c.entraId.clientIds }],
     ),

@@ -99,6 +99,7 @@ export function createRuntimeHolder(options: RuntimeHolderOptions): RuntimeHolde
   const swap = (next: Runtime, replaced: LoadedComponent[]): void => {
     const previous = current;
     current = next;
+    if (previous !== undefined && (inFlight.get(previous) ?? 0) === 0) inFlight.delete(previous);
     status = { state: "ready", runtime: next };
     if (previous !== undefined && replaced.length > 0) {
       retiring.push({ runtime: previous, components: replaced, deadline: now() + (options.drainTimeoutInMs ?? 60_000) });
@@ -213,20 +214,18 @@ export function createRuntimeHolder(options: RuntimeHolderOptions): RuntimeHolde
     return result;
   };
 
+  /** Ends one lease on `runtime`: the last one on a replaced runtime lets its components close. */
+  const releaseOn = (runtime: Runtime): void => {
+    const count = (inFlight.get(runtime) ?? 1) - 1;
+    // The current runtime's count stays in the map at 0, rather than leaving and coming back with
+    // every request.
+    if (count <= 0 && runtime !== current) inFlight.delete(runtime);
+    else inFlight.set(runtime, Math.max(0, count));
+    if (retiring.length > 0) void closeRetired(false);
+  };
   const leaseOn = (runtime: Runtime): RuntimeLease => {
     inFlight.set(runtime, (inFlight.get(runtime) ?? 0) + 1);
-    let released = false;
-    return {
-      runtime,
-      release: () => {
-        if (released) return;
-        released = true;
-        const count = (inFlight.get(runtime) ?? 1) - 1;
-        if (count <= 0) inFlight.delete(runtime);
-        else inFlight.set(runtime, count);
-        if (retiring.length > 0) void closeRetired(false);
-      },
-    };
+    return new Lease(runtime, releaseOn);
   };
 
   return {
@@ -249,4 +248,20 @@ export function createRuntimeHolder(options: RuntimeHolderOptions): RuntimeHolde
       if (current !== undefined) await current.close();
     },
   };
+}
+
+/** A request's hold on a runtime: one object per request; releasing twice releases once. */
+class Lease implements RuntimeLease {
+  #released = false;
+
+  constructor(
+    readonly runtime: Runtime,
+    private readonly onRelease: (runtime: Runtime) => void,
+  ) {}
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.onRelease(this.runtime);
+  }
 }

@@ -24,6 +24,7 @@ import {
   type BulkGetSecretResponse,
   type GetSecretRequest,
   type GetSecretResponse,
+  type ImmediateSecretStore,
   isSecretNotFoundError,
   isNameListingSecretStore,
   isSecretStoreUnavailableError,
@@ -148,14 +149,17 @@ function within<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/** The metadata of a read that names none the store reads (nearly every read): one shared, frozen object. */
+const NO_METADATA: Record<string, string> = Object.freeze({});
+
 /** Only the metadata keys that change a value, in a fixed order. */
 function relevantMetadata(metadata: Readonly<Record<string, string>>, keys: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  let out: Record<string, string> | undefined;
   for (const k of keys) {
     const v = metadata[k];
-    if (v !== undefined && v !== "") out[k] = v;
+    if (v !== undefined && v !== "") (out ??= {})[k] = v;
   }
-  return out;
+  return out ?? NO_METADATA;
 }
 
 type Entry<T> = { kind: "value"; value: T; fetchedAt: number; expiresAt: number } | { kind: "notFound"; error: unknown; expiresAt: number };
@@ -209,12 +213,13 @@ function toCached(response: GetSecretResponse, nameKey: string, secretKey: (name
  * gets a hidden class of its own in V8, about 200 bytes more per cached entry.
  */
 function ownVersion({ version, updatedOn }: SecretVersionInfo): SecretVersionInfo {
-  if (version === undefined) return updatedOn === undefined ? {} : { updatedOn };
-  return updatedOn === undefined ? { version: own(version) } : { version: own(version), updatedOn };
+  // Frozen: every read of the entry is answered with this object, not a copy.
+  if (version === undefined) return Object.freeze(updatedOn === undefined ? {} : { updatedOn });
+  return Object.freeze(updatedOn === undefined ? { version: own(version) } : { version: own(version), updatedOn });
 }
 
 /** A cached secret store, plus cache control for the refresh and event paths. */
-export interface CachedSecretStore extends SecretStore {
+export interface CachedSecretStore extends ImmediateSecretStore {
   /** The provider behind the cache (for abilities such as listing versions, or its vault URL). */
   readonly inner: SecretStore;
   /**
@@ -240,8 +245,9 @@ export interface CachedSecretStore extends SecretStore {
  * share the single-flight map) always takes the array form, so no two reads ever share a key.
  */
 function keyOf(name: string, metadata: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(metadata);
   const first = name.charCodeAt(0);
+  if (metadata === NO_METADATA && first !== 0x5b && first !== 0 && name.length > 0) return name;
+  const keys = Object.keys(metadata);
   if (keys.length === 0 && first !== 0x5b && first !== 0 && name.length > 0) return name;
   const parts = keys.sort().map((k) => `${k}=${metadata[k] ?? ""}`);
   return JSON.stringify([name, ...parts]);
@@ -442,12 +448,33 @@ export function createCachingSecretStore(
     else entry.expiresAt = Number.NEGATIVE_INFINITY;
   };
 
+  /**
+   * A cached secret as the answer to a read of `requested`: its data a fresh object, its version the
+   * cache's own, which is frozen.
+   */
+  const answer = (cached: CachedSecret, requested: string): GetSecretResponse => {
+    const data = asRequested(cached.data, requested, secretKey);
+    return cached.version === undefined ? { data } : { data, version: cached.version };
+  };
+
   return {
     init: (properties, opts) => inner.init(properties, opts),
     features(): readonly SecretStoreFeature[] {
       return inner.features();
     },
     requestMetadataKeys: metadataKeys,
+    getSecretNow(request: GetSecretRequest): GetSecretResponse | undefined {
+      try {
+        inner.validateSecretName?.(request.name);
+      } catch {
+        // getSecret reports the refusal.
+        return undefined;
+      }
+      const hit = entries.get(keyOf(secretKey(request.name), relevantMetadata(request.metadata, metadataKeys.get)));
+      if (hit === undefined || hit.kind !== "value" || hit.expiresAt <= env.now()) return undefined;
+      counters.hits++;
+      return answer(hit.value, request.name);
+    },
     getSecret(request: GetSecretRequest, opts?: OperationOptions): Promise<GetSecretResponse> {
       try {
         inner.validateSecretName?.(request.name);
@@ -457,15 +484,11 @@ export function createCachingSecretStore(
       const metadata = relevantMetadata(request.metadata, metadataKeys.get);
       const nameKey = secretKey(request.name);
       const key = keyOf(nameKey, metadata);
-      const answer = (cached: CachedSecret): GetSecretResponse => ({
-        data: asRequested(cached.data, request.name, secretKey),
-        ...(cached.version !== undefined ? { version: { ...cached.version } } : {}),
-      });
-      // A fresh hit (the hot path) is answered here, without read()'s promise chain; the rest as read() does.
+      // A fresh hit is answered here, without read()'s promise chain; the rest as read() does.
       const hit = entries.get(key);
       if (hit !== undefined && hit.kind === "value" && hit.expiresAt > env.now()) {
         counters.hits++;
-        return Promise.resolve(answer(hit.value));
+        return Promise.resolve(answer(hit.value, request.name));
       }
       // A pinned version never changes, so it never expires (only the LRU bound evicts it).
       const pinned = metadata.version_id !== undefined;
@@ -482,7 +505,7 @@ export function createCachingSecretStore(
           ),
         (signal) => inner.getSecret({ name: request.name, metadata }, { ...opts, abortSignal: signal }).then((response) => toCached(response, nameKey, secretKey)),
         opts,
-      ).then(answer);
+      ).then((cached) => answer(cached, request.name));
     },
     async bulkGetSecret(request: BulkGetSecretRequest, opts?: OperationOptions): Promise<BulkGetSecretResponse> {
       const metadata = relevantMetadata(request.metadata, metadataKeys.bulk);

@@ -92,6 +92,31 @@ describe("GET /v1.0/secrets/{store}/{key}", () => {
     expect(r.text).toBe('{"demo-secret":"v1\\u003c\\u0026\\u003e"}\n');
     expect(JSON.parse(r.text)).toEqual({ "demo-secret": "v1<&>" });
   });
+  it("answers a cached secret (and a health probe) at once, not through a promise; the first read waits", async () => {
+    // A running instance: its runtime is leased without a promise (RuntimeSource.acquireNow).
+    let leases = 0;
+    const running = createApi({
+      runtime: { status: () => ({ state: "ready", runtime }), ready: async () => runtime, acquireNow: () => (leases++, { runtime, release: () => leases-- }) },
+      authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
+      logger,
+    });
+    const bodiless = (url: string) => ({ ...request("GET", url), hasBody: false });
+    const first = running(bodiless("/v1.0/secrets/localsecretstore/a%20b"));
+    expect(first).toBeInstanceOf(Promise);
+    expect((await first).status).toBe(200);
+    const cached = running(bodiless("/v1.0/secrets/localsecretstore/a%20b"));
+    expect(cached).not.toBeInstanceOf(Promise);
+    expect(cached).toMatchObject({ status: 200, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: '{"a b":"space"}\n' });
+    expect(running({ ...request("GET", "/v1.0/healthz", {}), hasBody: false })).toMatchObject({ status: 204 });
+    // HEAD loses the body on the immediate path too.
+    expect(running({ ...request("HEAD", "/v1.0/healthz", {}), hasBody: false })).toEqual({ status: 204, headers: {} });
+    // A refusal comes as a promise that resolves to the error answer (the API never throws).
+    const denied = running(bodiless("/v1.0/secrets/localsecretstore/internal-only"));
+    expect(denied).toBeInstanceOf(Promise);
+    expect(await denied).toMatchObject({ status: 403, headers: { "cache-control": "no-store" } });
+    // Every lease taken was released, on the immediate and the promised paths alike.
+    expect(leases).toBe(0);
+  });
   it("decodes path parameters once with PathUnescape: + and %2B are a plus, %20 a space (daprd: + is a space)", async () => {
     expect(JSON.parse((await call("GET", "/v1.0/secrets/localsecretstore/a+b")).text)).toEqual({ "a+b": "plus" });
     expect(JSON.parse((await call("GET", "/v1.0/secrets/localsecretstore/a%2Bb")).text)).toEqual({ "a+b": "plus" });

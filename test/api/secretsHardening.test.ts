@@ -46,7 +46,7 @@ afterAll(async () => {
   await runtime.close();
 });
 
-async function status(run: () => Promise<{ status: number }>): Promise<{ status: number; code?: string }> {
+async function status(run: () => { status: number } | Promise<{ status: number }>): Promise<{ status: number; code?: string }> {
   try {
     return { status: (await run()).status };
   } catch (e) {

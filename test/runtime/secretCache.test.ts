@@ -89,6 +89,38 @@ describe("secret cache", () => {
     expect(counters).toEqual({ hits: 1, misses: 2, upstreamCalls: 2, staleServes: 0, errors: 0, budgetRefusals: 0 });
   });
 
+  it("answers at once only with a fresh entry: never loads, never serves stale, counts a hit like a read", async () => {
+    const { get, cache, state, clock, counters, values } = setup();
+    const now = (name: string, metadata: Record<string, string> = {}) => cache.getSecretNow({ name, metadata });
+    expect(now("a")).toBeUndefined();
+    expect(state.calls).toBe(0);
+    expect(counters.hits + counters.misses).toBe(0);
+
+    await get("a");
+    expect(now("a")).toEqual({ data: { a: "1" } });
+    // Another spelling of the same name gets its own spelling back, as from getSecret.
+    expect(now("A")).toBeUndefined(); // this fake store's names are case-sensitive: a different entry
+    expect(counters).toMatchObject({ hits: 1, misses: 1, upstreamCalls: 1 });
+    // Metadata the store reads is part of the key; metadata it does not read is ignored.
+    expect(now("a", { version_id: "v1" })).toBeUndefined();
+    expect(now("a", { ignored: "x" })).toEqual({ data: { a: "1" } });
+    await get("a", { version_id: "v1" });
+    expect(now("a", { version_id: "v1" })).toEqual({ data: { a: "1@v1" } });
+
+    // Invalidated or expired entries are only a fallback for a failing load: not an immediate answer.
+    cache.invalidate("a");
+    expect(now("a")).toBeUndefined();
+    values.set("a", "2");
+    expect((await get("a")).data).toEqual({ a: "2" });
+    expect(now("a")).toEqual({ data: { a: "2" } });
+    clock.advance(10_001);
+    expect(now("a")).toBeUndefined();
+    // A name the store refuses is not answered here either; getSecret reports the refusal.
+    expect(now("not valid!")).toBeUndefined();
+    await expect(get("not valid!")).rejects.toSatisfy(isInvalidSecretNameError);
+    expect(state.calls).toBe(3);
+  });
+
   it("single-flight: 1,000 concurrent cold misses make one upstream call", async () => {
     const { get, state } = setup();
     let open: () => void = () => {};
@@ -332,9 +364,13 @@ describe("secret cache", () => {
       expect(Object.getPrototypeOf(answer.data)).toBe(Object.prototype);
       expect(answer.version).toEqual({ version: "v1", updatedOn: 5 });
     }
-    // Each reader gets its own objects.
+    // Each reader gets its own data; the version is the cache's own object, frozen, so no reader can change it.
     expect(second.data).not.toBe(first.data);
-    expect(second.version).not.toBe(first.version);
+    expect(Object.isFrozen(first.version)).toBe(true);
+    expect(() => {
+      (first.version as { version?: string }).version = "changed";
+    }).toThrow(TypeError);
+    expect(second.version).toEqual({ version: "v1", updatedOn: 5 });
   });
 
   it("never lets names shaped like another read's key share its entry (a store that accepts any name)", async () => {

@@ -101,6 +101,24 @@ export function isNameListingSecretStore(store: SecretStore): store is NameListi
 }
 
 /**
+ * Optional ability: answer a read at once when the answer is at hand (a cache's fresh entry), without
+ * a promise. The API serves such reads synchronously: the hottest request then costs no promise and no
+ * microtask turn.
+ */
+export interface ImmediateSecretStore extends SecretStore {
+  /**
+   * The answer `getSecret` would give, if this store has it now (counted as that read), else
+   * `undefined`: then call `getSecret`, which also reports any refusal. Never throws.
+   */
+  getSecretNow(request: GetSecretRequest): GetSecretResponse | undefined;
+}
+
+/** Narrows a store to an {@link ImmediateSecretStore}. */
+export function isImmediateSecretStore(store: SecretStore): store is ImmediateSecretStore {
+  return typeof (store as Partial<ImmediateSecretStore>).getSecretNow === "function";
+}
+
+/**
  * Optional ability: list the current version of every secret without reading values, so refresh can
  * find changed secrets with one cheap call.
  */

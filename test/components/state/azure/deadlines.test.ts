@@ -127,7 +127,7 @@ describe.skipIf(process.platform === "win32")("storage deadlines with Azurite st
       requestTimeoutInMs: 1_500,
       writeRequestTimeoutInMs: 1_500,
     });
-    const call = (method: string, url: string, body?: unknown): Promise<ApiResponse> =>
+    const call = async (method: string, url: string, body?: unknown): Promise<ApiResponse> =>
       api({
         method,
         url,
