@@ -284,7 +284,15 @@ export type ApiHandler = (request: ApiRequest) => ApiResponse | Promise<ApiRespo
 export function createApi(options: ApiOptions): ApiHandler {
   const appMetadata = options.appMetadata ?? createInMemoryAppMetadataStore();
   const routes = [...builtInRoutes(options.extended ?? (() => ({})), appMetadata, options.logger), ...(options.routes ?? [])];
-  const compiledRoutes = routes.map((route) => ({ route, segments: route.pattern.split("/") }));
+  // Indexed by method, then by segment count (a pattern matches only paths with as many segments),
+  // each list in table order: the first match still wins, and a request tries only routes it can match.
+  const routeTable = new Map<string, { route: Route; segments: string[] }[][]>();
+  for (const route of routes) {
+    const segments = route.pattern.split("/");
+    let bySize = routeTable.get(route.method);
+    if (bySize === undefined) routeTable.set(route.method, (bySize = []));
+    (bySize[segments.length] ??= []).push({ route, segments });
+  }
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxUrlLength = options.maxUrlLength ?? DEFAULT_MAX_URL_LENGTH;
   const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
@@ -362,8 +370,7 @@ export function createApi(options: ApiOptions): ApiHandler {
     }
 
     const pathSegments = path.split("/");
-    for (const { route, segments } of compiledRoutes) {
-      if (route.method !== x.method) continue;
+    for (const { route, segments } of routeTable.get(x.method)?.[pathSegments.length] ?? NO_ROUTES) {
       const rawParams = matchSegments(segments, pathSegments);
       if (rawParams === undefined) continue;
       x.routeHeaders = route.headers ?? NO_HEADERS;
@@ -448,6 +455,8 @@ class Exchange implements RequestRecord {
 }
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+const NO_ROUTES: readonly { route: Route; segments: string[] }[] = [];
 
 /** The body of a request the adapter knows has none, shared: nothing is read and nothing allocated. */
 const EMPTY_BODY: Promise<Uint8Array> = Promise.resolve(new Uint8Array(0));

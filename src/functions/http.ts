@@ -31,7 +31,7 @@ export function localHostClientAddress(invocationId: string | undefined): string
  * counts as loopback there and rate limiting shares one bucket.
  */
 export function toApiRequest(request: HttpRequest, inAzure: boolean, invocationId?: string): ApiRequest {
-  return new FunctionsApiRequest(request, inAzure ? clientIpFromHeader(request.headers.get("client-ip")) : localHostClientAddress(invocationId));
+  return new FunctionsApiRequest(request, inAzure, invocationId);
 }
 
 /** A Functions request as the API sees it: one object per request (the body reader is a method). */
@@ -41,10 +41,13 @@ class FunctionsApiRequest implements ApiRequest {
   readonly headers: HttpRequest["headers"];
   readonly hasBody: boolean;
   readonly #stream: ReadableStream<Uint8Array> | null;
+  /** `null` until first asked. */
+  #clientAddress: string | undefined | null = null;
 
   constructor(
     request: HttpRequest,
-    readonly clientAddress: string | undefined,
+    private readonly inAzure: boolean,
+    private readonly invocationId: string | undefined,
   ) {
     this.method = request.method;
     this.url = request.url;
@@ -53,6 +56,15 @@ class FunctionsApiRequest implements ApiRequest {
     // The library gives a GET or HEAD no body stream at all; a declared body still goes through the
     // read, so one over the limit is refused (413) as daprd does.
     this.hasBody = this.#stream !== null || (this.headers.get("content-length") ?? "0") !== "0" || this.headers.has("transfer-encoding");
+  }
+
+  /**
+   * Looked up when first asked (a failed sign-in, an anonymous caller): a request that signs in never
+   * needs it. Still within the invocation, while the local host publishes the address.
+   */
+  get clientAddress(): string | undefined {
+    if (this.#clientAddress === null) this.#clientAddress = this.inAzure ? clientIpFromHeader(this.headers.get("client-ip")) : localHostClientAddress(this.invocationId);
+    return this.#clientAddress;
   }
 
   body(limit: number): Promise<Uint8Array> {

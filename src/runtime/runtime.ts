@@ -311,6 +311,8 @@ function createRuntime(ctx: RuntimeContext, components: LoadedComponent[], calle
     component.definition.scopes.length === 0 || component.definition.scopes.includes(caller);
   const secretStoreCache = new Map<string, ReadonlyMap<string, CachedSecretStore>>();
   const stateStoreCache = new Map<string, ReadonlyMap<string, StateComponent>>();
+  // Per app-id, like the store maps: every secret read asks, and the resources never change in a runtime.
+  const configurationCache = new Map<string, ConfigurationDefinition | undefined>();
   const runtime: Runtime = {
     appId: options.appId,
     namespace: options.namespace,
@@ -346,7 +348,12 @@ function createRuntime(ctx: RuntimeContext, components: LoadedComponent[], calle
       }
       return stores;
     },
-    configuration: (caller) => configurationFor(caller, options.resources.configurations),
+    configuration(caller) {
+      if (configurationCache.has(caller)) return configurationCache.get(caller);
+      const configuration = configurationFor(caller, options.resources.configurations);
+      configurationCache.set(caller, configuration);
+      return configuration;
+    },
     capabilities(component) {
       const features: string[] = [...component.store.features()];
       // daprd reports ACTOR for state stores that can back actors (ETAG + TRANSACTIONAL).

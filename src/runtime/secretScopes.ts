@@ -25,5 +25,8 @@ export function configurationFor(appId: string, configurations: readonly Configu
 
 /** The scope entry for one store in a configuration, if any. */
 export function secretScopeFor(configuration: ConfigurationDefinition | undefined, storeName: string): SecretScope | undefined {
-  return configuration?.secretScopes.find((s) => s.storeName === storeName);
+  // A loop, not `find` with a closure: every secret read asks.
+  if (configuration === undefined) return undefined;
+  for (const scope of configuration.secretScopes) if (scope.storeName === storeName) return scope;
+  return undefined;
 }
