@@ -117,6 +117,20 @@ function secretAnswer({ data }: GetSecretResponse): ApiResponse {
 }
 
 /**
+ * The wire answers of shared (frozen) immediate answers, so a secret read again and again is marshalled
+ * once: an entry lives as long as the store keeps its answer.
+ */
+const sharedAnswers = new WeakMap<GetSecretResponse, ApiResponse>();
+
+function immediateAnswer(read: GetSecretResponse): ApiResponse {
+  let answer = sharedAnswers.get(read);
+  if (answer !== undefined) return answer;
+  answer = secretAnswer(read);
+  if (Object.isFrozen(read)) sharedAnswers.set(read, Object.freeze(answer));
+  return answer;
+}
+
+/**
  * Handles `GET /v1.0/secrets/{store}/{key}`, the hottest route. A read the store can answer at once (a
  * cached secret) is answered synchronously: no promise, no async frame. Anything else answers with a
  * promise, and a refusal is always a rejection.
@@ -134,7 +148,7 @@ export function getSecret(runtime: Runtime, caller: Caller, input: GetSecretInpu
   }
   const request = { name: input.key, metadata: input.metadata };
   const atHand = isImmediateSecretStore(store) ? store.getSecretNow(request) : undefined;
-  if (atHand !== undefined) return secretAnswer(atHand);
+  if (atHand !== undefined) return immediateAnswer(atHand);
   let read: Promise<GetSecretResponse>;
   try {
     read = store.getSecret(request, readOptions(caller, deadline));

@@ -218,6 +218,9 @@ function ownVersion({ version, updatedOn }: SecretVersionInfo): SecretVersionInf
   return Object.freeze(updatedOn === undefined ? { version: own(version) } : { version: own(version), updatedOn });
 }
 
+/** How many recent immediate answers a cached store keeps for reuse (see `getSecretNow`). */
+const RECENT_ANSWERS = 256;
+
 /** A cached secret store, plus cache control for the refresh and event paths. */
 export interface CachedSecretStore extends ImmediateSecretStore {
   /** The provider behind the cache (for abilities such as listing versions, or its vault URL). */
@@ -457,6 +460,23 @@ export function createCachingSecretStore(
     return cached.version === undefined ? { data } : { data, version: cached.version };
   };
 
+  /**
+   * The answers most recently given at once, by the cached value they came from and the spelling read:
+   * a secret read again and again (what apps do) gets the same frozen object each time, so the API can
+   * keep its wire form too. Bounded by {@link RECENT_ANSWERS}, not by the cache: every other hit builds
+   * its answer as `getSecret` does. A refetched value is a new object, so an answer never outlives it.
+   */
+  const recentAnswers = new Map<CachedSecret, { requested: string; answer: GetSecretResponse }>();
+  const answerNow = (cached: CachedSecret, requested: string): GetSecretResponse => {
+    const recent = recentAnswers.get(cached);
+    if (recent !== undefined && recent.requested === requested) return recent.answer;
+    const built = answer(cached, requested);
+    const frozen = Object.freeze({ ...built, data: Object.freeze(built.data) });
+    if (recent === undefined && recentAnswers.size >= RECENT_ANSWERS) recentAnswers.delete(recentAnswers.keys().next().value as CachedSecret);
+    recentAnswers.set(cached, { requested, answer: frozen });
+    return frozen;
+  };
+
   return {
     init: (properties, opts) => inner.init(properties, opts),
     features(): readonly SecretStoreFeature[] {
@@ -473,7 +493,7 @@ export function createCachingSecretStore(
       const hit = entries.get(keyOf(secretKey(request.name), relevantMetadata(request.metadata, metadataKeys.get)));
       if (hit === undefined || hit.kind !== "value" || hit.expiresAt <= env.now()) return undefined;
       counters.hits++;
-      return answer(hit.value, request.name);
+      return answerNow(hit.value, request.name);
     },
     getSecret(request: GetSecretRequest, opts?: OperationOptions): Promise<GetSecretResponse> {
       try {

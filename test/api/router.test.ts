@@ -107,6 +107,9 @@ describe("GET /v1.0/secrets/{store}/{key}", () => {
     const cached = running(bodiless("/v1.0/secrets/localsecretstore/a%20b"));
     expect(cached).not.toBeInstanceOf(Promise);
     expect(cached).toMatchObject({ status: 200, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: '{"a b":"space"}\n' });
+    // Read again, the secret is answered with the same frozen wire answer: marshalled once.
+    expect(running(bodiless("/v1.0/secrets/localsecretstore/a%20b"))).toBe(running(bodiless("/v1.0/secrets/localsecretstore/a%20b")));
+    expect(Object.isFrozen(cached)).toBe(true);
     expect(running({ ...request("GET", "/v1.0/healthz", {}), hasBody: false })).toMatchObject({ status: 204 });
     // HEAD loses the body on the immediate path too.
     expect(running({ ...request("HEAD", "/v1.0/healthz", {}), hasBody: false })).toEqual({ status: 204, headers: {} });

@@ -121,6 +121,33 @@ describe("secret cache", () => {
     expect(state.calls).toBe(3);
   });
 
+  it("answers repeated immediate reads with one frozen object, never past a refetch, for at most 256 values", async () => {
+    const { get, cache, values, clock } = setup();
+    const now = (name: string) => cache.getSecretNow({ name, metadata: {} });
+    await get("a");
+    const first = now("a");
+    expect(first).toEqual({ data: { a: "1" } });
+    expect(now("a")).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first?.data)).toBe(true);
+    // getSecret keeps giving each reader its own objects.
+    expect((await get("a")).data).not.toBe(first?.data);
+    // A refetched value is a new cached object: its answer is new, the old one is never given again.
+    values.set("a", "2");
+    clock.advance(10_001);
+    await get("a");
+    const second = now("a");
+    expect(second).toEqual({ data: { a: "2" } });
+    expect(second).not.toBe(first);
+    expect(now("a")).toBe(second);
+    // Past 256 other values the oldest shared answer is dropped, and the next read builds a new one.
+    for (let i = 0; i < 256; i++) values.set(`n${i}`, String(i));
+    for (let i = 0; i < 256; i++) await get(`n${i}`);
+    for (let i = 0; i < 256; i++) expect(now(`n${i}`)).toEqual({ data: { [`n${i}`]: String(i) } });
+    const third = now("a");
+    expect(third).toEqual(second);
+    expect(third).not.toBe(second);
+  });
+
   it("single-flight: 1,000 concurrent cold misses make one upstream call", async () => {
     const { get, state } = setup();
     let open: () => void = () => {};

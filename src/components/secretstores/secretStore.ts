@@ -108,7 +108,9 @@ export function isNameListingSecretStore(store: SecretStore): store is NameListi
 export interface ImmediateSecretStore extends SecretStore {
   /**
    * The answer `getSecret` would give, if this store has it now (counted as that read), else
-   * `undefined`: then call `getSecret`, which also reports any refusal. Never throws.
+   * `undefined`: then call `getSecret`, which also reports any refusal. Never throws. The answer may be
+   * frozen and given to other reads of the same value too: a caller that keeps something derived from
+   * it may key it on the answer's identity.
    */
   getSecretNow(request: GetSecretRequest): GetSecretResponse | undefined;
 }
