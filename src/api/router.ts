@@ -380,9 +380,9 @@ export function createApi(options: ApiOptions): ApiHandler {
       if (named !== undefined) x.store = hasComponent(runtime, named) ? named : "(unknown)";
       authorize(caller, route.role ?? "reader", route.action ?? "call this route");
       if (named !== undefined) checkComponentReady(runtime, caller, segments, named);
-      // Decoded in place: the object is this request's own.
+      // Decoded in place: the object is this request's own (the store's name is decoded already).
       const params = rawParams;
-      for (const k in params) params[k] = decodeParam(params[k] ?? "");
+      for (const k in params) params[k] = k === "store" && named !== undefined ? named : decodeParam(params[k] ?? "");
       const deadlineAt = x.arrivedAt + (route.role === "writer" ? writeRequestTimeoutInMs : requestTimeoutInMs);
       x.context = new RequestContext(x.request, params, query, metadataFromQuery(query), runtime, caller, deadlineAt, maxBodyBytes);
       return route.handle(x.context);

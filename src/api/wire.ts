@@ -115,7 +115,11 @@ export function parseQuery(rawQuery: string): ReadonlyMap<string, string[]> {
  * Dapr's `getMetadataFromRequest`: every `metadata.<k>` query parameter (case-sensitive prefix),
  * prefix removed, first value only.
  */
+/** The metadata of a request without a query (nearly every request): one shared, frozen object. */
+const NO_REQUEST_METADATA: Record<string, string> = Object.freeze({});
+
 export function metadataFromQuery(query: ReadonlyMap<string, string[]>): Record<string, string> {
+  if (query.size === 0) return NO_REQUEST_METADATA;
   const metadata: Record<string, string> = {};
   for (const [name, values] of query) {
     if (name.startsWith("metadata.") && values[0] !== undefined) metadata[name.slice("metadata.".length)] = values[0];
