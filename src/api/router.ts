@@ -513,10 +513,6 @@ function clientAddress(request: ApiRequest): string {
   return request.clientAddress ?? "unknown";
 }
 
-/**
- * Refuses oversized URLs (414) and headers (431) before any other work.
- * @throws {@link ApiError}
- */
 /** The UTF-16 units of the headers counted so far by {@link countUnits} (one module-level total, not a closure per request). */
 let headerUnits = 0;
 
@@ -524,6 +520,10 @@ function countUnits(value: string, key: string): void {
   headerUnits += key.length + value.length + 4;
 }
 
+/**
+ * Refuses oversized URLs (414) and headers (431) before any other work.
+ * @throws {@link ApiError}
+ */
 function checkLimits(request: ApiRequest, urlLength: number, maxUrlLength: number, maxHeaderBytes: number): void {
   if (urlLength > maxUrlLength) throw apiError("urlTooLong", { max: maxUrlLength });
   if (request.headers.forEach !== undefined) {

@@ -111,13 +111,13 @@ export function parseQuery(rawQuery: string): ReadonlyMap<string, string[]> {
   return result;
 }
 
+/** The metadata of a request without a query (nearly every request): one shared, frozen object. */
+const NO_REQUEST_METADATA: Record<string, string> = Object.freeze({});
+
 /**
  * Dapr's `getMetadataFromRequest`: every `metadata.<k>` query parameter (case-sensitive prefix),
  * prefix removed, first value only.
  */
-/** The metadata of a request without a query (nearly every request): one shared, frozen object. */
-const NO_REQUEST_METADATA: Record<string, string> = Object.freeze({});
-
 export function metadataFromQuery(query: ReadonlyMap<string, string[]>): Record<string, string> {
   if (query.size === 0) return NO_REQUEST_METADATA;
   const metadata: Record<string, string> = {};
