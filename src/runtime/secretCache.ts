@@ -248,9 +248,8 @@ export interface CachedSecretStore extends ImmediateSecretStore {
  * share the single-flight map) always takes the array form, so no two reads ever share a key.
  */
 function keyOf(name: string, metadata: Readonly<Record<string, string>>): string {
-  const first = name.charCodeAt(0);
-  if (metadata === NO_METADATA && first !== 0x5b && first !== 0 && name.length > 0) return name;
   const keys = Object.keys(metadata);
+  const first = name.charCodeAt(0);
   if (keys.length === 0 && first !== 0x5b && first !== 0 && name.length > 0) return name;
   const parts = keys.sort().map((k) => `${k}=${metadata[k] ?? ""}`);
   return JSON.stringify([name, ...parts]);
@@ -451,6 +450,14 @@ export function createCachingSecretStore(
     else entry.expiresAt = Number.NEGATIVE_INFINITY;
   };
 
+  /** A single read's entry value if it is fresh, counted as a hit; else `undefined` (load, or give up). */
+  const freshValue = (key: string): CachedSecret | undefined => {
+    const hit = entries.get(key);
+    if (hit === undefined || hit.kind !== "value" || hit.expiresAt <= env.now()) return undefined;
+    counters.hits++;
+    return hit.value;
+  };
+
   /**
    * A cached secret as the answer to a read of `requested`: its data a fresh object, its version the
    * cache's own, which is frozen.
@@ -490,10 +497,8 @@ export function createCachingSecretStore(
         // getSecret reports the refusal.
         return undefined;
       }
-      const hit = entries.get(keyOf(secretKey(request.name), relevantMetadata(request.metadata, metadataKeys.get)));
-      if (hit === undefined || hit.kind !== "value" || hit.expiresAt <= env.now()) return undefined;
-      counters.hits++;
-      return answerNow(hit.value, request.name);
+      const fresh = freshValue(keyOf(secretKey(request.name), relevantMetadata(request.metadata, metadataKeys.get)));
+      return fresh === undefined ? undefined : answerNow(fresh, request.name);
     },
     getSecret(request: GetSecretRequest, opts?: OperationOptions): Promise<GetSecretResponse> {
       try {
@@ -505,11 +510,8 @@ export function createCachingSecretStore(
       const nameKey = secretKey(request.name);
       const key = keyOf(nameKey, metadata);
       // A fresh hit is answered here, without read()'s promise chain; the rest as read() does.
-      const hit = entries.get(key);
-      if (hit !== undefined && hit.kind === "value" && hit.expiresAt > env.now()) {
-        counters.hits++;
-        return Promise.resolve(answer(hit.value, request.name));
-      }
+      const fresh = freshValue(key);
+      if (fresh !== undefined) return Promise.resolve(answer(fresh, request.name));
       // A pinned version never changes, so it never expires (only the LRU bound evicts it).
       const pinned = metadata.version_id !== undefined;
       return read(
