@@ -305,14 +305,37 @@ function describeEntry(entry: string): string {
   return `API_TOKEN entry for app-id ${splitCallerEntry(entry, "(default)").appId}`;
 }
 
+/**
+ * What a runtime answers per caller app-id, worked out once per app-id: every request asks, and a
+ * runtime's resources never change (a rebuild is a new runtime).
+ */
+function perCaller<T>(build: (caller: string) => T): (caller: string) => T {
+  const answers = new Map<string, T>();
+  return (caller) => {
+    // One lookup when the answer is known and defined (a configuration may be undefined).
+    const known = answers.get(caller);
+    if (known !== undefined || answers.has(caller)) return known as T;
+    const answer = build(caller);
+    answers.set(caller, answer);
+    return answer;
+  };
+}
+
 function createRuntime(ctx: RuntimeContext, components: LoadedComponent[], callers: CallerToken[], failed: FailedComponent[], failedCallers: FailedCaller[]): Runtime {
   const { options } = ctx;
-  const visible = (component: LoadedComponent, caller: string): boolean =>
+  const visible = (component: { definition: ComponentDefinition }, caller: string): boolean =>
     component.definition.scopes.length === 0 || component.definition.scopes.includes(caller);
-  const secretStoreCache = new Map<string, ReadonlyMap<string, CachedSecretStore>>();
-  const stateStoreCache = new Map<string, ReadonlyMap<string, StateComponent>>();
-  // Per app-id, like the store maps: every secret read asks, and the resources never change in a runtime.
-  const configurationCache = new Map<string, ConfigurationDefinition | undefined>();
+  const secretStores = perCaller((caller) => {
+    const map = new Map<string, CachedSecretStore>();
+    for (const c of components) if (c.kind === "secretstores" && visible(c, caller)) map.set(c.definition.name, c.store);
+    return map;
+  });
+  const stateStores = perCaller((caller) => {
+    const map = new Map<string, StateComponent>();
+    for (const c of components) if (c.kind === "state" && visible(c, caller)) map.set(c.definition.name, { store: c.store, keyPrefix: c.keyPrefix });
+    return map;
+  });
+  const configuration = perCaller((caller) => configurationFor(caller, options.resources.configurations));
   const runtime: Runtime = {
     appId: options.appId,
     namespace: options.namespace,
@@ -322,38 +345,15 @@ function createRuntime(ctx: RuntimeContext, components: LoadedComponent[], calle
     failedCallers,
     failedComponent(caller, name) {
       // A loop, not `find` with a closure: every request naming a component asks.
-      for (const f of failed) if (f.definition.name === name && (f.definition.scopes.length === 0 || f.definition.scopes.includes(caller))) return f;
+      for (const f of failed) if (f.definition.name === name && visible(f, caller)) return f;
       return undefined;
     },
     entraCallers: options.resources.callers.flatMap((c) =>
       c.entraId === undefined ? [] : [{ appId: c.appId, role: c.role, objectIds: c.entraId.objectIds, clientIds: c.entraId.clientIds }],
     ),
-    secretStores(caller) {
-      let stores = secretStoreCache.get(caller);
-      if (stores === undefined) {
-        const map = new Map<string, CachedSecretStore>();
-        for (const c of components) if (c.kind === "secretstores" && visible(c, caller)) map.set(c.definition.name, c.store);
-        stores = map;
-        secretStoreCache.set(caller, stores);
-      }
-      return stores;
-    },
-    stateStores(caller) {
-      let stores = stateStoreCache.get(caller);
-      if (stores === undefined) {
-        const map = new Map<string, StateComponent>();
-        for (const c of components) if (c.kind === "state" && visible(c, caller)) map.set(c.definition.name, { store: c.store, keyPrefix: c.keyPrefix });
-        stores = map;
-        stateStoreCache.set(caller, stores);
-      }
-      return stores;
-    },
-    configuration(caller) {
-      if (configurationCache.has(caller)) return configurationCache.get(caller);
-      const configuration = configurationFor(caller, options.resources.configurations);
-      configurationCache.set(caller, configuration);
-      return configuration;
-    },
+    secretStores,
+    stateStores,
+    configuration,
     capabilities(component) {
       const features: string[] = [...component.store.features()];
       // daprd reports ACTOR for state stores that can back actors (ETAG + TRANSACTIONAL).
