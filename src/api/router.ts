@@ -286,7 +286,7 @@ export function createApi(options: ApiOptions): ApiHandler {
   const routes = [...builtInRoutes(options.extended ?? (() => ({})), appMetadata, options.logger), ...(options.routes ?? [])];
   // Indexed by method, then by segment count (a pattern matches only paths with as many segments),
   // each list in table order: the first match still wins, and a request tries only routes it can match.
-  const routeTable = new Map<string, { route: Route; segments: string[] }[][]>();
+  const routeTable = new Map<string, CompiledRoute[][]>();
   for (const route of routes) {
     const segments = route.pattern.split("/");
     let bySize = routeTable.get(route.method);
@@ -456,7 +456,13 @@ class Exchange implements RequestRecord {
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
-const NO_ROUTES: readonly { route: Route; segments: string[] }[] = [];
+/** A route with its pattern split into segments once, when the API is created. */
+interface CompiledRoute {
+  route: Route;
+  segments: string[];
+}
+
+const NO_ROUTES: readonly CompiledRoute[] = [];
 
 /** The body of a request the adapter knows has none, shared: nothing is read and nothing allocated. */
 const EMPTY_BODY: Promise<Uint8Array> = Promise.resolve(new Uint8Array(0));

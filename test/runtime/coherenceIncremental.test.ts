@@ -63,6 +63,11 @@ describe("incremental coherence reads on Azurite", () => {
       versionTable: table,
       build: buildOver(vault),
     });
+    /** Another instance saw a new version of db-password: the vault has it, and its row is written. */
+    const newVersion = async (n: number): Promise<void> => {
+      vault.update("db-password", `pw-${n}`, `v${n}`, n * 1_000);
+      await inner.publish({ vaultUrl: VAULT, secretName: "db-password", version: `v${n}`, updatedOn: n * 1_000 });
+    };
     await manager.start();
     await manager.checkCoherence(true);
     expect(reads[0]).toEqual({ changedSince: undefined, rows: ROWS });
@@ -73,8 +78,7 @@ describe("incremental coherence reads on Azurite", () => {
     expect(reads[1]?.rows).toBeLessThanOrEqual(5);
 
     // A changed row another instance wrote is picked up by an incremental read.
-    vault.update("db-password", "pw-2", "v2", 2_000);
-    await inner.publish({ vaultUrl: VAULT, secretName: "db-password", version: "v2", updatedOn: 2_000 });
+    await newVersion(2);
     await manager.checkCoherence(true);
     expect(reads[2]?.changedSince).toBeDefined();
     expect(reads[2]?.rows).toBeLessThanOrEqual(5);
@@ -82,8 +86,7 @@ describe("incremental coherence reads on Azurite", () => {
 
     // Written before a read that did not see it (committed late): stamped before that read's server
     // time, inside the margin, so the next incremental read finds it.
-    vault.update("db-password", "pw-3", "v3", 3_000);
-    await inner.publish({ vaultUrl: VAULT, secretName: "db-password", version: "v3", updatedOn: 3_000 });
+    await newVersion(3);
     hidden = (r) => r.version === "v3";
     await manager.checkCoherence(true);
     expect(await dbVersion(manager)).toBe("v2");
@@ -93,8 +96,7 @@ describe("incremental coherence reads on Azurite", () => {
     expect(await dbVersion(manager)).toBe("v3");
 
     // Late by more than the margin: no incremental read finds it; the periodic full read does.
-    vault.update("db-password", "pw-4", "v4", 4_000);
-    await inner.publish({ vaultUrl: VAULT, secretName: "db-password", version: "v4", updatedOn: 4_000 });
+    await newVersion(4);
     await sleep(MARGIN + 1_200);
     hidden = (r) => r.version === "v4";
     await manager.checkCoherence(true);
