@@ -22,7 +22,7 @@ import { clearableTimeout } from "../shared/timeouts";
 export interface RouteContext {
   request: ApiRequest;
   params: Record<string, string>;
-  query: ReadonlyMap<string, string[]>;
+  query: ReadonlyMap<string, readonly string[]>;
   metadata: Record<string, string>;
   runtime: Runtime;
   caller: Caller;
@@ -317,12 +317,23 @@ export function createApi(options: ApiOptions): ApiHandler {
    * Serves one request up to its route's answer. Synchronous as far as nothing has to be waited for:
    * a cached secret read is answered without a promise. Steps that wait continue with `then`.
    */
+  // Request targets seen before, parsed: a function of the URL string alone, so a client that asks for
+  // the same URL again (a service reading its secrets) is not parsed again. Only targets that passed
+  // the URL limit are kept, and the headers of every request are still checked in the same order.
+  const targets = new TargetMemo();
+
   const dispatch = (x: Exchange): ApiResponse | Promise<ApiResponse> => {
     const request = x.request;
-    const { path: rawPath, query: rawQuery } = splitUrl(request.url);
-    checkLimits(request, rawPath.length + rawQuery.length + 1, maxUrlLength, maxHeaderBytes);
-    const path = routingPath(rawPath);
-    const query = parseQuery(rawQuery);
+    let target = targets.get(request.url);
+    if (target === undefined) {
+      const { path: rawPath, query: rawQuery } = splitUrl(request.url);
+      checkUrlLength(rawPath.length + rawQuery.length + 1, maxUrlLength);
+      checkHeaderSize(request, maxHeaderBytes);
+      target = targets.add(request.url, routingPath(rawPath), parseQuery(rawQuery));
+    } else {
+      checkHeaderSize(request, maxHeaderBytes);
+    }
+    const { path, query } = target;
 
     // The API's description is public, like the OpenAPI documents of most services.
     if (x.method === "GET" && path === OPENAPI_PATH && options.openApiDocument !== undefined) {
@@ -337,11 +348,11 @@ export function createApi(options: ApiOptions): ApiHandler {
 
     // A running instance leases its runtime and checks an API token without waiting on a promise.
     const lease = options.runtime.acquireNow?.();
-    if (lease !== undefined) return authenticate(x, lease, path, query);
-    return acquireRuntime(options.runtime).then((leased) => authenticate(x, leased, path, query));
+    if (lease !== undefined) return authenticate(x, lease, target);
+    return acquireRuntime(options.runtime).then((leased) => authenticate(x, leased, target));
   };
 
-  const authenticate = (x: Exchange, lease: RuntimeLease, path: string, query: ReadonlyMap<string, string[]>): ApiResponse | Promise<ApiResponse> => {
+  const authenticate = (x: Exchange, lease: RuntimeLease, target: Target): ApiResponse | Promise<ApiResponse> => {
     x.lease = lease;
     const runtime = lease.runtime;
     let outcome: ReturnType<typeof authenticateNow>;
@@ -352,16 +363,32 @@ export function createApi(options: ApiOptions): ApiHandler {
     } catch (e) {
       throw signInFailed(x, e);
     }
-    if (!("entraToken" in outcome)) return route(x, runtime, outcome, path, query);
+    if (!("entraToken" in outcome)) return route(x, runtime, outcome, target);
     return authenticateEntraId(policy, outcome.entraToken).then(
-      (caller) => route(x, runtime, caller, path, query),
+      (caller) => route(x, runtime, caller, target),
       (e: unknown) => {
         throw signInFailed(x, e);
       },
     );
   };
 
-  const route = (x: Exchange, runtime: Runtime, caller: Caller, path: string, query: ReadonlyMap<string, string[]>): ApiResponse | Promise<ApiResponse> => {
+  /** The first route for this method whose pattern matches the target; undefined for none. Remembered per target. */
+  const matchRoute = (method: string, target: Target): RouteMatch | undefined => {
+    const known = target.matches.get(method);
+    if (known !== undefined) return known ?? undefined;
+    const pathSegments = target.path.split("/");
+    let found: RouteMatch | null = null;
+    for (const compiled of routeTable.get(method)?.[pathSegments.length] ?? NO_ROUTES) {
+      const raw = matchSegments(compiled.segments, pathSegments);
+      if (raw === undefined) continue;
+      found = { compiled, raw: Object.freeze(raw), params: decodedOrUndefined(raw) };
+      break;
+    }
+    target.matches.set(method, found);
+    return found ?? undefined;
+  };
+
+  const route = (x: Exchange, runtime: Runtime, caller: Caller, target: Target): ApiResponse | Promise<ApiResponse> => {
     x.appId = caller.appId;
     const decision = limiter?.take(caller.appId);
     if (decision !== undefined && !decision.allowed) {
@@ -369,25 +396,24 @@ export function createApi(options: ApiOptions): ApiHandler {
       throw apiError("rateLimited", { caller: caller.appId, seconds: decision.retryAfterSeconds });
     }
 
-    const pathSegments = path.split("/");
-    for (const { route, segments } of routeTable.get(x.method)?.[pathSegments.length] ?? NO_ROUTES) {
-      const rawParams = matchSegments(segments, pathSegments);
-      if (rawParams === undefined) continue;
+    const match = matchRoute(x.method, target);
+    if (match !== undefined) {
+      const { compiled, raw } = match;
+      const route = compiled.route;
       x.routeHeaders = route.headers ?? NO_HEADERS;
       x.route = route.pattern;
       // Only a configured component's name: the raw segment is caller input and could hold anything.
-      const named = rawParams.store === undefined ? undefined : decodeParam(rawParams.store);
+      const named = match.params?.store ?? (raw.store === undefined ? undefined : decodeParam(raw.store));
       if (named !== undefined) x.store = hasComponent(runtime, named) ? named : "(unknown)";
       authorize(caller, route.role ?? "reader", route.action ?? "call this route");
-      if (named !== undefined) checkComponentReady(runtime, caller, segments, named);
-      // Decoded in place: the object is this request's own (the store's name is decoded already).
-      const params = rawParams;
-      for (const k in params) params[k] = k === "store" && named !== undefined ? named : decodeParam(params[k] ?? "");
+      if (named !== undefined) checkComponentReady(runtime, caller, compiled.segments, named);
+      // A malformed escape fails here, after the checks above, on every request that carries it.
+      const params = match.params ?? decodeParams(raw);
       const deadlineAt = x.arrivedAt + (route.role === "writer" ? writeRequestTimeoutInMs : requestTimeoutInMs);
-      x.context = new RequestContext(x.request, params, query, metadataFromQuery(query), runtime, caller, deadlineAt, maxBodyBytes);
+      x.context = new RequestContext(x.request, params, target.query, target.metadata, runtime, caller, deadlineAt, maxBodyBytes);
       return route.handle(x.context);
     }
-    const allow = allowedMethods([...routes, ...HEALTH_ROUTES], path);
+    const allow = allowedMethods([...routes, ...HEALTH_ROUTES], target.path);
     if (allow.length > 0) {
       x.routeHeaders = { allow: allow.join(", ") };
       throw methodNotAllowed();
@@ -464,6 +490,67 @@ interface CompiledRoute {
 
 const NO_ROUTES: readonly CompiledRoute[] = [];
 
+/** A route a request target matched: its raw (still encoded) params and, unless one is malformed, the decoded ones. */
+interface RouteMatch {
+  readonly compiled: CompiledRoute;
+  readonly raw: Readonly<Record<string, string>>;
+  readonly params: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * A request target (path and query) as the router reads it. Shared by every request with the same URL,
+ * so nothing in it is changed once made: the query's values and the metadata are frozen.
+ */
+interface Target {
+  /** daprd's routing path: cleaned, no trailing slash, still encoded. */
+  readonly path: string;
+  readonly query: ReadonlyMap<string, readonly string[]>;
+  readonly metadata: Readonly<Record<string, string>>;
+  /** The route matched per method (`null`: none), filled in as methods are seen. */
+  readonly matches: Map<string, RouteMatch | null>;
+}
+
+/** How many parsed targets the router keeps; past it, it starts again (a client cycling through URLs only loses the saving). */
+const TARGETS_KEPT = 256;
+/** Longer URLs are parsed on every request rather than kept. */
+const TARGET_URL_KEPT_MAX = 2048;
+
+/** Parsed request targets by URL, bounded by count and by URL length. */
+class TargetMemo {
+  readonly #targets = new Map<string, Target>();
+
+  get(url: string): Target | undefined {
+    return this.#targets.get(url);
+  }
+
+  /** Makes the target of a URL that passed the URL limit, and keeps it if the URL is short enough. */
+  add(url: string, path: string, query: ReadonlyMap<string, string[]>): Target {
+    for (const values of query.values()) Object.freeze(values);
+    const target: Target = { path, query, metadata: Object.freeze(metadataFromQuery(query)), matches: new Map() };
+    if (url.length <= TARGET_URL_KEPT_MAX) {
+      if (this.#targets.size >= TARGETS_KEPT) this.#targets.clear();
+      this.#targets.set(url, target);
+    }
+    return target;
+  }
+}
+
+/** Each param decoded, as a new frozen object. @throws {@link PlainTextError} 400 for a malformed escape */
+function decodeParams(raw: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  const params: Record<string, string> = {};
+  for (const k in raw) params[k] = decodeParam(raw[k] ?? "");
+  return Object.freeze(params);
+}
+
+/** {@link decodeParams}, or undefined when a param is malformed (the route then decodes, and fails, per request). */
+function decodedOrUndefined(raw: Readonly<Record<string, string>>): Readonly<Record<string, string>> | undefined {
+  try {
+    return decodeParams(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The body of a request the adapter knows has none, shared: nothing is read and nothing allocated. */
 const EMPTY_BODY: Promise<Uint8Array> = Promise.resolve(new Uint8Array(0));
 
@@ -478,7 +565,7 @@ class RequestContext implements RouteContext {
   constructor(
     public readonly request: ApiRequest,
     public readonly params: Record<string, string>,
-    public readonly query: ReadonlyMap<string, string[]>,
+    public readonly query: ReadonlyMap<string, readonly string[]>,
     public readonly metadata: Record<string, string>,
     public readonly runtime: Runtime,
     public readonly caller: Caller,
@@ -527,24 +614,30 @@ function countUnits(value: string, key: string): void {
 }
 
 /**
- * Refuses oversized URLs (414) and headers (431) before any other work.
+ * Refuses an oversized URL (414) before any other work.
  * @throws {@link ApiError}
  */
-function checkLimits(request: ApiRequest, urlLength: number, maxUrlLength: number, maxHeaderBytes: number): void {
+function checkUrlLength(urlLength: number, maxUrlLength: number): void {
   if (urlLength > maxUrlLength) throw apiError("urlTooLong", { max: maxUrlLength });
-  if (request.headers.forEach !== undefined) {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit, so headers within a third of the limit in
-    // characters are within it in bytes; only longer ones are counted exactly.
-    headerUnits = 0;
-    request.headers.forEach(countUnits);
-    const units = headerUnits;
-    if (units * 3 <= maxHeaderBytes) return;
-    let bytes = 0;
-    request.headers.forEach((value, key) => {
-      bytes += Buffer.byteLength(key) + Buffer.byteLength(value) + 4;
-    });
-    if (bytes > maxHeaderBytes) throw apiError("headersTooLarge", { max: maxHeaderBytes });
-  }
+}
+
+/**
+ * Refuses oversized headers (431), right after the URL limit and before any other work.
+ * @throws {@link ApiError}
+ */
+function checkHeaderSize(request: ApiRequest, maxHeaderBytes: number): void {
+  if (request.headers.forEach === undefined) return;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit, so headers within a third of the limit in
+  // characters are within it in bytes; only longer ones are counted exactly.
+  headerUnits = 0;
+  request.headers.forEach(countUnits);
+  const units = headerUnits;
+  if (units * 3 <= maxHeaderBytes) return;
+  let bytes = 0;
+  request.headers.forEach((value, key) => {
+    bytes += Buffer.byteLength(key) + Buffer.byteLength(value) + 4;
+  });
+  if (bytes > maxHeaderBytes) throw apiError("headersTooLarge", { max: maxHeaderBytes });
 }
 
 async function readLimitedBody(request: ApiRequest, limit: number): Promise<Uint8Array> {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ApiResponse } from "../../src/api/errors";
-import { createApi, routingPath, type ApiHandler } from "../../src/api/router";
+import { createApi, routingPath, type ApiHandler, type RouteContext } from "../../src/api/router";
 import type { RuntimeSource, RuntimeStatus } from "../../src/runtime/runtime";
 import type { Logger } from "../../src/observability/logger";
 import { parseResourceDocuments } from "../../src/runtime/componentFiles";
@@ -411,6 +411,76 @@ describe("the request deadline signal", () => {
       timers.mockRestore();
       cleared.mockRestore();
     }
+  });
+});
+
+describe("a request target seen before", () => {
+  const seen: RouteContext[] = [];
+  const echo = createApi({
+    runtime: source(() => ({ state: "ready", runtime }), async () => runtime),
+    authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
+    logger,
+    maxHeaderBytes: 200,
+    routes: [
+      {
+        method: "GET",
+        pattern: "/v1.0-alpha1/echo/:name",
+        handle: (c) => {
+          seen.push(c);
+          return { status: 200, headers: {}, body: c.params.name ?? "" };
+        },
+      },
+    ],
+  });
+  const url = "/v1.0-alpha1/echo/a%20b?metadata.ttl=5&tag=x&tag=y";
+
+  it("is parsed once: requests share its frozen params, query values and metadata", async () => {
+    seen.length = 0;
+    for (let i = 0; i < 2; i++) expect((await call("GET", url, undefined, undefined, echo)).text).toBe("a b");
+    const [first, second] = seen;
+    expect(second?.params).toBe(first?.params);
+    expect(second?.metadata).toBe(first?.metadata);
+    expect(second?.query).toBe(first?.query);
+    expect(first?.params).toEqual({ name: "a b" });
+    expect(first?.metadata).toEqual({ ttl: "5" });
+    expect(first?.query.get("tag")).toEqual(["x", "y"]);
+    expect(Object.isFrozen(first?.params)).toBe(true);
+    expect(Object.isFrozen(first?.metadata)).toBe(true);
+    expect(Object.isFrozen(first?.query.get("tag"))).toBe(true);
+    // Each request still gets a context of its own.
+    expect(second).not.toBe(first);
+  });
+
+  it("still checks every request: token, header size, method, and a malformed escape fails each time", async () => {
+    await call("GET", url, undefined, undefined, echo);
+    expect((await call("GET", url, { "dapr-api-token": "wrong" }, undefined, echo)).status).toBe(401);
+    expect((await call("GET", url, { "dapr-api-token": "dev-token", "x-note": "e".repeat(300) }, undefined, echo)).status).toBe(431);
+    const post = await call("POST", url, undefined, undefined, echo);
+    expect(post.status).toBe(405);
+    expect(post.headers.allow).toBe("GET");
+    seen.length = 0;
+    for (let i = 0; i < 2; i++) {
+      const r = await call("GET", "/v1.0-alpha1/echo/bad%zz", undefined, undefined, echo);
+      expect(r.status).toBe(400);
+      expect(r.text).toBe('invalid URL escape "%zz"\n');
+    }
+    expect(seen).toEqual([]);
+    expect((await call("GET", url, undefined, undefined, echo)).text).toBe("a b");
+  });
+
+  it("keeps a bounded number of targets, none longer than it keeps, and serves every one", async () => {
+    seen.length = 0;
+    await call("GET", "/v1.0-alpha1/echo/n0", undefined, undefined, echo);
+    for (let i = 1; i <= 600; i++) expect((await call("GET", `/v1.0-alpha1/echo/n${i}`, undefined, undefined, echo)).text).toBe(`n${i}`);
+    expect((await call("GET", "/v1.0-alpha1/echo/n0", undefined, undefined, echo)).text).toBe("n0");
+    // 600 other targets later, n0's was let go and parsed again.
+    expect(seen[601]?.params).not.toBe(seen[0]?.params);
+    expect(seen[601]?.params).toEqual({ name: "n0" });
+    const long = `x${"y".repeat(3000)}`;
+    seen.length = 0;
+    for (let i = 0; i < 2; i++) expect((await call("GET", `/v1.0-alpha1/echo/${long}`, undefined, undefined, echo)).text).toBe(long);
+    expect(seen[1]?.params).not.toBe(seen[0]?.params);
+    expect(seen[1]?.params).toEqual({ name: long });
   });
 });
 
