@@ -32,6 +32,8 @@ interface BenchOptions {
   sliceSeconds: number;
   /** P1's warm-up: seconds of load each server gets before the first measured pair (none in a quick run). */
   warmupSeconds: number;
+  /** How many processes P1 measures the app, the trivial function and the bare-spawned app in, each (one in a quick run). */
+  processes: number;
   /** Pin the measured server and the load generator to CPUs of their own during load runs (when possible). */
   pin: boolean;
   connections: number;
@@ -54,6 +56,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     seconds: Number(value("--seconds") ?? (quick ? 1 : 4)),
     sliceSeconds: Number(value("--slice-seconds") ?? 1),
     warmupSeconds: Number(value("--warmup-seconds") ?? (quick ? 0 : 10)),
+    processes: Math.max(1, Number(value("--processes") ?? (quick ? 1 : 2))),
     pin: !argv.includes("--no-pin"),
     connections: Number(value("--connections") ?? 10),
     outDir: path.resolve(value("--out") ?? path.join(REPO_ROOT, quick ? path.join(".vaultstate", "bench-quick") : path.join("bench", "results"))),
@@ -173,27 +176,48 @@ async function p1(b: Bench): Promise<void> {
   if (first.status !== 200) throw new Error(`P1: the app answered ${first.status} for ${SECRET_PATH}`);
   const headers = answerHeaders(first);
   const baselineEnv = { BENCH_BODY: body, BENCH_HEADERS: JSON.stringify(headers), BENCH_HTTP_STREAM: b.httpStream };
-  // Started side by side (nothing is measured until all three are up): start-up is most of a quick run.
+  // Started side by side (nothing is measured until all are up): start-up is most of a quick run.
+  // The app (both ways it is started) and the trivial function each run in `processes` processes:
+  // identical copies of the app measured 1.05–1.23× the trivial function in one run, each copy
+  // consistently, where copies of the trivial function agreed within a few per cent, so one process per
+  // side measured which copy it got.
+  const extra = options.processes - 1;
+  const spawnTrivial = (): Promise<BenchProcess> => spawnHost({ port: 0, env: baselineEnv, appDir: prepareBaselineApp("trivial"), onOutput: () => {} }).then((h) => ({ url: h.url, pid: h.process.pid, stop: h.stop }));
   const started = await Promise.allSettled([
-    spawnHost({ port: 0, env: baselineEnv, appDir: prepareBaselineApp("trivial"), onOutput: () => {} }).then((h) => ({ url: h.url, pid: h.process.pid, stop: h.stop })),
+    spawnTrivial(),
     startBareHttp(body, headers),
     b.prestarted.bareApp ?? spawnBareHost({ appDir: REPO_ROOT, env: { ...env.hostEnv, ...b.hostEnv } }),
+    ...Array.from({ length: extra }, () => spawnTrivial()),
+    // Started by the dev environment as its own host is, output read and dropped the same way.
+    ...Array.from({ length: extra }, () => env.startAnotherHost({}, () => {}).then((h): BenchProcess => ({ url: h.url, pid: h.process.pid, stop: h.stop }))),
+    // H's baseline is the app too, so it gets as many processes.
+    ...Array.from({ length: extra }, () => spawnBareHost({ appDir: REPO_ROOT, env: { ...env.hostEnv, ...b.hostEnv } })),
   ]);
   const up = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
-  const [trivial, bare, bareSpawn] = up;
-  if (trivial === undefined || bare === undefined || bareSpawn === undefined || up.length !== 3) {
+  const [trivial, bare, bareSpawn, ...more] = up;
+  if (trivial === undefined || bare === undefined || bareSpawn === undefined || up.length !== started.length) {
     await Promise.allSettled(up.filter((p) => p !== bareSpawn || b.prestarted.bareApp === undefined).map((p) => p.stop()));
     throw started.find((s): s is PromiseRejectedResult => s.status === "rejected")?.reason ?? new Error("P1: a baseline did not start");
   }
   try {
     // The app between its two target baselines, so each comparison is of runs next to each other in
     // time; every round reverses the order, so neither side of a comparison is always measured first.
-    const targets: Array<{ name: string; url: string; pid: number | undefined }> = [
-      { name: "bare", url: bare.url, pid: bare.pid },
-      { name: "trivial", url: trivial.url, pid: trivial.pid },
-      { name: "app", url: env.url, pid: env.host.pid },
-      { name: "appBareSpawn", url: bareSpawn.url, pid: bareSpawn.pid },
+    // A process's runs count for its group: a pair's figure per group pools its processes' runs.
+    const targets: Array<{ name: string; group: string; url: string; pid: number | undefined }> = [
+      { name: "bare", group: "bare", url: bare.url, pid: bare.pid },
+      { name: "trivial", group: "trivial", url: trivial.url, pid: trivial.pid },
+      { name: "app", group: "app", url: env.url, pid: env.host.pid },
+      ...more.slice(0, extra).flatMap((t, i) => {
+        const [app, appBare] = [more[extra + i], more[2 * extra + i]];
+        return [
+          { name: `trivial ${i + 2}`, group: "trivial", url: t.url, pid: t.pid },
+          ...(app === undefined ? [] : [{ name: `app ${i + 2}`, group: "app", url: app.url, pid: app.pid }]),
+          ...(appBare === undefined ? [] : [{ name: `appBareSpawn ${i + 2}`, group: "appBareSpawn", url: appBare.url, pid: appBare.pid }]),
+        ];
+      }),
+      { name: "appBareSpawn", group: "appBareSpawn", url: bareSpawn.url, pid: bareSpawn.pid },
     ];
+    const groups = [...new Set(targets.map((t) => t.group))];
     const load = (url: string, duration: number): LoadOptions => ({ origin: url, method: "GET", path: SECRET_PATH, headers: AUTH, connections: options.connections, duration });
     // Warm the JIT of every server before the first measured pair (the quick run's first pair does that).
     // Two seconds were not enough: the app's ratio kept falling over its first ten or so seconds of
@@ -203,19 +227,19 @@ async function p1(b: Bench): Promise<void> {
     // (other processes, or other VMs on the same host, which nothing here can see) then falls on every
     // server of the pair rather than on whichever ran during it.
     const slices = sliceCount(options);
-    const runs: Record<string, Measured[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
+    const runs: Record<string, Measured[]> = Object.fromEntries(groups.map((g) => [g, []]));
     for (let pair = 0; pair < options.pairs; pair++) {
-      const sliceRuns: Record<string, Measured[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
+      const sliceRuns: Record<string, Measured[]> = Object.fromEntries(groups.map((g) => [g, []]));
       for (let slice = 0; slice < slices; slice++) {
         for (const t of (pair * slices + slice) % 2 === 0 ? targets : [...targets].reverse()) {
           const m = await measure(t.pid, load(t.url, options.seconds / slices), b.pinning);
           requireOk(m, `P1 ${t.name}`);
-          sliceRuns[t.name]?.push(m);
+          sliceRuns[t.group]?.push(m);
         }
       }
-      for (const t of targets) {
-        const m = combine(sliceRuns[t.name] ?? []);
-        runs[t.name]?.push(m);
+      for (const g of groups) {
+        const m = combine(sliceRuns[g] ?? []);
+        runs[g]?.push(m);
         b.overhead.loadgen.push(m.loadgenShare);
         b.overhead.bench.push(m.benchShare);
         b.overhead.other.push(m.otherShare);
@@ -232,7 +256,7 @@ async function p1(b: Bench): Promise<void> {
     const scenario = "cached secret GET, local host";
     b.rows.push(
       { id: "P1", scenario, baseline: "trivial function, same host", metric: "server CPU per request", ratio: pairedRatio(cpu("app"), cpu("trivial")), unit: "ratio", target: { max: 1.15 }, context: `app ${ctx("app")}; trivial ${ctx("trivial")}` },
-      { id: "P1", scenario, baseline: "trivial function, same host", metric: "throughput", ratio: pairedRatio(tput("app"), tput("trivial")), unit: "ratio", target: { min: 0.9 }, context: `${options.connections} connections, ${options.seconds} s per server per pair in ${slices} slice(s)` },
+      { id: "P1", scenario, baseline: "trivial function, same host", metric: "throughput", ratio: pairedRatio(tput("app"), tput("trivial")), unit: "ratio", target: { min: 0.9 }, context: `${options.connections} connections, ${options.seconds} s per server per pair in ${slices} slice(s); app, trivial function and bare-spawned app in ${options.processes} process(es) each` },
       { id: "P1b", scenario, baseline: "bare node:http, same JSON", metric: "server CPU per request", ratio: pairedRatio(cpu("app"), cpu("bare")), unit: "ratio", context: `bare ${ctx("bare")}` },
       { id: "P1b", scenario, baseline: "bare node:http, same JSON", metric: "throughput", ratio: pairedRatio(tput("app"), tput("bare")), unit: "ratio", context: "the host's own floor" },
       { id: "H", scenario: "same app, dev environment harness", baseline: "same app, bare spawn (output discarded)", metric: "throughput", ratio: pairedRatio(tput("app"), tput("appBareSpawn")), unit: "ratio", target: { min: 0.9, max: 1.1 }, context: `bare spawn ${ctx("appBareSpawn")}` },
@@ -240,7 +264,7 @@ async function p1(b: Bench): Promise<void> {
     );
   } finally {
     // A prestarted bare-spawned app is P7's peer too; the run stops it.
-    await Promise.allSettled([trivial.stop(), bare.stop(), ...(b.prestarted.bareApp === undefined ? [bareSpawn.stop()] : [])]);
+    await Promise.allSettled([trivial.stop(), bare.stop(), ...more.map((p) => p.stop()), ...(b.prestarted.bareApp === undefined ? [bareSpawn.stop()] : [])]);
   }
 }
 
@@ -689,7 +713,7 @@ async function main(): Promise<void> {
   const result = {
     generatedAt: startedAt.toISOString(),
     quick: options.quick,
-    settings: { pairs: options.pairs, seconds: options.seconds, sliceSeconds: options.sliceSeconds, warmupSeconds: options.warmupSeconds, connections: options.connections, httpStreaming: bench.httpStream === "true", cpuPinning: bench.pinning.description },
+    settings: { pairs: options.pairs, seconds: options.seconds, sliceSeconds: options.sliceSeconds, warmupSeconds: options.warmupSeconds, processes: options.processes, connections: options.connections, httpStreaming: bench.httpStream === "true", cpuPinning: bench.pinning.description },
     machine: { cpus: cpus.length, model: cpus[0]?.model ?? "unknown", memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, node: process.version, loadAverage: { before: loadBefore, after: os.loadavg() } },
     overhead: { loadGeneratorCpuShare: spread(bench.overhead.loadgen), measuringProcessCpuShare: spread(bench.overhead.bench), restOfMachineCpuShare: spread(bench.overhead.other) },
     rows: bench.rows.map((r) => ({ ...r, verdict: verdict(r) })),
@@ -704,7 +728,7 @@ async function main(): Promise<void> {
     ...(bench.overhead.other.length === 0
       ? []
       : [
-          `P1 runs: every server warmed with ${options.warmupSeconds} s of load first, then the app between its two baselines, the order reversed every round, each server's ${options.seconds} s per pair in slices of about ${options.seconds / sliceCount(options)} s; CPU pinning: ${bench.pinning.description}; everything else on the machine used ${range(spread(bench.overhead.other.map((v) => v * 100)), 0, " %")} of one core meanwhile.`,
+          `P1 runs: the app, the trivial function and the bare-spawned app in ${options.processes} process(es) each, every server warmed with ${options.warmupSeconds} s of load first, then the app between its two baselines, the order reversed every round, each server's ${options.seconds} s per pair in slices of about ${options.seconds / sliceCount(options)} s; CPU pinning: ${bench.pinning.description}; everything else on the machine used ${range(spread(bench.overhead.other.map((v) => v * 100)), 0, " %")} of one core meanwhile.`,
         ]),
   ];
   writeFileSync(path.join(options.outDir, "latest.md"), `${header.join("\n")}\n\n${markdownTable(bench.rows)}\n`);
