@@ -177,10 +177,10 @@ async function p1(b: Bench): Promise<void> {
   const headers = answerHeaders(first);
   const baselineEnv = { BENCH_BODY: body, BENCH_HEADERS: JSON.stringify(headers), BENCH_HTTP_STREAM: b.httpStream };
   // Started side by side (nothing is measured until all are up): start-up is most of a quick run.
-  // The app (both ways it is started) and the trivial function each run in `processes` processes:
-  // identical copies of the app measured 1.05–1.23× the trivial function in one run, each copy
-  // consistently, where copies of the trivial function agreed within a few per cent, so one process per
-  // side measured which copy it got.
+  // The app (both ways it is started) and the trivial function each run in `processes` processes: four
+  // identical copies of the app measured 1.09–1.28× the trivial function in one run, each copy
+  // consistently round after round, where copies of the trivial function measured 0.99× and 1.04× of
+  // it, so one process per side measured which copy it got as much as the app.
   const extra = options.processes - 1;
   const spawnTrivial = (): Promise<BenchProcess> => spawnHost({ port: 0, env: baselineEnv, appDir: prepareBaselineApp("trivial"), onOutput: () => {} }).then((h) => ({ url: h.url, pid: h.process.pid, stop: h.stop }));
   const started = await Promise.allSettled([
@@ -222,7 +222,10 @@ async function p1(b: Bench): Promise<void> {
     // Warm the JIT of every server before the first measured pair (the quick run's first pair does that).
     // Two seconds were not enough: the app's ratio kept falling over its first ten or so seconds of
     // load (more code to optimise than the baselines have), so the first pairs measured its warm-up.
-    if (options.warmupSeconds > 0) for (const t of targets) requireOk(await runLoad(load(t.url, options.warmupSeconds)), `P1 warm-up of ${t.name}`);
+    // In 1 s turns, as the pairs run: a server warmed all at once and then left idle while the others
+    // warmed came to the first pair slower than it left (the trivial function measured 0.65–0.7× its
+    // later pairs there).
+    for (let second = 0; second < options.warmupSeconds; second++) for (const t of targets) requireOk(await runLoad(load(t.url, 1)), `P1 warm-up of ${t.name}`);
     // A pair's time per server is cut into slices measured in turn: a slow phase of a shared machine
     // (other processes, or other VMs on the same host, which nothing here can see) then falls on every
     // server of the pair rather than on whichever ran during it.
