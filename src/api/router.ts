@@ -313,15 +313,15 @@ export function createApi(options: ApiOptions): ApiHandler {
     return apiError("tooManyFailedSignIns", { seconds: failure.retryAfterSeconds });
   };
 
-  /**
-   * Serves one request up to its route's answer. Synchronous as far as nothing has to be waited for:
-   * a cached secret read is answered without a promise. Steps that wait continue with `then`.
-   */
   // Request targets seen before, parsed: a function of the URL string alone, so a client that asks for
   // the same URL again (a service reading its secrets) is not parsed again. Only targets that passed
   // the URL limit are kept, and the headers of every request are still checked in the same order.
   const targets = new TargetMemo();
 
+  /**
+   * Serves one request up to its route's answer. Synchronous as far as nothing has to be waited for:
+   * a cached secret read is answered without a promise. Steps that wait continue with `then`.
+   */
   const dispatch = (x: Exchange): ApiResponse | Promise<ApiResponse> => {
     const request = x.request;
     let target = targets.get(request.url);
@@ -372,8 +372,12 @@ export function createApi(options: ApiOptions): ApiHandler {
     );
   };
 
-  /** The first route for this method whose pattern matches the target; undefined for none. Remembered per target. */
+  /**
+   * The first route for this method whose pattern matches the target; undefined for none. Remembered
+   * per target for the methods that have routes, so a client inventing methods adds nothing.
+   */
   const matchRoute = (method: string, target: Target): RouteMatch | undefined => {
+    if (!routeTable.has(method)) return undefined;
     const known = target.matches.get(method);
     if (known !== undefined) return known ?? undefined;
     const pathSegments = target.path.split("/");
