@@ -328,11 +328,11 @@ export function createApi(options: ApiOptions): ApiHandler {
     if (target === undefined) {
       const { path: rawPath, query: rawQuery } = splitUrl(request.url);
       checkUrlLength(rawPath.length + rawQuery.length + 1, maxUrlLength);
-      checkHeaderSize(request, maxHeaderBytes);
+      // Cleaning the path and parsing the query never fail, so the header check after them still
+      // comes right after the URL limit.
       target = targets.add(request.url, routingPath(rawPath), parseQuery(rawQuery));
-    } else {
-      checkHeaderSize(request, maxHeaderBytes);
     }
+    checkHeaderSize(request, maxHeaderBytes);
     const { path, query } = target;
 
     // The API's description is public, like the OpenAPI documents of most services.
