@@ -181,42 +181,35 @@ async function p1(b: Bench): Promise<void> {
   // identical copies of the app measured 1.09–1.28× the trivial function in one run, each copy
   // consistently round after round, where copies of the trivial function measured 0.99× and 1.04× of
   // it, so one process per side measured which copy it got as much as the app.
-  const extra = options.processes - 1;
-  const spawnTrivial = (): Promise<BenchProcess> => spawnHost({ port: 0, env: baselineEnv, appDir: prepareBaselineApp("trivial"), onOutput: () => {} }).then((h) => ({ url: h.url, pid: h.process.pid, stop: h.stop }));
-  const started = await Promise.allSettled([
-    spawnTrivial(),
-    startBareHttp(body, headers),
-    b.prestarted.bareApp ?? spawnBareHost({ appDir: REPO_ROOT, env: { ...env.hostEnv, ...b.hostEnv } }),
-    ...Array.from({ length: extra }, () => spawnTrivial()),
-    // Started by the dev environment as its own host is, output read and dropped the same way.
-    ...Array.from({ length: extra }, () => env.startAnotherHost({}, () => {}).then((h): BenchProcess => ({ url: h.url, pid: h.process.pid, stop: h.stop }))),
-    // H's baseline is the app too, so it gets as many processes.
-    ...Array.from({ length: extra }, () => spawnBareHost({ appDir: REPO_ROOT, env: { ...env.hostEnv, ...b.hostEnv } })),
-  ]);
+  // In measuring order: the app between its two target baselines, so each comparison is of runs next
+  // to each other in time. A process's runs count for its group: a pair pools a group's runs.
+  const spawnTrivial = (): Promise<BenchProcess> => spawnHost({ port: 0, env: baselineEnv, appDir: prepareBaselineApp("trivial"), onOutput: () => {} }).then(benchProcess);
+  const planned: Array<{ name: string; group: string; process: Promise<BenchProcess>; ours: boolean }> = [
+    { name: "bare", group: "bare", process: startBareHttp(body, headers), ours: true },
+    { name: "trivial", group: "trivial", process: spawnTrivial(), ours: true },
+    // The dev environment's own host; the environment stops it.
+    { name: "app", group: "app", process: Promise.resolve({ url: env.url, pid: env.host.pid, stop: async () => {} }), ours: false },
+    ...Array.from({ length: options.processes - 1 }, (_, i) => [
+      { name: `trivial ${i + 2}`, group: "trivial", process: spawnTrivial(), ours: true },
+      // Started by the dev environment as its own host is, output read and dropped the same way.
+      { name: `app ${i + 2}`, group: "app", process: env.startAnotherHost({}, () => {}).then(benchProcess), ours: true },
+      // H's baseline is the app too, so it gets as many processes.
+      { name: `appBareSpawn ${i + 2}`, group: "appBareSpawn", process: spawnBareApp(b), ours: true },
+    ]).flat(),
+    // A prestarted bare-spawned app is P7's peer too; the run stops it.
+    { name: "appBareSpawn", group: "appBareSpawn", process: b.prestarted.bareApp ?? spawnBareApp(b), ours: b.prestarted.bareApp === undefined },
+  ];
+  const started = await Promise.allSettled(planned.map((p) => p.process.then((process) => ({ ...p, process }))));
   const up = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
-  const [trivial, bare, bareSpawn, ...more] = up;
-  if (trivial === undefined || bare === undefined || bareSpawn === undefined || up.length !== started.length) {
-    await Promise.allSettled(up.filter((p) => p !== bareSpawn || b.prestarted.bareApp === undefined).map((p) => p.stop()));
-    throw started.find((s): s is PromiseRejectedResult => s.status === "rejected")?.reason ?? new Error("P1: a baseline did not start");
+  const stopOurs = (): Promise<unknown> => Promise.allSettled(up.flatMap((t) => (t.ours ? [t.process.stop()] : [])));
+  const failure = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failure !== undefined) {
+    await stopOurs();
+    throw failure.reason;
   }
   try {
-    // The app between its two target baselines, so each comparison is of runs next to each other in
-    // time; every round reverses the order, so neither side of a comparison is always measured first.
-    // A process's runs count for its group: a pair's figure per group pools its processes' runs.
-    const targets: Array<{ name: string; group: string; url: string; pid: number | undefined }> = [
-      { name: "bare", group: "bare", url: bare.url, pid: bare.pid },
-      { name: "trivial", group: "trivial", url: trivial.url, pid: trivial.pid },
-      { name: "app", group: "app", url: env.url, pid: env.host.pid },
-      ...more.slice(0, extra).flatMap((t, i) => {
-        const [app, appBare] = [more[extra + i], more[2 * extra + i]];
-        return [
-          { name: `trivial ${i + 2}`, group: "trivial", url: t.url, pid: t.pid },
-          ...(app === undefined ? [] : [{ name: `app ${i + 2}`, group: "app", url: app.url, pid: app.pid }]),
-          ...(appBare === undefined ? [] : [{ name: `appBareSpawn ${i + 2}`, group: "appBareSpawn", url: appBare.url, pid: appBare.pid }]),
-        ];
-      }),
-      { name: "appBareSpawn", group: "appBareSpawn", url: bareSpawn.url, pid: bareSpawn.pid },
-    ];
+    // Every round reverses the order, so neither side of a comparison is always measured first.
+    const targets = up.map((t) => ({ name: t.name, group: t.group, url: t.process.url, pid: t.process.pid }));
     const groups = [...new Set(targets.map((t) => t.group))];
     const load = (url: string, duration: number): LoadOptions => ({ origin: url, method: "GET", path: SECRET_PATH, headers: AUTH, connections: options.connections, duration });
     // Warm the JIT of every server before the first measured pair (the quick run's first pair does that).
@@ -266,9 +259,18 @@ async function p1(b: Bench): Promise<void> {
       { id: "H", scenario: "same app, dev environment harness", baseline: "same app, bare spawn (output discarded)", metric: "server CPU per request", ratio: pairedRatio(cpu("app"), cpu("appBareSpawn")), unit: "ratio", context: "" },
     );
   } finally {
-    // A prestarted bare-spawned app is P7's peer too; the run stops it.
-    await Promise.allSettled([trivial.stop(), bare.stop(), ...more.map((p) => p.stop()), ...(b.prestarted.bareApp === undefined ? [bareSpawn.stop()] : [])]);
+    await stopOurs();
   }
+}
+
+/** A host the dev environment or `spawnHost` started, as the bench measures it. */
+function benchProcess(host: RunningHost): BenchProcess {
+  return { url: host.url, pid: host.process.pid, stop: host.stop };
+}
+
+/** The app spawned bare, as the dev environment's host is configured: H's baseline and P7's other instance. */
+function spawnBareApp(b: Pick<Bench, "env" | "hostEnv">): Promise<BenchProcess> {
+  return spawnBareHost({ appDir: REPO_ROOT, env: { ...b.env.hostEnv, ...b.hostEnv } });
 }
 
 /** P2: 1,000 concurrent GETs of a secret nobody has read yet → exactly one Key Vault GET. */
@@ -688,7 +690,7 @@ async function main(): Promise<void> {
   if (options.quick) {
     if (selected("P5")) bench.prestarted.p5 = startP5Host(bench);
     // One bare-spawned copy of the app serves as P1's harness baseline (H) and as P7's other instance.
-    if (selected("P1") || selected("P7")) bench.prestarted.bareApp = spawnBareHost({ appDir: REPO_ROOT, env: { ...env.hostEnv, ...hostEnv } });
+    if (selected("P1") || selected("P7")) bench.prestarted.bareApp = spawnBareApp(bench);
     // A failed start is reported by the scenario that awaits it; never as an unhandled rejection.
     for (const started of Object.values(bench.prestarted)) started.catch(() => undefined);
   }
