@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ApiResponse } from "../../src/api/errors";
-import { createApi, routingPath, type ApiHandler, type RouteContext } from "../../src/api/router";
+import { createApi, routingPath, type ApiHandler, type ApiOptions, type RouteContext } from "../../src/api/router";
 import type { RuntimeSource, RuntimeStatus } from "../../src/runtime/runtime";
 import type { Logger } from "../../src/observability/logger";
 import { parseResourceDocuments } from "../../src/runtime/componentFiles";
@@ -61,6 +61,16 @@ async function call(method: string, url: string, headers?: Record<string, string
   return { ...response, text: response.body === undefined ? "" : typeof response.body === "string" ? response.body : Buffer.from(response.body).toString() };
 }
 
+/** An API over the test runtime, ready, that signs callers in by API token only; `options` add to or replace that. */
+function testApi(options: Partial<ApiOptions> = {}): ApiHandler {
+  return createApi({
+    runtime: source(() => ({ state: "ready", runtime }), async () => runtime),
+    authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
+    logger,
+    ...options,
+  });
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "vs-api-"));
   await writeFile(path.join(dir, "secrets.json"), JSON.stringify(SECRETS));
@@ -71,12 +81,7 @@ beforeAll(async () => {
     providerContext: { azure: createAzureClients({}), appRoot: dir, environment: { S_greeting: "hi", PLAIN: "p" } },
     logger,
   });
-  api = createApi({
-    runtime: source(() => ({ state: "ready", runtime }), async () => runtime),
-    authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
-    logger,
-    extended: () => ({ cacheHits: 3 }),
-  });
+  api = testApi({ extended: () => ({ cacheHits: 3 }) });
 });
 afterAll(async () => {
   await runtime.close();
@@ -95,10 +100,8 @@ describe("GET /v1.0/secrets/{store}/{key}", () => {
   it("answers a cached secret (and a health probe) at once, not through a promise; the first read waits", async () => {
     // A running instance: its runtime is leased without a promise (RuntimeSource.acquireNow).
     let leases = 0;
-    const running = createApi({
+    const running = testApi({
       runtime: { status: () => ({ state: "ready", runtime }), ready: async () => runtime, acquireNow: () => (leases++, { runtime, release: () => leases-- }) },
-      authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
-      logger,
     });
     const bodiless = (url: string) => ({ ...request("GET", url), hasBody: false });
     const first = running(bodiless("/v1.0/secrets/localsecretstore/a%20b"));
@@ -190,10 +193,8 @@ describe("GET /v1.0/secrets/{store}/bulk", () => {
     expect(r.text).not.toContain("hidden-value");
   });
   it("answers {} when every secret is filtered", async () => {
-    const denyAll = createApi({
+    const denyAll = testApi({
       runtime: source(() => ({ state: "ready", runtime }), async () => ({ ...runtime, configuration: () => ({ file: "f", name: "c", scopes: [], secretScopes: [{ storeName: "envsecretstore", defaultAccess: "deny", allowedSecrets: [], deniedSecrets: [] }] }) })),
-      authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
-      logger,
     });
     const r = await call("GET", "/v1.0/secrets/envsecretstore/bulk", undefined, undefined, denyAll);
     expect(r.status).toBe(200);
@@ -254,12 +255,7 @@ describe("API token", () => {
 
 describe("failed sign-in throttling", () => {
   it("keeps one bucket per client address; X-Forwarded-For never picks the bucket; good tokens are unaffected", async () => {
-    const limited = createApi({
-      runtime: source(() => ({ state: "ready", runtime }), async () => runtime),
-      authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
-      logger,
-      rateLimit: { ratePerSecond: 1, burst: 3, now: () => 0 },
-    });
+    const limited = testApi({ rateLimit: { ratePerSecond: 1, burst: 3, now: () => 0 } });
     const attempt = (clientAddress: string | undefined, headers: Record<string, string>) =>
       limited({ ...request("GET", "http://127.0.0.1:7071/v1.0/metadata", headers), ...(clientAddress !== undefined ? { clientAddress } : {}) });
     const statuses = async (clientAddress: string | undefined, n: number, headers: Record<string, string>) => {
@@ -372,10 +368,7 @@ describe("hygiene", () => {
 describe("the request deadline signal", () => {
   it("is made on first read only (a cached read never pays for a timer), once, with the route's deadline, and its timer ends with the request", async () => {
     const seen: AbortSignal[] = [];
-    const handler = createApi({
-      runtime: source(() => ({ state: "ready", runtime }), async () => runtime),
-      authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
-      logger,
+    const handler = testApi({
       requestTimeoutInMs: 60_000,
       routes: [
         { method: "GET", pattern: "/v1.0-alpha1/untimed", handle: () => ({ status: 204, headers: {} }) },
@@ -416,10 +409,7 @@ describe("the request deadline signal", () => {
 
 describe("a request target seen before", () => {
   const seen: RouteContext[] = [];
-  const echo = createApi({
-    runtime: source(() => ({ state: "ready", runtime }), async () => runtime),
-    authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
-    logger,
+  const echo = testApi({
     maxHeaderBytes: 200,
     routes: [
       {
@@ -499,7 +489,7 @@ describe("the hot path's shortcuts answer as the general path does", () => {
   it("a runtime source with acquireNow is leased without waiting, and every lease is released", async () => {
     let leases = 0;
     const released = vi.fn();
-    const handler = createApi({
+    const handler = testApi({
       runtime: {
         status: () => ({ state: "ready", runtime }),
         ready: async () => runtime,
@@ -511,8 +501,6 @@ describe("the hot path's shortcuts answer as the general path does", () => {
           return { runtime, release: released };
         },
       },
-      authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }),
-      logger,
     });
     expect((await call("GET", "/v1.0/secrets/localsecretstore/demo-secret", undefined, undefined, handler)).status).toBe(200);
     expect((await call("GET", "/v1.0/secrets/localsecretstore/demo-secret", { "dapr-api-token": "wrong" }, undefined, handler)).status).toBe(401);
@@ -520,7 +508,7 @@ describe("the hot path's shortcuts answer as the general path does", () => {
     expect(released).toHaveBeenCalledTimes(2);
   });
   it("headers near the limit are counted in bytes, not characters", async () => {
-    const handler = createApi({ runtime: source(() => ({ state: "ready", runtime }), async () => runtime), authPolicy: (rt) => ({ callers: rt.callers, allowAnonymous: false, anonymousAppId: rt.appId }), logger, maxHeaderBytes: 200 });
+    const handler = testApi({ maxHeaderBytes: 200 });
     // 100 two-byte letters: within 200 characters, over 200 bytes.
     expect((await call("GET", "/v1.0/secrets/localsecretstore/demo-secret", { "dapr-api-token": "dev-token", "x-note": "é".repeat(100) }, undefined, handler)).status).toBe(431);
     expect((await call("GET", "/v1.0/secrets/localsecretstore/demo-secret", { "dapr-api-token": "dev-token", "x-note": "e".repeat(100) }, undefined, handler)).status).toBe(200);
